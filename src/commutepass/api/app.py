@@ -1,0 +1,59 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from commutepass.api import commuters, decisions, loads, problems
+from commutepass.api.deps import AppDep
+from commutepass.services.context import App
+from commutepass.settings import Settings
+
+
+def create_app(settings: Settings | None = None, application: App | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        opened = application or App.open(settings)
+        api.state.commutepass = opened
+        yield
+        if application is None:
+            opened.close()
+
+    api = FastAPI(
+        title="commutepass",
+        version="0.1.0",
+        description=(
+            "Health-code status and checkpoint decisions for people entering Beijing, with the "
+            "commuter database (通勤人员数据库). Every answer carries reason codes and an "
+            "explanation in Chinese and English. Errors are RFC 9457 problem details."
+        ),
+        lifespan=lifespan,
+    )
+    problems.install(api)
+    api.include_router(decisions.router)
+    api.include_router(commuters.router)
+    api.include_router(loads.router)
+
+    @api.get("/health", tags=["meta"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/v1/policies", tags=["meta"], summary="Policy versions")
+    async def policies(app: AppDep) -> list[dict[str, Any]]:
+        book = app.policies
+        return [
+            {
+                "version": p.version,
+                "effective_from": p.effective_from.isoformat(),
+                "effective_to": (end.isoformat() if (end := book.effective_to(p)) else None),
+                "title_zh": p.title_zh,
+                "title_en": p.title_en,
+            }
+            for p in book.policies
+        ]
+
+    return api

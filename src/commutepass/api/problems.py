@@ -1,0 +1,46 @@
+"""Errors as RFC 9457 problem details: bad input is a 4xx that says what and where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from commutepass.domain.errors import InputError
+from commutepass.services.loading import LoadError
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def _input(_request: Request, exc: InputError) -> JSONResponse:
+        return problem(422, "Invalid input", f"{exc.field}: {exc.en}", field=exc.field, detail_zh=exc.zh)
+
+    @app.exception_handler(LoadError)
+    async def _load(_request: Request, exc: LoadError) -> JSONResponse:
+        return problem(422, "File cannot be loaded", exc.en, detail_zh=exc.zh)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "message": err.get("msg", ""),
+            }
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "Request failed", str(exc.detail))

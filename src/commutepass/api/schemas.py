@@ -1,0 +1,103 @@
+"""Typed request and response models of the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Bilingual(BaseModel):
+    zh: str
+    en: str
+
+
+class ReasonOut(BaseModel):
+    code: str = Field(description="Stable reason code; see docs/reasons.md")
+    params: dict[str, str]
+    zh: str
+    en: str
+    remedy: Bilingual | None = None
+
+
+class PopupOut(BaseModel):
+    code: str
+    zh: str
+    en: str
+
+
+class StatusRequest(BaseModel):
+    id_number: str = Field(description="Resident ID number (18 characters)")
+    at: datetime | None = Field(None, description="ISO 8601; no offset means Beijing time; default now")
+
+
+class StatusOut(BaseModel):
+    id: str = Field(description="Masked ID number")
+    at: datetime
+    policy_version: str
+    color: Literal["green", "yellow", "red"]
+    popup: PopupOut | None
+    commuter_badge: bool
+    commuter_class: Literal["daily", "weekly"] | None
+    nat_valid_until: datetime | None
+    reasons: list[ReasonOut]
+    explanation: Bilingual
+
+
+class CheckRequestIn(BaseModel):
+    id_number: str
+    at: datetime | None = None
+    site: str = Field(min_length=1, max_length=64)
+    mode: Literal["road", "rail"]
+    smartphone: bool = True
+    companions: list[str] = Field(default_factory=list, max_length=10)
+
+
+class CheckOut(BaseModel):
+    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"]
+    id: str
+    at: datetime
+    policy_version: str
+    color: Literal["green", "yellow", "red"]
+    popup: PopupOut | None
+    commuter_badge: bool
+    commuter_class: Literal["daily", "weekly"] | None
+    nat_valid_until: datetime | None
+    site: str
+    mode: Literal["road", "rail"]
+    reasons: list[ReasonOut]
+    status_reasons: list[ReasonOut]
+    to_check_by_hand: list[ReasonOut]
+    explanation: Bilingual
+
+
+class CommuterIn(BaseModel):
+    id_number: str
+    since: date
+    source: Literal["application", "hotline", "manual"]
+    commuter_class: Literal["daily", "weekly"] = "daily"
+    home_county: str | None = Field(None, pattern=r"^\d{6}$")
+    reason: str = Field("", max_length=500)
+
+
+class CommuterOut(BaseModel):
+    id: str
+    person_key: str
+    commuter_class: Literal["daily", "weekly"]
+    source: Literal["auto", "application", "hotline", "manual"]
+    home_county: str | None
+    valid_from: datetime
+    valid_to: datetime | None
+    reason: str
+    evidence: str | None
+
+
+class LoadOut(BaseModel):
+    kind: str
+    file: str
+    rows: int
+    added: int
+    duplicate: int
+    rejected: int
+    rejects: list[dict[str, str | int]]

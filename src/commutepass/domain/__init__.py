@@ -1,0 +1,1 @@
+"""The pure core: identity, regions, policy model and decisions. No I/O lives here."""

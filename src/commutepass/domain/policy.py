@@ -1,0 +1,216 @@
+"""The policy model: what a versioned policy file may say, validated on load.
+
+A policy is data. The engine in ``decisions.py`` reads these parameters and never hard-codes
+a number that a policy could change. Every parameter the seeds left open is named here and
+documented in ``docs/policy.md``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from commutepass.domain.errors import InputError, NoPolicyInForce
+
+
+class Decision(StrEnum):
+    """What the checkpoint does with a person."""
+
+    ALLOW = "allow"
+    ALLOW_REPORT = "allow_report"  # enter, then report to the community at once (报到)
+    ALLOW_QUARANTINE = "allow_quarantine"  # enter into 14 days of home or central observation
+    DOCUMENTS = "documents"  # show work proof + NAT + green code by hand
+    REFUSE = "refuse"
+
+
+class Color(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class CommuterClass(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RingArea(_Frozen):
+    """The ring-Beijing area (环京地区), explicitly: whole provinces and whole prefectures."""
+
+    provinces: tuple[str, ...] = ()
+    prefectures: tuple[str, ...] = ()
+    note: str = ""
+
+    def contains(self, county_code: str) -> bool:
+        return county_code[:2] in self.provinces or county_code[:4] in self.prefectures
+
+
+class NatRules(_Frozen):
+    required_for_entry: bool
+    """Whether entry needs a negative nucleic-acid test (核酸) at all."""
+    entry_window_hours: int = Field(48, gt=0)
+    entry_window_from: Literal["sampled_at", "reported_at"] = "sampled_at"
+    """The seeds say "48小时内核酸" without saying from when; we count from sampling."""
+    commuter_valid_days: int = Field(14, gt=0)
+    """A commuter's NAT counts for this many calendar days from its report date (报告日期)."""
+    positive_red_days: int = Field(14, gt=0)
+    """A positive result sampled within this many days makes the code red."""
+
+
+class RiskOutcome(_Frozen):
+    """What one kind of risky trip does to the code and to entry."""
+
+    color: Color
+    popup: bool
+    decision: Decision | None = None
+    """Decision when the person is otherwise fit to enter; ``None``: the ordinary rules apply."""
+    needs_entry_nat: bool = True
+    """Commuter privileges are suspended: a NAT within the entry window is required."""
+
+
+class RiskRules(_Frozen):
+    enabled: bool
+    lookback_days: int = Field(14, gt=0)
+    ignore_provinces: tuple[str, ...] = ("11",)
+    """Trips inside Beijing itself are not entry risks (the city manages those in place)."""
+    case_county: RiskOutcome | None = None
+    same_city: RiskOutcome | None = None
+    border_port: RiskOutcome | None = None
+
+    @model_validator(mode="after")
+    def _outcomes_when_enabled(self) -> RiskRules:
+        if self.enabled and None in (self.case_county, self.same_city, self.border_port):
+            raise ValueError("risk.enabled needs case_county, same_city and border_port outcomes")
+        return self
+
+
+class IdentificationRules(_Frozen):
+    """Thresholds of the automatic commuter identification (大数据识别)."""
+
+    window_days: int = Field(28, gt=6)
+    daily_min_workday_share: float = Field(0.6, gt=0, le=1)
+    """Share of the window's workdays with an entry for a daily commuter."""
+    weekly_min_weeks: int = Field(3, gt=0)
+    """Distinct weeks with an entry for a weekly commuter."""
+    weekly_max_entry_days_per_week: float = Field(3.0, gt=0)
+    weekly_min_weekday_share: float = Field(0.6, gt=0, le=1)
+    """Share of entries on the person's usual weekday (Monday in, or Friday home)."""
+    max_days_since_last_entry: int = Field(14, gt=0)
+    ring_share_min: float = Field(0.8, gt=0, le=1)
+    """Share of a person's passages that must connect to the ring area."""
+
+
+class CommuterRules(_Frozen):
+    observation_exempt: bool
+    """2020: ring-area commuters in the database pass as daily routine (日常通行)."""
+    badge_enabled: bool
+    """2021: the 通勤 badge on the health code."""
+    first_check_needs_entry_nat: bool
+    """2021: a commuter's first entry under the policy needs the ordinary 48 h NAT."""
+    lapse_after_days_without_entry: int = Field(14, gt=0)
+    """An automatically identified commuter whose last entry is older than this has lapsed."""
+    application_grace_days: int = Field(30, ge=0)
+    """Days after enrolment by application/hotline/manual before pattern rules may revoke."""
+    rail_badge_only: bool = True
+    """At a rail station, a badge holder shows only the badge (免查其他证明)."""
+    rail_without_badge: Decision = Decision.DOCUMENTS
+    identification: IdentificationRules = IdentificationRules()
+
+
+class SpecialGroups(_Frozen):
+    infant_max_age: int = Field(3, ge=0)
+    """Infants this age and under (3岁及以下): only their companions' NATs are checked."""
+    elderly_min_age: int = Field(60, gt=0)
+    child_max_age: int = Field(14, ge=0)
+    no_smartphone_nat_only: bool = True
+    """No smartphone: a NAT within the entry window only, no health-code check."""
+
+
+class Policy(_Frozen):
+    version: str
+    title_zh: str
+    title_en: str
+    effective_from: datetime
+    sources: tuple[str, ...] = ()
+    """Where the rules come from (seed documents), for whoever audits the policy."""
+    default_decision: Decision
+    """Decision for a person fit to enter under the ordinary rules."""
+    ring_area: RingArea
+    nat: NatRules
+    risk: RiskRules
+    commuters: CommuterRules
+    special: SpecialGroups = SpecialGroups()
+    retention_days: int = Field(30, gt=0)
+
+    @field_validator("effective_from")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("effective_from needs a UTC offset, e.g. 2021-11-17T00:00:00+08:00")
+        return value
+
+    @field_validator("default_decision")
+    @classmethod
+    def _entry_decision(cls, value: Decision) -> Decision:
+        if value not in (Decision.ALLOW, Decision.ALLOW_QUARANTINE):
+            raise ValueError("default_decision must be allow or allow_quarantine")
+        return value
+
+
+class PolicyBook:
+    """All policy versions, each in force from its effective time until the next one's."""
+
+    def __init__(self, policies: list[Policy]) -> None:
+        if not policies:
+            raise ValueError("no policy versions")
+        ordered = sorted(policies, key=lambda p: p.effective_from)
+        versions = [p.version for p in ordered]
+        if len(set(versions)) != len(versions):
+            raise ValueError(f"duplicate policy versions: {versions}")
+        starts = [p.effective_from for p in ordered]
+        if len(set(starts)) != len(starts):
+            raise ValueError("two policy versions take effect at the same time")
+        self.policies: tuple[Policy, ...] = tuple(ordered)
+
+    def in_force(self, at: datetime) -> Policy:
+        current: Policy | None = None
+        for policy in self.policies:
+            if policy.effective_from <= at:
+                current = policy
+        if current is None:
+            first = self.policies[0]
+            raise NoPolicyInForce(
+                f"no policy is in force at {at.isoformat()}; the first takes effect "
+                f"{first.effective_from.isoformat()}"
+            )
+        return current
+
+    def effective_to(self, policy: Policy) -> datetime | None:
+        index = self.policies.index(policy)
+        if index + 1 < len(self.policies):
+            return self.policies[index + 1].effective_from
+        return None
+
+    def by_version(self, version: str) -> Policy:
+        for policy in self.policies:
+            if policy.version == version:
+                return policy
+        raise InputError(
+            "policy",
+            f"no policy version '{version}'; known: {', '.join(p.version for p in self.policies)}",
+            f"没有政策版本“{version}”",
+        )
+
+    def latest(self) -> Policy:
+        return self.policies[-1]
+
+
+def week_start(day: date) -> date:
+    return date.fromordinal(day.toordinal() - day.weekday())

@@ -1,0 +1,437 @@
+"""Every reason code, in Chinese and English, with the remedy: what applies, why, what to do now.
+
+The codes are stable: tools and people rely on them. ``docs/reasons.md`` is generated from this
+catalog (``commutepass reasons --markdown``) and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from commutepass.domain.decisions import CheckOutcome, Reason, Status
+from commutepass.domain.policy import Decision, Policy
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonText:
+    zh: str
+    en: str
+    remedy_zh: str = ""
+    remedy_en: str = ""
+    kind: str = "status"  # status | check | manual | popup | decision
+
+
+_NAT_AGAIN_ZH = "请到权威核酸检测机构（可在健康宝首页“消息通知”查看京内采样点和24小时检测机构）重新检测。"
+_NAT_AGAIN_EN = (
+    "Take a new test at an authoritative lab (the Health Kit's home page lists Beijing's "
+    "sampling sites and 24-hour labs)."
+)
+
+CATALOG: dict[str, ReasonText] = {
+    # --- the code's colour and pop-up -------------------------------------------------------
+    "CODE_GREEN": ReasonText(
+        "健康码为绿码：14日内没有阳性核酸结果，也没有到访风险地区的行程。",
+        "Your code is green: no positive test and no trip to a risk area in the last 14 days.",
+    ),
+    "NAT_POSITIVE": ReasonText(
+        "您 {sampled} 采样的核酸检测结果为阳性（{reported} 报告），健康码为红码。",
+        "Your test sampled at {sampled} (reported {reported}) is positive, so your code is red.",
+        "请立即联系所在社区并按医疗机构要求就医；不得进京。红码至少持续到 {red_until}。",
+        "Contact your community at once and follow the medical instructions; you cannot enter "
+        "Beijing. The code stays red at least until {red_until}.",
+    ),
+    "TRAVEL_CASE_COUNTY": ReasonText(
+        "您14日内到过 {place}（最近一次 {last_day}），该县（市、区、旗）有本土病例。",
+        "You were in {place} in the last 14 days (last on {last_day}); it has a local case.",
+        "按规定14日内有本土病例所在县旅居史的人员严格限制进（返）京；自 {until} 起此行程不再计入。"
+        "如行程有误，可在健康宝留言或拨打12345申请纠错。",
+        "People who were in a county with a local case in the last 14 days may not enter Beijing; "
+        "this trip stops counting on {until}. If the trip is wrong, appeal through the Health Kit "
+        "message board or the 12345 hotline.",
+    ),
+    "TRAVEL_SAME_CITY": ReasonText(
+        "您14日内到过 {place}（最近一次 {last_day}），与有本土病例的 {risk_place} 同属一个地级市"
+        "（直辖市和副省级城市按区县计算）。",
+        "You were in {place} in the last 14 days (last on {last_day}), in the same prefecture city "
+        "as {risk_place}, which has a local case (municipalities and sub-provincial cities count "
+        "by district).",
+        "非必要不进（返）京；确需进京须持48小时内核酸阴性证明，进京后立即到所在社区登记报到。"
+        "自 {until} 起此行程不再计入，弹窗随之消失。",
+        "Avoid non-essential travel to Beijing; if you must come, bring a negative test from "
+        "the last 48 hours and report to your community as soon as you arrive. The trip stops "
+        "counting on {until} and the pop-up goes with it.",
+    ),
+    "TRAVEL_BORDER_PORT": ReasonText(
+        "您14日内到过陆路边境口岸所在县 {place}（最近一次 {last_day}）。",
+        "You were in {place}, a county with a land border port, in the last 14 days (last on {last_day}).",
+        "通勤便利暂停，进京须持48小时内核酸阴性证明；自 {until} 起此行程不再计入。",
+        "Your commuter privileges are paused: entry needs a negative test from the last 48 "
+        "hours. The trip stops counting on {until}.",
+    ),
+    # --- the commuter database and the 通勤 badge -----------------------------------------
+    "NOT_IN_COMMUTER_DB": ReasonText(
+        "您不在环京通勤人员数据库中，因此没有“通勤”标识。",
+        "You are not in the ring-area commuter database, so there is no commuter badge.",
+        "如您居住在环京地区（天津全域及河北廊坊、保定、张家口、承德）并在京工作："
+        "走公路的可持身份证、工作证明、居住证明、核酸阴性证明到检查站当场申请，当日审批、次日入库；"
+        "乘铁路的请拨打12345登记。入库前请按进（返）京一般要求持48小时内核酸阴性证明。",
+        "If you live in the ring area (all of Tianjin; Langfang, Baoding, Zhangjiakou and Chengde "
+        "in Hebei) and work in Beijing: by road, apply at a checkpoint with your ID card, work "
+        "proof, proof of residence and a negative test (decided the same day, in the database "
+        "the next day); by rail, call the 12345 hotline. Until then the ordinary rule applies: a "
+        "negative test from the last 48 hours.",
+    ),
+    "IN_COMMUTER_DB": ReasonText(
+        "您自 {since} 起在环京通勤人员数据库中（类别：{commuter_class}；来源：{source}）。",
+        "You are in the ring-area commuter database since {since} (class: {commuter_class}; "
+        "source: {source}).",
+    ),
+    "COMMUTER_PATTERN_LAPSED": ReasonText(
+        "您最近 {days} 天没有进京记录，近期出行已不符合通勤规则，“通勤”标识自动失效。",
+        "You have not entered Beijing for more than {days} days, so your recent travel no longer "
+        "fits the commuter rules and the badge has lapsed by itself.",
+        "恢复规律通勤后会重新识别；如记录有误，可拨打12345或在检查站申请。",
+        "Regular commuting brings it back at the next identification run; if the records are "
+        "wrong, call 12345 or apply at a checkpoint.",
+    ),
+    "BADGE_SUSPENDED_RISK": ReasonText(
+        "因14日内有风险地区行程（或健康码非绿码），“通勤”标识暂不显示。",
+        "The commuter badge is hidden because of a risk-area trip in the last 14 days (or a "
+        "code that is not green).",
+        "行程满14天后、健康码恢复绿码时标识自动恢复。",
+        "It returns by itself once the trip is 14 days old and the code is green again.",
+    ),
+    "BADGE_NAT_EXPIRED": ReasonText(
+        "您 {reported_date} 报告的核酸阴性结果已于 {ended} 起不再有效（自报告日期起14天），"
+        "因此“通勤”标识消失。",
+        "Your negative test reported on {reported_date} stopped counting at {ended} (14 days from "
+        "the report date), so the commuter badge is gone.",
+        _NAT_AGAIN_ZH + "结果出来后健康宝将自动恢复绿码和“通勤”标识。",
+        _NAT_AGAIN_EN + " The badge returns when the result arrives.",
+    ),
+    "BADGE_NO_NAT": ReasonText(
+        "您在数据库中，但国家或北京核酸检测数据库中查不到 {days} 日内的阴性记录，因此暂无“通勤”标识。",
+        "You are in the database, but no negative test from the last {days} days is on record, "
+        "so there is no badge yet.",
+        _NAT_AGAIN_ZH + "如已检测，请在健康宝“核酸疫苗服务查询”确认结果是否已同步。",
+        _NAT_AGAIN_EN + " If you were tested, check that the result has reached the Health Kit "
+        "(核酸疫苗服务查询).",
+    ),
+    "BADGE_SHOWN": ReasonText(
+        "显示“通勤”标识：您在数据库中，{reported_date} 报告的核酸阴性结果有效至 {until}。",
+        "The commuter badge shows: you are in the database and your negative test reported on "
+        "{reported_date} counts until {until}.",
+        "请在 {until} 前再做一次核酸检测，标识即可连续显示。",
+        "Test again before {until} to keep the badge without a gap.",
+    ),
+    # --- pop-ups (弹窗) ---------------------------------------------------------------------
+    "POPUP_TRAVEL_CASE_COUNTY": ReasonText(
+        "您近期有到访本土病例所在县（市、区、旗）的情况，严格限制进（返）京。",
+        "You recently visited a county with a local case: entry to Beijing is strictly restricted.",
+        kind="popup",
+    ),
+    "POPUP_TRAVEL_SAME_CITY": ReasonText(
+        "您近期可能有到访或途经疫情中高风险地区的情况，请严格遵守北京市和当地的防疫政策，正确履行个人防疫义务。",
+        "You may recently have visited or passed through an area at risk. Please follow the "
+        "rules of Beijing and of the place you came from.",
+        kind="popup",
+    ),
+    "POPUP_TRAVEL_BORDER_PORT": ReasonText(
+        "您近期有到访陆路边境口岸所在县的情况。",
+        "You recently visited a county with a land border port.",
+        kind="popup",
+    ),
+    # --- the checkpoint decision --------------------------------------------------------------
+    "NAT_ENTRY_VALID": ReasonText(
+        "您 {sampled} 采样的核酸阴性结果在 {hours} 小时内，有效至 {until}。",
+        "Your negative test sampled at {sampled} is within {hours} hours; it counts until {until}.",
+        kind="check",
+    ),
+    "NAT_ENTRY_EXPIRED": ReasonText(
+        "您最近一次核酸阴性结果（{sampled} 采样）已于 {ended} 超过 {hours} 小时。",
+        "Your latest negative test (sampled at {sampled}) passed {hours} hours at {ended}.",
+        "进（返）京须持 {hours} 小时内核酸阴性证明。" + _NAT_AGAIN_ZH,
+        "Entry needs a negative test from the last {hours} hours. " + _NAT_AGAIN_EN,
+        kind="check",
+    ),
+    "NAT_ENTRY_MISSING": ReasonText(
+        "查不到您的核酸阴性结果。",
+        "No negative test of yours is on record.",
+        "进（返）京须持 {hours} 小时内核酸阴性证明。" + _NAT_AGAIN_ZH,
+        "Entry needs a negative test from the last {hours} hours. " + _NAT_AGAIN_EN,
+        kind="check",
+    ),
+    "COMMUTER_FIRST_CHECK": ReasonText(
+        "这是您自 {since} 新规实施以来的首次进京查验：通勤人员首次须持 {hours} 小时内核酸阴性证明，"
+        "此后14日内核酸阴性证明即可。",
+        "This is your first entry check since the rule of {since}: a commuter's first check needs "
+        "a negative test from the last {hours} hours; after that a test within 14 days is enough.",
+        kind="check",
+    ),
+    "COMMUTER_NAT_VALID": ReasonText(
+        "通勤人员：您 {reported_date} 报告的核酸阴性结果在 {days} 日有效期内（至 {until}）。",
+        "Commuter: your negative test reported on {reported_date} is within its {days}-day "
+        "validity (until {until}).",
+        kind="check",
+    ),
+    "COMMUTER_NAT_EXPIRED": ReasonText(
+        "通勤人员：您 {reported_date} 报告的核酸阴性结果已于 {ended} 超过 {days} 日有效期。",
+        "Commuter: your negative test reported on {reported_date} passed its {days}-day validity at {ended}.",
+        "通勤人员须每 {days} 日做一次核酸检测。" + _NAT_AGAIN_ZH,
+        "Commuters need a test every {days} days. " + _NAT_AGAIN_EN,
+        kind="check",
+    ),
+    "COMMUTER_NAT_MISSING": ReasonText(
+        "通勤人员：查不到您 {days} 日内的核酸阴性结果。",
+        "Commuter: no negative test from the last {days} days is on record.",
+        "通勤人员须每 {days} 日做一次核酸检测。" + _NAT_AGAIN_ZH,
+        "Commuters need a test every {days} days. " + _NAT_AGAIN_EN,
+        kind="check",
+    ),
+    "COMMUTER_PRIVILEGE_SUSPENDED": ReasonText(
+        "因风险地区行程，本次不适用通勤便利，按一般要求查验 {hours} 小时内核酸。",
+        "Because of a risk-area trip, commuter privileges do not apply this time: the ordinary "
+        "{hours}-hour test rule applies.",
+        kind="check",
+    ),
+    "COMMUTER_ROUTINE_PASSAGE": ReasonText(
+        "您是环京地区在京工作的通勤人员，上下班往返属于日常通行，无需居家观察，但须接受例行检查。",
+        "You live in the ring area and work in Beijing: your daily passage is routine, with no "
+        "observation period, but you are checked as usual.",
+        kind="check",
+    ),
+    "OBSERVATION_14D": ReasonText(
+        "按现行政策，进（返）京人员到京后须居家或集中观察14天，并提前向单位和社区报告。",
+        "Under the policy in force, everyone entering Beijing spends 14 days in home or central "
+        "observation and tells their employer and community beforehand.",
+        "如您居住在环京地区并在京工作，可申请纳入通勤人员数据库，纳入后按日常通行。",
+        "If you live in the ring area and work in Beijing, apply to join the commuter database; "
+        "once in it, your passage is routine.",
+        kind="check",
+    ),
+    "RAIL_BADGE_ONLY": ReasonText(
+        "持“通勤”标识，车站只查验标识，免查其他证明。",
+        "You have the commuter badge: the station checks the badge only, nothing else.",
+        kind="check",
+    ),
+    "RAIL_DOCUMENTS": ReasonText(
+        "您在通勤人员数据库中但当前没有“通勤”标识：车站查验工作证明、{days} 日内核酸阴性证明和健康宝绿码。",
+        "You are in the commuter database but have no badge now: the station checks your work "
+        "proof, a negative test within {days} days and a green code.",
+        "带齐三项证明即可进站；标识恢复后只需出示标识。",
+        "Bring the three proofs; once the badge is back, the badge alone is enough.",
+        kind="check",
+    ),
+    "REFUSE_POSITIVE": ReasonText(
+        "核酸阳性（红码），不能进京。",
+        "Positive test (red code): entry refused.",
+        kind="check",
+    ),
+    "REFUSE_RISK_TRAVEL": ReasonText(
+        "{days} 日内有本土病例所在县旅居史，严格限制进（返）京。",
+        "A stay in a county with a local case in the last {days} days: entry strictly restricted.",
+        kind="check",
+    ),
+    "ALLOW_REPORT_TO_COMMUNITY": ReasonText(
+        "可以进京，但进京后须立即到所在社区登记报到。",
+        "You may enter, but must report to your community as soon as you arrive.",
+        kind="check",
+    ),
+    "NO_SMARTPHONE_NAT_ONLY": ReasonText(
+        "不使用智能手机的老年人、儿童、视力听力残疾人等：只查验 {hours} 小时内核酸阴性证明，不查验健康宝。",
+        "No smartphone (elderly, children, people with visual or hearing disabilities): only a "
+        "negative test from the last {hours} hours is checked, not the Health Kit.",
+        kind="check",
+    ),
+    "NO_SMARTPHONE_COMMUTER_ID_SWIPE": ReasonText(
+        "没有48小时内核酸，但公路检查站刷身份证即可核验通勤人员身份，按通勤人员规定查验。",
+        "No 48-hour test, but at a road checkpoint the ID-card swipe shows the commuter database, "
+        "so the commuter rule applies.",
+        kind="check",
+    ),
+    "NO_SMARTPHONE_NOT_APPLICABLE": ReasonText(
+        "现行政策对不使用智能手机的人员没有单独规定，按一般规定办理。",
+        "The policy in force has no separate rule for people without a smartphone: the ordinary "
+        "rule applies.",
+        kind="check",
+    ),
+    "INFANT_COMPANIONS_CHECKED": ReasonText(
+        "{age} 岁及以下婴幼儿：只查验同行人员的48小时内核酸阴性证明。",
+        "An infant of {age} or under: only the companions' 48-hour tests are checked.",
+        kind="check",
+    ),
+    "INFANT_NEEDS_COMPANION": ReasonText(
+        "{age} 岁及以下婴幼儿须有同行人员，并查验同行人员的48小时内核酸阴性证明。",
+        "An infant of {age} or under travels with companions, whose 48-hour tests are checked.",
+        "请登记同行人员的身份证号后再查验。",
+        "Register the companions' ID numbers and check again.",
+        kind="check",
+    ),
+    "COMPANION_NAT_VALID": ReasonText(
+        "同行人员 {companion}：{sampled} 采样的核酸阴性结果有效至 {until}。",
+        "Companion {companion}: negative test sampled at {sampled}, counts until {until}.",
+        kind="check",
+    ),
+    "COMPANION_NAT_MISSING": ReasonText(
+        "同行人员 {companion} 没有 {hours} 小时内核酸阴性结果。",
+        "Companion {companion} has no negative test from the last {hours} hours.",
+        _NAT_AGAIN_ZH,
+        _NAT_AGAIN_EN,
+        kind="check",
+    ),
+    "COMPANION_NAT_POSITIVE": ReasonText(
+        "同行人员 {companion} 核酸阳性。",
+        "Companion {companion} has a positive test.",
+        kind="check",
+    ),
+    # --- what the officer checks by hand --------------------------------------------------------
+    "TELL_REPORT_TO_COMMUNITY": ReasonText(
+        "告知其进京后立即到社区报到。",
+        "Tell them to report to their community on arrival.",
+        kind="manual",
+    ),
+    "CHECK_COMPANIONS": ReasonText(
+        "核对 {count} 名同行人员的身份证件。",
+        "Check the ID cards of the {count} companion(s).",
+        kind="manual",
+    ),
+    "CONFIRM_NO_SMARTPHONE_GROUP": ReasonText(
+        "此人 {age} 岁，不属老年人或儿童：核实其视力听力残疾等情况。",
+        "This person is {age}, neither elderly nor a child: confirm a disability or similar reason.",
+        kind="manual",
+    ),
+    "CHECK_PAPER_NAT": ReasonText(
+        "查验纸质或电子核酸阴性证明（{hours} 小时内）。",
+        "Check a paper or electronic negative test ({hours} hours).",
+        kind="manual",
+    ),
+    "CHECK_WORK_PROOF": ReasonText("查验在京工作证明。", "Check proof of work in Beijing.", kind="manual"),
+    "CHECK_GREEN_CODE": ReasonText("查验健康宝绿码。", "Check the green Health Kit code.", kind="manual"),
+    # --- the decision headline ----------------------------------------------------------------
+    "DECISION_ALLOW": ReasonText("结论：放行。", "Decision: allowed to enter.", kind="decision"),
+    "DECISION_ALLOW_REPORT": ReasonText(
+        "结论：放行，到京后须立即到社区报到。",
+        "Decision: allowed to enter, reporting to the community on arrival.",
+        kind="decision",
+    ),
+    "DECISION_ALLOW_QUARANTINE": ReasonText(
+        "结论：放行，到京后居家或集中观察14天。",
+        "Decision: allowed to enter into 14 days of home or central observation.",
+        kind="decision",
+    ),
+    "DECISION_DOCUMENTS": ReasonText(
+        "结论：查验证明材料后放行。",
+        "Decision: allowed after the documents are checked by hand.",
+        kind="decision",
+    ),
+    "DECISION_REFUSE": ReasonText("结论：不能进京（劝返）。", "Decision: entry refused.", kind="decision"),
+}
+
+
+def _render(template: str, reason: Reason) -> str:
+    return template.format_map(reason.values) if template else ""
+
+
+def text_of(reason: Reason) -> dict[str, str]:
+    """The reason's message and remedy in both languages."""
+    entry = CATALOG[reason.code]
+    return {
+        "zh": _render(entry.zh, reason),
+        "en": _render(entry.en, reason),
+        "remedy_zh": _render(entry.remedy_zh, reason),
+        "remedy_en": _render(entry.remedy_en, reason),
+    }
+
+
+def reason_json(reason: Reason) -> dict[str, object]:
+    rendered = text_of(reason)
+    out: dict[str, object] = {
+        "code": reason.code,
+        "params": reason.values,
+        "zh": rendered["zh"],
+        "en": rendered["en"],
+    }
+    if rendered["remedy_zh"]:
+        out["remedy"] = {"zh": rendered["remedy_zh"], "en": rendered["remedy_en"]}
+    return out
+
+
+def popup_json(code: str | None) -> dict[str, str] | None:
+    if code is None:
+        return None
+    entry = CATALOG[code]
+    return {"code": code, "zh": entry.zh, "en": entry.en}
+
+
+def _explain(headline: Iterable[Reason], reasons: Iterable[Reason], policy: Policy) -> dict[str, str]:
+    zh: list[str] = [f"适用政策：{policy.version}《{policy.title_zh}》。"]
+    en: list[str] = [f"Policy in force: {policy.version}, “{policy.title_en}”."]
+    remedies_zh: list[str] = []
+    remedies_en: list[str] = []
+    for reason in [*headline, *reasons]:
+        rendered = text_of(reason)
+        zh.append(rendered["zh"])
+        en.append(rendered["en"])
+        _add_sentences(remedies_zh, rendered["remedy_zh"], "。")
+        _add_sentences(remedies_en, rendered["remedy_en"], ". ")
+    if remedies_zh:
+        zh.append("怎么办：" + "".join(remedies_zh))
+        en.append("What to do: " + " ".join(remedies_en))
+    return {"zh": "".join(zh), "en": " ".join(en)}
+
+
+def _add_sentences(collected: list[str], text: str, stop: str) -> None:
+    """Append the sentences of ``text`` not said already (two remedies may share a sentence)."""
+    for part in text.split(stop):
+        part = part.strip()
+        if not part:
+            continue
+        sentence = part if part.endswith(stop.strip()) else part + stop.strip()
+        if sentence not in collected:
+            collected.append(sentence)
+
+
+def explain_status(status: Status, policy: Policy) -> dict[str, str]:
+    return _explain((), status.reasons, policy)
+
+
+def explain_check(outcome: CheckOutcome, policy: Policy) -> dict[str, str]:
+    headline = Reason.of("DECISION_" + outcome.decision.value.upper())
+    return _explain((headline,), [*outcome.reasons, *outcome.status.reasons], policy)
+
+
+def decision_headline(decision: Decision) -> dict[str, str]:
+    entry = CATALOG["DECISION_" + decision.value.upper()]
+    return {"zh": entry.zh, "en": entry.en}
+
+
+def catalog_markdown() -> str:
+    """``docs/reasons.md``: every code with its texts (kept in step by a test)."""
+    lines = [
+        "# Reason codes",
+        "",
+        "Generated by `commutepass reasons --markdown`. Codes are stable; texts may improve.",
+        "`{name}` marks a value filled in from the person's facts.",
+        "",
+    ]
+    kinds = {
+        "status": "Health-code status",
+        "popup": "Pop-ups (弹窗)",
+        "check": "Checkpoint decision",
+        "manual": "What the officer checks by hand",
+        "decision": "Decision headlines",
+    }
+    for kind, title in kinds.items():
+        lines += [
+            f"## {title}",
+            "",
+            "| code | 中文 | English | remedy / 怎么办 |",
+            "|---|---|---|---|",
+        ]
+        for code, text in CATALOG.items():
+            if text.kind == kind:
+                remedy = " / ".join(t for t in (text.remedy_zh, text.remedy_en) if t)
+                lines.append(f"| `{code}` | {text.zh} | {text.en} | {remedy} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""The commuter database: enrol, list as of a time, and identify from travel records."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from commutepass.domain.clock import BEIJING, local_midnight
+from commutepass.domain.commuters import Passage, classify
+from commutepass.domain.errors import InputError
+from commutepass.domain.facts import Source
+from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.policy import CommuterClass
+from commutepass.services.context import App
+from commutepass.store import repositories as repo
+from commutepass.store.tables import travel
+
+
+def _entry_json(listed: repo.ListedEntry) -> dict[str, Any]:
+    e = listed.entry
+    return {
+        "id": listed.id_masked,
+        "person_key": listed.person_key,
+        "commuter_class": e.commuter_class.value,
+        "source": e.source.value,
+        "home_county": e.home_county,
+        "valid_from": e.valid_from.astimezone(BEIJING).isoformat(),
+        "valid_to": e.valid_to.astimezone(BEIJING).isoformat() if e.valid_to else None,
+        "reason": e.reason,
+        "evidence": e.evidence,
+    }
+
+
+def add_commuter(
+    app: App,
+    id_number: str,
+    *,
+    since: date,
+    source: Source,
+    commuter_class: CommuterClass = CommuterClass.DAILY,
+    home_county: str | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    """Enrol a person from ``since`` 00:00 (application, hotline or manual)."""
+    if source is Source.AUTO:
+        raise InputError(
+            "source", "auto entries come from identification only", "自动入库只能由大数据识别产生"
+        )
+    resident = parse_resident_id(id_number)
+    valid_from = local_midnight(since)
+    policy = (
+        app.policies.in_force(valid_from)
+        if valid_from >= app.policies.policies[0].effective_from
+        else app.policies.policies[0]
+    )
+    if home_county is not None:
+        county = app.catalog.county(home_county, "home_county")
+        if not policy.ring_area.contains(county.code):
+            raise InputError(
+                "home_county",
+                f"{county.full_name} ({county.code}) is outside the ring area ({policy.ring_area.note})",
+                f"{county.full_name}（{county.code}）不在环京地区（{policy.ring_area.note}）",
+            )
+    key = app.vault.key(resident)
+    with app.transaction() as conn:
+        ids = repo.ensure_people(
+            conn, [(key, resident.birth_date, resident.masked, app.vault.encrypt(resident))]
+        )
+        person_id = ids[key]
+        current = next((e for e in repo.entries_of(conn, person_id) if e.valid_to is None), None)
+        if current is not None:
+            if current.valid_from >= valid_from:
+                raise InputError(
+                    "since",
+                    f"an entry from {current.valid_from.astimezone(BEIJING):%Y-%m-%d} is already open; "
+                    "a new one must start after it",
+                    f"已有自 {current.valid_from.astimezone(BEIJING):%Y-%m-%d} 起的记录，新记录须晚于该日期",
+                )
+            repo.end_entry(conn, current.id, valid_from, f"superseded by {source.value} entry")
+        repo.add_entry(
+            conn,
+            person_id=person_id,
+            commuter_class=commuter_class,
+            source=source,
+            valid_from=valid_from,
+            reason=reason or f"enrolled by {source.value}",
+            home_county=home_county,
+        )
+        listed = repo.ListedEntry(key, resident.masked, repo.entry_at(conn, person_id, valid_from))  # type: ignore[arg-type]
+    return _entry_json(listed)
+
+
+def list_commuters(app: App, as_of: datetime) -> list[dict[str, Any]]:
+    with app.engine.connect() as conn:
+        return [_entry_json(e) for e in repo.entries_in_force(conn, as_of)]
+
+
+@dataclass
+class IdentifySummary:
+    as_of: str
+    window_days: int
+    people_seen: int = 0
+    added: int = 0
+    changed_class: int = 0
+    revoked: int = 0
+    kept_in_grace: int = 0
+    unchanged: int = 0
+    by_class: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def identify(app: App, as_of: date, window_days: int | None = None) -> IdentifySummary:
+    """Rule-based identification over the window ending on ``as_of``; entries change from the
+    next day 00:00 and old rows are closed, never overwritten."""
+    effective = local_midnight(as_of + timedelta(days=1))
+    policy = app.policies.in_force(effective)
+    rules = policy.commuters.identification
+    if window_days is not None:
+        rules = rules.model_copy(update={"window_days": window_days})
+    first = local_midnight(as_of - timedelta(days=rules.window_days - 1))
+    summary = IdentifySummary(as_of=as_of.isoformat(), window_days=rules.window_days)
+    passages: dict[int, list[Passage]] = defaultdict(list)
+    with app.transaction() as conn:
+        rows = conn.execute(
+            select(travel.c.person_id, travel.c.event_time, travel.c.direction, travel.c.county).where(
+                travel.c.event_time >= first, travel.c.event_time < effective
+            )
+        )
+        for r in rows:
+            passages[r.person_id].append(Passage(r.event_time, r.direction == "enter", r.county))
+        summary.people_seen = len(passages)
+        current = repo.open_entries(conn)
+        classified: dict[int, Any] = {}
+        for person_id, items in passages.items():
+            result = classify(items, as_of, rules, policy.ring_area, app.catalog)
+            if result.commuter_class is not None:
+                classified[person_id] = result
+                summary.by_class[result.commuter_class.value] = (
+                    summary.by_class.get(result.commuter_class.value, 0) + 1
+                )
+        for person_id, result in classified.items():
+            entry = current.get(person_id)
+            evidence = f"{result.evidence_zh} / {result.evidence_en}"
+            if entry is not None and entry.valid_from >= effective:
+                summary.unchanged += 1  # a later run already decided from that day on
+                continue
+            if entry is not None and (
+                entry.commuter_class is result.commuter_class or entry.source is not Source.AUTO
+            ):
+                summary.unchanged += 1
+                continue
+            if entry is not None:
+                repo.end_entry(
+                    conn,
+                    entry.id,
+                    effective,
+                    f"class changed to {result.commuter_class.value}: {result.evidence_en}",
+                )
+                summary.changed_class += 1
+            else:
+                summary.added += 1
+            repo.add_entry(
+                conn,
+                person_id=person_id,
+                commuter_class=result.commuter_class,
+                source=Source.AUTO,
+                valid_from=effective,
+                reason=f"identified from travel records as of {as_of.isoformat()}",
+                home_county=result.features.home_county,
+                evidence=evidence,
+            )
+        for person_id, entry in current.items():
+            if person_id in classified or entry.valid_from >= effective:
+                continue
+            if entry.source is not Source.AUTO:
+                grace_end = entry.valid_from + timedelta(days=policy.commuters.application_grace_days)
+                if effective < grace_end:
+                    summary.kept_in_grace += 1
+                    continue
+            items = passages.get(person_id, [])
+            why = classify(items, as_of, rules, policy.ring_area, app.catalog)
+            repo.end_entry(
+                conn,
+                entry.id,
+                effective,
+                f"pattern lapsed as of {as_of.isoformat()}: {why.evidence_en}",
+            )
+            summary.revoked += 1
+    return summary

@@ -1,0 +1,61 @@
+"""The application context: settings, engine, secrets, policies and reference data, built once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+
+from commutepass.domain.facts import RiskMap
+from commutepass.domain.policy import PolicyBook
+from commutepass.domain.regions import RegionCatalog, region_catalog
+from commutepass.policies import builtin_policies, load_policy_dir
+from commutepass.security import IdVault, load_or_create_secret
+from commutepass.settings import Settings
+from commutepass.store import repositories as repo
+from commutepass.store.db import make_engine, migrate
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    vault: IdVault
+    policies: PolicyBook
+    catalog: RegionCatalog
+
+    def __post_init__(self) -> None:
+        self._risk_map: RiskMap | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> App:
+        settings = settings or Settings()
+        engine = make_engine(settings.resolved_database_url())
+        migrate(engine)
+        secret = load_or_create_secret(settings.data_dir, settings.secret)
+        policies = load_policy_dir(settings.policy_dir) if settings.policy_dir else builtin_policies()
+        return cls(settings, engine, IdVault(secret), policies, region_catalog())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def risk_map(self) -> RiskMap:
+        """Risk periods, indexed; rebuilt after a change of the risk table."""
+        with self._lock:
+            if self._risk_map is None:
+                with self.engine.connect() as conn:
+                    self._risk_map = RiskMap.build(repo.all_risk_periods(conn), self.catalog)
+            return self._risk_map
+
+    def risk_changed(self) -> None:
+        with self._lock:
+            self._risk_map = None
+
+    def close(self) -> None:
+        self.engine.dispose()

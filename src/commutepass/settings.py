@@ -1,0 +1,27 @@
+"""Settings, from the environment (COMMUTEPASS_*) or the command line: one place for all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COMMUTEPASS_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    """Where the embedded store, the secret and rejects live (env COMMUTEPASS_DATA_DIR)."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default a SQLite file in the data directory. PostgreSQL:
+    postgresql+psycopg://user:pass@host/db."""
+    secret: str | None = None
+    """Key for person pseudonyms (HMAC) and the ID vault. Default: a random key created in
+    the data directory on first use (file ``secret.key``, mode 0600)."""
+    policy_dir: Path | None = None
+    """Use the policy files in this folder instead of the built-in versions."""
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'commutepass.db').resolve()}"

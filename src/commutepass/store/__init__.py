@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy tables, Alembic migrations, repositories and the fact reader."""

@@ -1,0 +1,390 @@
+"""Repositories: every read and write of the tables goes through here.
+
+Functions take the connection as their first argument, so a service decides where a
+transaction begins and ends (one load = one transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from commutepass.domain.facts import (
+    Membership,
+    NatResult,
+    PersonFacts,
+    RiskLevel,
+    RiskPeriod,
+    Source,
+    Visit,
+)
+from commutepass.domain.policy import CommuterClass, Policy
+from commutepass.store.tables import (
+    checks,
+    commuter_entries,
+    itinerary,
+    loads,
+    nat_results,
+    people,
+    risk_periods,
+    travel,
+)
+
+NAT_LOOKBACK = timedelta(days=60)
+"""How far back the fact reader looks for NAT results (bounded; the rules read ≤ 15 days and the
+explanation wants the latest negative even when it has expired)."""
+NAT_LIMIT = 64
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], returning: str) -> int:
+    """Insert rows, skipping those that already exist (by unique key); return how many were new."""
+    if not rows:
+        return 0
+    stmt = _insert(conn, table).on_conflict_do_nothing().returning(table.c[returning])
+    return len(conn.execute(stmt, list(rows)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    id: int
+    person_key: str
+    birth_date: date
+    id_masked: str
+
+
+def ensure_people(conn: Connection, persons: Iterable[tuple[str, date, str, str]]) -> dict[str, int]:
+    """Make sure each (key, birth_date, masked, cipher) person exists; return key → row id."""
+    wanted = {key: (birth, masked, cipher) for key, birth, masked, cipher in persons}
+    ids: dict[str, int] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for row in conn.execute(
+            select(people.c.person_key, people.c.id).where(people.c.person_key.in_(chunk))
+        ):
+            ids[row.person_key] = row.id
+    missing = [k for k in keys if k not in ids]
+    if missing:
+        now = _now()
+        rows = [
+            {
+                "person_key": k,
+                "birth_date": wanted[k][0],
+                "id_masked": wanted[k][1],
+                "id_cipher": wanted[k][2],
+                "created_at": now,
+            }
+            for k in missing
+        ]
+        stmt = _insert(conn, people).on_conflict_do_nothing().returning(people.c.person_key, people.c.id)
+        for row in conn.execute(stmt, rows).all():
+            ids[row.person_key] = row.id
+        for start in range(0, len(missing), 500):  # rows another writer added meanwhile
+            chunk = [k for k in missing[start : start + 500] if k not in ids]
+            if chunk:
+                for row in conn.execute(
+                    select(people.c.person_key, people.c.id).where(people.c.person_key.in_(chunk))
+                ):
+                    ids[row.person_key] = row.id
+    return ids
+
+
+def find_person(conn: Connection, key: str) -> PersonRow | None:
+    row = conn.execute(
+        select(people.c.id, people.c.person_key, people.c.birth_date, people.c.id_masked).where(
+            people.c.person_key == key
+        )
+    ).first()
+    return PersonRow(row.id, row.person_key, row.birth_date, row.id_masked) if row else None
+
+
+def person_cipher(conn: Connection, person_id: int) -> str | None:
+    return conn.execute(select(people.c.id_cipher).where(people.c.id == person_id)).scalar_one_or_none()
+
+
+# --- loads ------------------------------------------------------------------------------------
+
+
+def record_load(conn: Connection, **fields: Any) -> int:
+    return int(
+        conn.execute(loads.insert().values(loaded_at=_now(), **fields).returning(loads.c.id)).scalar_one()
+    )
+
+
+def update_load(conn: Connection, load_id: int, **fields: Any) -> None:
+    conn.execute(update(loads).where(loads.c.id == load_id).values(**fields))
+
+
+# --- risk areas -------------------------------------------------------------------------------
+
+
+def upsert_risk_periods(conn: Connection, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """Add new periods; a known (county, level, start) takes the file's end date. → (added, changed)."""
+    added = changed = 0
+    for row in rows:
+        existing = conn.execute(
+            select(risk_periods.c.id, risk_periods.c.end).where(
+                risk_periods.c.county == row["county"],
+                risk_periods.c.level == row["level"],
+                risk_periods.c.start == row["start"],
+            )
+        ).first()
+        if existing is None:
+            conn.execute(risk_periods.insert().values(**row))
+            added += 1
+        elif existing.end != row["end"]:
+            conn.execute(
+                update(risk_periods)
+                .where(risk_periods.c.id == existing.id)
+                .values(end=row["end"], load_id=row.get("load_id"))
+            )
+            changed += 1
+    return added, changed
+
+
+def all_risk_periods(conn: Connection) -> list[RiskPeriod]:
+    rows = conn.execute(
+        select(risk_periods.c.county, risk_periods.c.level, risk_periods.c.start, risk_periods.c.end)
+    )
+    return [RiskPeriod(r.county, RiskLevel(r.level), r.start, r.end) for r in rows]
+
+
+# --- the commuter database --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    id: int
+    person_id: int
+    commuter_class: CommuterClass
+    source: Source
+    home_county: str | None
+    valid_from: datetime
+    valid_to: datetime | None
+    reason: str
+    evidence: str | None
+    end_reason: str | None
+
+    def membership(self) -> Membership:
+        return Membership(self.commuter_class, self.source, self.valid_from, self.home_county, self.evidence)
+
+
+_ENTRY_COLUMNS = (
+    commuter_entries.c.id,
+    commuter_entries.c.person_id,
+    commuter_entries.c.commuter_class,
+    commuter_entries.c.source,
+    commuter_entries.c.home_county,
+    commuter_entries.c.valid_from,
+    commuter_entries.c.valid_to,
+    commuter_entries.c.reason,
+    commuter_entries.c.evidence,
+    commuter_entries.c.end_reason,
+)
+
+
+def _entry(row: Any) -> EntryRow:
+    return EntryRow(
+        row.id,
+        row.person_id,
+        CommuterClass(row.commuter_class),
+        Source(row.source),
+        row.home_county,
+        row.valid_from,
+        row.valid_to,
+        row.reason,
+        row.evidence,
+        row.end_reason,
+    )
+
+
+def _in_force(at: datetime) -> Any:
+    return and_(
+        commuter_entries.c.valid_from <= at,
+        or_(commuter_entries.c.valid_to.is_(None), commuter_entries.c.valid_to > at),
+    )
+
+
+def entry_at(conn: Connection, person_id: int, at: datetime) -> EntryRow | None:
+    row = conn.execute(
+        select(*_ENTRY_COLUMNS)
+        .where(commuter_entries.c.person_id == person_id, _in_force(at))
+        .order_by(commuter_entries.c.valid_from.desc())
+        .limit(1)
+    ).first()
+    return _entry(row) if row else None
+
+
+def entries_of(conn: Connection, person_id: int) -> list[EntryRow]:
+    rows = conn.execute(
+        select(*_ENTRY_COLUMNS)
+        .where(commuter_entries.c.person_id == person_id)
+        .order_by(commuter_entries.c.valid_from)
+    )
+    return [_entry(r) for r in rows]
+
+
+def open_entries(conn: Connection) -> dict[int, EntryRow]:
+    """Entries with no end yet, by person (at most one each)."""
+    rows = conn.execute(select(*_ENTRY_COLUMNS).where(commuter_entries.c.valid_to.is_(None)))
+    return {r.person_id: _entry(r) for r in rows}
+
+
+def add_entry(
+    conn: Connection,
+    *,
+    person_id: int,
+    commuter_class: CommuterClass,
+    source: Source,
+    valid_from: datetime,
+    reason: str,
+    home_county: str | None = None,
+    evidence: str | None = None,
+) -> int:
+    return int(
+        conn.execute(
+            commuter_entries.insert()
+            .values(
+                person_id=person_id,
+                commuter_class=commuter_class.value,
+                source=source.value,
+                home_county=home_county,
+                valid_from=valid_from,
+                reason=reason,
+                evidence=evidence,
+                recorded_at=_now(),
+            )
+            .returning(commuter_entries.c.id)
+        ).scalar_one()
+    )
+
+
+def end_entry(conn: Connection, entry_id: int, valid_to: datetime, end_reason: str) -> None:
+    """Close an entry: its row stays, with the end and why (history is never overwritten)."""
+    conn.execute(
+        update(commuter_entries)
+        .where(commuter_entries.c.id == entry_id, commuter_entries.c.valid_to.is_(None))
+        .values(valid_to=valid_to, end_reason=end_reason, ended_at=_now())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedEntry:
+    person_key: str
+    id_masked: str
+    entry: EntryRow
+
+
+def entries_in_force(conn: Connection, at: datetime) -> list[ListedEntry]:
+    rows = conn.execute(
+        select(people.c.person_key, people.c.id_masked, *_ENTRY_COLUMNS)
+        .join(people, people.c.id == commuter_entries.c.person_id)
+        .where(_in_force(at))
+        .order_by(commuter_entries.c.valid_from, people.c.person_key)
+    )
+    return [ListedEntry(r.person_key, r.id_masked, _entry(r)) for r in rows]
+
+
+# --- checks (swipes) --------------------------------------------------------------------------
+
+
+def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        now = _now()
+        conn.execute(
+            checks.insert(),
+            [{**r, "recorded_at": now, "reasons": json.dumps(r["reasons"])} for r in rows],
+        )
+
+
+# --- the facts of one person at one moment ----------------------------------------------------
+
+
+def last_entry_before(conn: Connection, person_id: int, at: datetime) -> datetime | None:
+    """The last entry into Beijing before ``at``: a recorded passage or an allowed check."""
+    by_travel = conn.execute(
+        select(func.max(travel.c.event_time)).where(
+            travel.c.person_id == person_id, travel.c.direction == "enter", travel.c.event_time < at
+        )
+    ).scalar_one_or_none()
+    by_check = conn.execute(
+        select(func.max(checks.c.at)).where(
+            checks.c.person_id == person_id, checks.c.entered.is_(True), checks.c.at < at
+        )
+    ).scalar_one_or_none()
+    found = [t for t in (by_travel, by_check) if t is not None]
+    if not found:
+        return None
+    # func.max bypasses the column type on some engines: normalise to aware UTC
+    return max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in (_as_datetime(x) for x in found))
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value
+
+
+def person_facts(conn: Connection, person: PersonRow, at: datetime, policy: Policy) -> PersonFacts:
+    """The bounded slice of one person's data that the rules read (see ``domain/facts.py``)."""
+    entry = entry_at(conn, person.id, at)
+    nats = tuple(
+        NatResult(r.sampled_at, r.reported_at, r.positive, r.lab)
+        for r in conn.execute(
+            select(
+                nat_results.c.sampled_at,
+                nat_results.c.reported_at,
+                nat_results.c.positive,
+                nat_results.c.lab,
+            )
+            .where(
+                nat_results.c.person_id == person.id,
+                nat_results.c.reported_at <= at,
+                nat_results.c.reported_at > at - NAT_LOOKBACK,
+            )
+            .order_by(nat_results.c.reported_at.desc())
+            .limit(NAT_LIMIT)
+        )
+    )
+    visits: tuple[Visit, ...] = ()
+    if policy.risk.enabled:
+        from commutepass.domain.clock import local_date
+
+        today = local_date(at)
+        first = today - timedelta(days=policy.risk.lookback_days - 1)
+        visits = tuple(
+            Visit(r.day, r.county)
+            for r in conn.execute(
+                select(itinerary.c.day, itinerary.c.county).where(
+                    itinerary.c.person_id == person.id,
+                    itinerary.c.day >= first,
+                    itinerary.c.day <= today,
+                )
+            )
+        )
+    last_entry = last_entry_before(conn, person.id, at)
+    return PersonFacts(
+        birth_date=person.birth_date,
+        membership=entry.membership() if entry else None,
+        nats=nats,
+        visits=visits,
+        last_entry_at=last_entry,
+        entered_under_policy=last_entry is not None and last_entry >= policy.effective_from,
+    )
