@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from commutepass.domain.clock import fmt_local, local_date, local_midnight
@@ -32,20 +32,34 @@ class Mode(StrEnum):
     RAIL = "rail"  # a rail station outside Beijing selling tickets to Beijing (远端查验)
 
 
+ParamValue = str | int | date | datetime
+
+
+def _display(value: ParamValue) -> str:
+    if isinstance(value, datetime):
+        return fmt_local(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """A stable reason code and the facts it speaks of (dates, places), as display strings."""
+    """A stable reason code and the facts it speaks of (times, days, places, counts).
+
+    Values stay typed until shown: formatting is the explanation's job, not the decision's."""
 
     code: str
-    params: tuple[tuple[str, str], ...] = ()
+    params: tuple[tuple[str, ParamValue], ...] = ()
 
     @classmethod
-    def of(cls, code: str, **params: str) -> Reason:
-        return cls(code, tuple(sorted(params.items())))
+    def of(cls, code: str, **params: ParamValue) -> Reason:
+        return cls(code, tuple(params.items()))
 
     @property
     def values(self) -> dict[str, str]:
-        return dict(self.params)
+        """The parameters as display strings (Beijing time, ISO dates)."""
+        return {name: _display(value) for name, value in self.params}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +147,8 @@ def _assess(
 ) -> _Assessment:
     result = _Assessment(policy=policy, at=at)
     red_since = at - timedelta(days=policy.nat.positive_red_days)
+    from_sampling = policy.nat.entry_window_from == "sampled_at"
+    entry_best: NatResult | None = None
     for nat in facts.nats:
         if nat.reported_at > at:
             continue
@@ -142,20 +158,23 @@ def _assess(
             ):
                 result.positive = nat
             continue
+        # the latest report gives the longest commuter validity; the latest start the longest entry window
         if result.latest_negative is None or nat.reported_at > result.latest_negative.reported_at:
             result.latest_negative = nat
-        entry_until = entry_nat_window(nat, policy)
-        start = nat.sampled_at if policy.nat.entry_window_from == "sampled_at" else nat.reported_at
-        if start <= at <= entry_until and (
-            result.entry_nat_until is None or entry_until > result.entry_nat_until
+        start = nat.sampled_at if from_sampling else nat.reported_at
+        if start <= at and (
+            entry_best is None or start > (entry_best.sampled_at if from_sampling else entry_best.reported_at)
         ):
-            result.entry_nat, result.entry_nat_until = nat, entry_until
-        commuter_until = commuter_nat_window(nat, policy)
-        if at < commuter_until and (
-            result.commuter_nat_until is None or commuter_until > result.commuter_nat_until
-        ):
-            result.commuter_nat, result.commuter_nat_until = nat, commuter_until
-    if policy.risk.enabled:
+            entry_best = nat
+    if entry_best is not None:
+        until = entry_nat_window(entry_best, policy)
+        if at <= until:
+            result.entry_nat, result.entry_nat_until = entry_best, until
+    if result.latest_negative is not None:
+        until = commuter_nat_window(result.latest_negative, policy)
+        if at < until:
+            result.commuter_nat, result.commuter_nat_until = result.latest_negative, until
+    if policy.risk.enabled and risk.unit_of and facts.visits:
         result.hits = _risk_hits(facts.visits, policy, at, risk, catalog)
     result.member = facts.membership
     if result.member is not None:
@@ -172,7 +191,8 @@ def _risk_hits(
     first_day = today - timedelta(days=rules.lookback_days - 1)
     hits: list[_RiskHit] = []
     for visit in visits:
-        if not first_day <= visit.day <= today or visit.county[:2] in rules.ignore_provinces:
+        unit = risk.unit_of.get(visit.county)
+        if unit is None or not first_day <= visit.day <= today or visit.county[:2] in rules.ignore_provinces:
             continue
         # A case found after the visit still counts: the visit may have been an exposure.
         for period in risk.by_county.get(visit.county, ()):
@@ -181,10 +201,9 @@ def _risk_hits(
                     hits.append(_RiskHit("case_county", visit, visit.county, rules.case_county))
                 elif period.level is RiskLevel.BORDER_PORT and rules.border_port is not None:
                     hits.append(_RiskHit("border_port", visit, visit.county, rules.border_port))
-        county = catalog.get(visit.county)
-        if county is None or rules.same_city is None:
+        if rules.same_city is None:
             continue
-        for period in risk.cases_by_unit.get(county.risk_unit, ()):
+        for period in risk.cases_by_unit.get(unit, ()):
             if period.county != visit.county and period.overlaps(visit.day, today):
                 hits.append(_RiskHit("same_city", visit, period.county, rules.same_city))
                 break
@@ -202,11 +221,11 @@ def _lapsed(member: Membership, facts: PersonFacts, policy: Policy, at: datetime
     return at - reference > timedelta(days=rules.lapse_after_days_without_entry)
 
 
-def _nat_params(nat: NatResult) -> dict[str, str]:
+def _nat_params(nat: NatResult) -> dict[str, ParamValue]:
     return {
-        "sampled": fmt_local(nat.sampled_at),
-        "reported": fmt_local(nat.reported_at),
-        "reported_date": local_date(nat.reported_at).isoformat(),
+        "sampled": nat.sampled_at,
+        "reported": nat.reported_at,
+        "reported_date": local_date(nat.reported_at),
     }
 
 
@@ -244,7 +263,7 @@ def _color_and_popup(a: _Assessment, catalog: RegionCatalog) -> tuple[Color, str
             Reason.of(
                 "NAT_POSITIVE",
                 **_nat_params(a.positive),
-                red_until=fmt_local(a.positive.sampled_at + timedelta(days=a.policy.nat.positive_red_days)),
+                red_until=a.positive.sampled_at + timedelta(days=a.policy.nat.positive_red_days),
             )
         )
     for hit, first, last in _grouped_hits(a.hits):
@@ -253,10 +272,10 @@ def _color_and_popup(a: _Assessment, catalog: RegionCatalog) -> tuple[Color, str
             Reason.of(
                 code,
                 place=_place(catalog, hit.visit.county),
-                first_day=first.day.isoformat(),
-                last_day=last.day.isoformat(),
+                first_day=first.day,
+                last_day=last.day,
                 risk_place=_place(catalog, hit.risk_county),
-                until=(last.day + timedelta(days=a.policy.risk.lookback_days)).isoformat(),
+                until=last.day + timedelta(days=a.policy.risk.lookback_days),
             )
         )
         if _SEVERITY[hit.outcome.color] > _SEVERITY[color]:
@@ -273,13 +292,13 @@ def _badge(a: _Assessment, color: Color, popup: str | None) -> tuple[bool, list[
     member = a.member
     if member is None:
         return False, [Reason.of("NOT_IN_COMMUTER_DB")] if policy.commuters.badge_enabled else []
-    since = {"since": local_date(member.valid_from).isoformat(), "source": member.source.value}
+    since: dict[str, ParamValue] = {"since": local_date(member.valid_from), "source": member.source.value}
     reasons = [Reason.of("IN_COMMUTER_DB", commuter_class=member.commuter_class.value, **since)]
     if not policy.commuters.badge_enabled:
         return False, reasons
     if a.lapsed:
         reasons.append(
-            Reason.of("COMMUTER_PATTERN_LAPSED", days=str(policy.commuters.lapse_after_days_without_entry))
+            Reason.of("COMMUTER_PATTERN_LAPSED", days=policy.commuters.lapse_after_days_without_entry)
         )
         return False, reasons
     suspending = [h for h in a.hits if h.kind in ("case_county", "border_port")]
@@ -289,15 +308,11 @@ def _badge(a: _Assessment, color: Color, popup: str | None) -> tuple[bool, list[
     if a.commuter_nat is None or a.commuter_nat_until is None:
         if a.latest_negative is not None:
             ended = commuter_nat_window(a.latest_negative, policy)
-            reasons.append(
-                Reason.of("BADGE_NAT_EXPIRED", **_nat_params(a.latest_negative), ended=fmt_local(ended))
-            )
+            reasons.append(Reason.of("BADGE_NAT_EXPIRED", **_nat_params(a.latest_negative), ended=ended))
         else:
-            reasons.append(Reason.of("BADGE_NO_NAT", days=str(policy.nat.commuter_valid_days)))
+            reasons.append(Reason.of("BADGE_NO_NAT", days=policy.nat.commuter_valid_days))
         return False, reasons
-    reasons.append(
-        Reason.of("BADGE_SHOWN", **_nat_params(a.commuter_nat), until=fmt_local(a.commuter_nat_until))
-    )
+    reasons.append(Reason.of("BADGE_SHOWN", **_nat_params(a.commuter_nat), until=a.commuter_nat_until))
     return True, reasons
 
 
@@ -327,13 +342,13 @@ def assess_status(
 
 def _entry_nat_reason(a: _Assessment) -> tuple[bool, Reason]:
     """Is there a negative NAT inside the entry window (48 h)? With the reason either way."""
-    hours = str(a.policy.nat.entry_window_hours)
+    hours = a.policy.nat.entry_window_hours
     if a.entry_nat is not None and a.entry_nat_until is not None:
         return True, Reason.of(
             "NAT_ENTRY_VALID",
             hours=hours,
             **_nat_params(a.entry_nat),
-            until=fmt_local(a.entry_nat_until),
+            until=a.entry_nat_until,
         )
     if a.latest_negative is not None:
         ended = entry_nat_window(a.latest_negative, a.policy)
@@ -341,7 +356,7 @@ def _entry_nat_reason(a: _Assessment) -> tuple[bool, Reason]:
             "NAT_ENTRY_EXPIRED",
             hours=hours,
             **_nat_params(a.latest_negative),
-            ended=fmt_local(ended),
+            ended=ended,
         )
     return False, Reason.of("NAT_ENTRY_MISSING", hours=hours)
 
@@ -353,7 +368,7 @@ def _companions_decision(
     risk: RiskMap,
     catalog: RegionCatalog,
 ) -> tuple[Decision, list[Reason], list[Reason]]:
-    age = str(policy.special.infant_max_age)
+    age = policy.special.infant_max_age
     if not companions:
         return Decision.REFUSE, [Reason.of("INFANT_NEEDS_COMPANION", age=age)], []
     reasons = [Reason.of("INFANT_COMPANIONS_CHECKED", age=age)]
@@ -371,14 +386,14 @@ def _companions_decision(
                 Reason.of(
                     "COMPANION_NAT_MISSING",
                     companion=companion.masked_id,
-                    hours=str(policy.nat.entry_window_hours),
+                    hours=policy.nat.entry_window_hours,
                 )
             )
         else:
             reasons.append(
                 Reason.of("COMPANION_NAT_VALID", companion=companion.masked_id, **nat_reason.values)
             )
-    return decision, reasons, [Reason.of("CHECK_COMPANIONS", count=str(len(companions)))]
+    return decision, reasons, [Reason.of("CHECK_COMPANIONS", count=len(companions))]
 
 
 def decide_check(
@@ -415,10 +430,10 @@ def decide_check(
     if not smartphone:
         if special.no_smartphone_nat_only and policy.nat.required_for_entry:
             relaxed = True
-            reasons.append(Reason.of("NO_SMARTPHONE_NAT_ONLY", hours=str(policy.nat.entry_window_hours)))
+            reasons.append(Reason.of("NO_SMARTPHONE_NAT_ONLY", hours=policy.nat.entry_window_hours))
             if special.child_max_age < age < special.elderly_min_age:
-                manual.append(Reason.of("CONFIRM_NO_SMARTPHONE_GROUP", age=str(age)))
-            manual.append(Reason.of("CHECK_PAPER_NAT", hours=str(policy.nat.entry_window_hours)))
+                manual.append(Reason.of("CONFIRM_NO_SMARTPHONE_GROUP", age=age))
+            manual.append(Reason.of("CHECK_PAPER_NAT", hours=policy.nat.entry_window_hours))
         else:
             reasons.append(Reason.of("NO_SMARTPHONE_NOT_APPLICABLE"))
 
@@ -428,14 +443,14 @@ def decide_check(
 
     refusing = [h for h in a.hits if h.outcome.decision is Decision.REFUSE]
     if refusing:
-        reasons.append(Reason.of("REFUSE_RISK_TRAVEL", days=str(policy.risk.lookback_days)))
+        reasons.append(Reason.of("REFUSE_RISK_TRAVEL", days=policy.risk.lookback_days))
         return done(Decision.REFUSE)
 
     member = a.member
     privileged = member is not None and not a.lapsed
     if member is not None and a.lapsed:
         reasons.append(
-            Reason.of("COMMUTER_PATTERN_LAPSED", days=str(policy.commuters.lapse_after_days_without_entry))
+            Reason.of("COMMUTER_PATTERN_LAPSED", days=policy.commuters.lapse_after_days_without_entry)
         )
     after_nat = next((h.outcome.decision for h in a.hits if h.outcome.decision), policy.default_decision)
 
@@ -460,16 +475,16 @@ def decide_check(
 
     suspended = [h for h in a.hits if h.outcome.needs_entry_nat]
     if privileged and suspended:
-        reasons.append(Reason.of("COMMUTER_PRIVILEGE_SUSPENDED", hours=str(policy.nat.entry_window_hours)))
+        reasons.append(Reason.of("COMMUTER_PRIVILEGE_SUSPENDED", hours=policy.nat.entry_window_hours))
         privileged = False
 
     if privileged and mode is Mode.RAIL and policy.commuters.rail_badge_only:
         if status.commuter_badge:
             reasons.append(Reason.of("RAIL_BADGE_ONLY"))
             return done(Decision.ALLOW)
-        reasons.append(Reason.of("RAIL_DOCUMENTS", days=str(policy.nat.commuter_valid_days)))
+        reasons.append(Reason.of("RAIL_DOCUMENTS", days=policy.nat.commuter_valid_days))
         manual.append(Reason.of("CHECK_WORK_PROOF"))
-        manual.append(Reason.of("CHECK_PAPER_NAT", hours=str(policy.nat.commuter_valid_days * 24)))
+        manual.append(Reason.of("CHECK_PAPER_NAT", hours=policy.nat.commuter_valid_days * 24))
         manual.append(Reason.of("CHECK_GREEN_CODE"))
         return done(policy.commuters.rail_without_badge)
 
@@ -478,9 +493,9 @@ def decide_check(
             reasons.append(
                 Reason.of(
                     "COMMUTER_NAT_VALID",
-                    days=str(policy.nat.commuter_valid_days),
+                    days=policy.nat.commuter_valid_days,
                     **_nat_params(a.commuter_nat),
-                    until=fmt_local(a.commuter_nat_until),
+                    until=a.commuter_nat_until,
                 )
             )
             return done(after_nat)
@@ -489,21 +504,21 @@ def decide_check(
             reasons.append(
                 Reason.of(
                     "COMMUTER_NAT_EXPIRED",
-                    days=str(policy.nat.commuter_valid_days),
+                    days=policy.nat.commuter_valid_days,
                     **_nat_params(a.latest_negative),
-                    ended=fmt_local(ended),
+                    ended=ended,
                 )
             )
         else:
-            reasons.append(Reason.of("COMMUTER_NAT_MISSING", days=str(policy.nat.commuter_valid_days)))
+            reasons.append(Reason.of("COMMUTER_NAT_MISSING", days=policy.nat.commuter_valid_days))
         return done(Decision.REFUSE)
 
     if privileged:
         reasons.append(
             Reason.of(
                 "COMMUTER_FIRST_CHECK",
-                hours=str(policy.nat.entry_window_hours),
-                since=fmt_local(policy.effective_from),
+                hours=policy.nat.entry_window_hours,
+                since=policy.effective_from,
             )
         )
     ok, nat_reason = _entry_nat_reason(a)

@@ -88,6 +88,8 @@ class RiskMap:
 
     by_county: dict[str, list[RiskPeriod]] = field(default_factory=dict)
     cases_by_unit: dict[str, list[RiskPeriod]] = field(default_factory=dict)
+    unit_of: dict[str, str] = field(default_factory=dict)
+    """Risk unit of every county that could be hit: where a visit outside this map cannot matter."""
 
     @classmethod
     def build(cls, periods: Iterable[RiskPeriod], catalog: RegionCatalog) -> RiskMap:
@@ -98,4 +100,7 @@ class RiskMap:
             county = catalog.get(period.county)
             if period.level is RiskLevel.CASE and county is not None:
                 by_unit[county.risk_unit].append(period)
-        return cls(dict(by_county), dict(by_unit))
+        unit_of = {
+            c.code: c.risk_unit for c in catalog.counties() if c.code in by_county or c.risk_unit in by_unit
+        }
+        return cls(dict(by_county), dict(by_unit), unit_of)
