@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from commutepass.api.deps import AppDep
-from commutepass.api.schemas import CommuterIn, CommuterOut
+from commutepass.api.schemas import CommuterIn, CommuterOut, Moment
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.facts import Source
 from commutepass.domain.policy import CommuterClass
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/v1/commuters", tags=["commuters"])
 @router.get("", response_model=list[CommuterOut], summary="Everyone in the database at a time")
 async def list_commuters(
     app: AppDep,
-    as_of: datetime = Query(description="ISO 8601 time; no offset means Beijing time"),
+    as_of: Annotated[Moment, Query(description="ISO 8601 time; no offset means Beijing time")],
     limit: int = Query(1000, ge=1, le=100_000),
     offset: int = Query(0, ge=0),
 ) -> Any:

@@ -29,6 +29,11 @@ def install(app: FastAPI) -> None:
     async def _load(_request: Request, exc: LoadError) -> JSONResponse:
         return problem(422, "File cannot be loaded", exc.en, detail_zh=exc.zh)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, exc: OverflowError) -> JSONResponse:
+        # a time near the ends of Python's range (year 1 or 9999) that cannot be turned into UTC
+        return problem(422, "Invalid input", f"a time or date is out of the supported range ({exc})")
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [

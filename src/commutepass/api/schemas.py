@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+"""Times and dates outside these years are refused as input: near the ends of Python's range a
+conversion to UTC or a few days of arithmetic would overflow (and answer 500, not 422)."""
+
+
+_D = TypeVar("_D", date, datetime)
+
+
+def _supported(value: _D) -> _D:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_supported)]
+Day = Annotated[date, AfterValidator(_supported)]
 
 
 class Bilingual(BaseModel):
@@ -29,7 +46,7 @@ class PopupOut(BaseModel):
 
 class StatusRequest(BaseModel):
     id_number: str = Field(description="Resident ID number (18 characters)")
-    at: datetime | None = Field(None, description="ISO 8601; no offset means Beijing time; default now")
+    at: Moment | None = Field(None, description="ISO 8601; no offset means Beijing time; default now")
 
 
 class StatusOut(BaseModel):
@@ -47,7 +64,7 @@ class StatusOut(BaseModel):
 
 class CheckRequestIn(BaseModel):
     id_number: str
-    at: datetime | None = None
+    at: Moment | None = None
     site: str = Field(min_length=1, max_length=64)
     mode: Literal["road", "rail"]
     smartphone: bool = True
@@ -74,7 +91,7 @@ class CheckOut(BaseModel):
 
 class CommuterIn(BaseModel):
     id_number: str
-    since: date
+    since: Day
     source: Literal["application", "hotline", "manual"]
     commuter_class: Literal["daily", "weekly"] = "daily"
     home_county: str | None = Field(None, pattern=r"^\d{6}$")
