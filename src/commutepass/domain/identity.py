@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from stdnum import numdb
 from stdnum.cn import ric
@@ -96,12 +97,19 @@ def parse_resident_id(text: str, field: str = "id_number") -> ResidentId:
     return ResidentId(number=number, birth_date=birth, region_code=number[:6])
 
 
+@lru_cache(maxsize=1)
+def _region_codes() -> frozenset[str]:
+    """Every six-digit code GB/T 2260 has had, from python-stdnum's ``cn/loc`` database."""
+    codes: set[str] = set()
+    # numdb rows are (length, low, high, properties, children)
+    for _len, province, _high, _props, children in numdb.get("cn/loc").prefixes:
+        codes.update(province + suffix for _l, suffix, _h, props, _c in children if "county" in props)
+    return frozenset(codes)
+
+
 def region_code_ever_existed(code: str) -> bool:
-    """True when GB/T 2260 has (or had) a county-level code ``code``, in any year."""
-    if len(code) != 6 or not code.isdigit():
-        return False
-    results = numdb.get("cn/loc").info(code)
-    return len(results) == 2 and "county" in results[1][1]
+    """True when GB/T 2260 has (or had) the code ``code``, in any year."""
+    return code in _region_codes()
 
 
 def mask_raw(number: str) -> str:

@@ -329,31 +329,40 @@ CATALOG: dict[str, ReasonText] = {
 }
 
 
-def _render(template: str, reason: Reason) -> str:
-    return template.format_map(reason.values) if template else ""
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A reason's texts, filled in once and reused by the reason list and the explanation."""
+
+    reason: Reason
+    zh: str
+    en: str
+    remedy_zh: str
+    remedy_en: str
+
+
+def render(reason: Reason) -> Rendered:
+    entry = CATALOG[reason.code]
+    values = reason.values
+    return Rendered(
+        reason,
+        entry.zh.format_map(values),
+        entry.en.format_map(values),
+        entry.remedy_zh.format_map(values) if entry.remedy_zh else "",
+        entry.remedy_en.format_map(values) if entry.remedy_en else "",
+    )
 
 
 def text_of(reason: Reason) -> dict[str, str]:
     """The reason's message and remedy in both languages."""
-    entry = CATALOG[reason.code]
-    return {
-        "zh": _render(entry.zh, reason),
-        "en": _render(entry.en, reason),
-        "remedy_zh": _render(entry.remedy_zh, reason),
-        "remedy_en": _render(entry.remedy_en, reason),
-    }
+    r = render(reason)
+    return {"zh": r.zh, "en": r.en, "remedy_zh": r.remedy_zh, "remedy_en": r.remedy_en}
 
 
-def reason_json(reason: Reason) -> dict[str, object]:
-    rendered = text_of(reason)
-    out: dict[str, object] = {
-        "code": reason.code,
-        "params": reason.values,
-        "zh": rendered["zh"],
-        "en": rendered["en"],
-    }
-    if rendered["remedy_zh"]:
-        out["remedy"] = {"zh": rendered["remedy_zh"], "en": rendered["remedy_en"]}
+def reason_json(reason: Reason | Rendered) -> dict[str, object]:
+    r = reason if isinstance(reason, Rendered) else render(reason)
+    out: dict[str, object] = {"code": r.reason.code, "params": r.reason.values, "zh": r.zh, "en": r.en}
+    if r.remedy_zh:
+        out["remedy"] = {"zh": r.remedy_zh, "en": r.remedy_en}
     return out
 
 
@@ -364,17 +373,17 @@ def popup_json(code: str | None) -> dict[str, str] | None:
     return {"code": code, "zh": entry.zh, "en": entry.en}
 
 
-def _explain(headline: Iterable[Reason], reasons: Iterable[Reason], policy: Policy) -> dict[str, str]:
+def explain(rendered: Iterable[Rendered], policy: Policy) -> dict[str, str]:
+    """What applies, why, and what to do now, in both languages."""
     zh: list[str] = [f"适用政策：{policy.version}《{policy.title_zh}》。"]
     en: list[str] = [f"Policy in force: {policy.version}, “{policy.title_en}”."]
     remedies_zh: list[str] = []
     remedies_en: list[str] = []
-    for reason in [*headline, *reasons]:
-        rendered = text_of(reason)
-        zh.append(rendered["zh"])
-        en.append(rendered["en"])
-        _add_sentences(remedies_zh, rendered["remedy_zh"], "。")
-        _add_sentences(remedies_en, rendered["remedy_en"], ". ")
+    for r in rendered:
+        zh.append(r.zh)
+        en.append(r.en)
+        _add_sentences(remedies_zh, r.remedy_zh, "。")
+        _add_sentences(remedies_en, r.remedy_en, ". ")
     if remedies_zh:
         zh.append("怎么办：" + "".join(remedies_zh))
         en.append("What to do: " + " ".join(remedies_en))
@@ -392,18 +401,17 @@ def _add_sentences(collected: list[str], text: str, stop: str) -> None:
             collected.append(sentence)
 
 
+def headline(decision: Decision) -> Rendered:
+    return render(Reason.of("DECISION_" + decision.value.upper()))
+
+
 def explain_status(status: Status, policy: Policy) -> dict[str, str]:
-    return _explain((), status.reasons, policy)
+    return explain((render(r) for r in status.reasons), policy)
 
 
 def explain_check(outcome: CheckOutcome, policy: Policy) -> dict[str, str]:
-    headline = Reason.of("DECISION_" + outcome.decision.value.upper())
-    return _explain((headline,), [*outcome.reasons, *outcome.status.reasons], policy)
-
-
-def decision_headline(decision: Decision) -> dict[str, str]:
-    entry = CATALOG["DECISION_" + decision.value.upper()]
-    return {"zh": entry.zh, "en": entry.en}
+    reasons = (*outcome.reasons, *outcome.status.reasons)
+    return explain([headline(outcome.decision), *(render(r) for r in reasons)], policy)
 
 
 def catalog_markdown() -> str:

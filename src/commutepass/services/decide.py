@@ -24,9 +24,10 @@ from commutepass.domain.errors import InputError, NoPolicyInForce
 from commutepass.domain.facts import PersonFacts
 from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import Decision, Policy
-from commutepass.domain.reasons import explain_check, explain_status, popup_json, reason_json
+from commutepass.domain.reasons import explain, headline, popup_json, reason_json, render
 from commutepass.services.context import App
 from commutepass.store import repositories as repo
+from commutepass.store.facts import FactReader
 
 ENTERING = {Decision.ALLOW, Decision.ALLOW_REPORT, Decision.ALLOW_QUARANTINE, Decision.DOCUMENTS}
 """Decisions after which the person is taken to have entered Beijing."""
@@ -49,14 +50,7 @@ def _policy(app: App, at: datetime) -> Policy:
         raise InputError("at", str(exc), f"{at.isoformat()} 时没有生效的政策") from exc
 
 
-def _facts(app: App, conn: Connection, resident: ResidentId, at: datetime, policy: Policy) -> PersonFacts:
-    person = repo.find_person(conn, app.vault.key(resident))
-    if person is None:
-        return PersonFacts(birth_date=resident.birth_date)
-    return repo.person_facts(conn, person, to_utc(at), policy)
-
-
-def status_json(resident: ResidentId, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
+def _status_fields(resident: ResidentId, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
     return {
         "id": resident.masked,
         "at": at.astimezone(BEIJING).isoformat(),
@@ -68,25 +62,32 @@ def status_json(resident: ResidentId, at: datetime, status: Status, policy: Poli
         "nat_valid_until": status.nat_valid_until.astimezone(BEIJING).isoformat()
         if status.nat_valid_until
         else None,
-        "reasons": [reason_json(r) for r in status.reasons],
-        "explanation": explain_status(status, policy),
+    }
+
+
+def status_json(resident: ResidentId, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
+    rendered = [render(r) for r in status.reasons]
+    return {
+        **_status_fields(resident, at, status, policy),
+        "reasons": [reason_json(r) for r in rendered],
+        "explanation": explain(rendered, policy),
     }
 
 
 def check_json(
     resident: ResidentId, request: CheckRequest, outcome: CheckOutcome, policy: Policy
 ) -> dict[str, Any]:
-    body = status_json(resident, request.at, outcome.status, policy)
-    body["status_reasons"] = body.pop("reasons")
-    body.pop("explanation")
+    status_reasons = [render(r) for r in outcome.status.reasons]
+    reasons = [render(r) for r in outcome.reasons]
     return {
         "decision": outcome.decision.value,
-        **body,
+        **_status_fields(resident, request.at, outcome.status, policy),
         "site": request.site,
         "mode": request.mode.value,
-        "reasons": [reason_json(r) for r in outcome.reasons],
+        "reasons": [reason_json(r) for r in reasons],
+        "status_reasons": [reason_json(r) for r in status_reasons],
         "to_check_by_hand": [reason_json(r) for r in outcome.manual_checks],
-        "explanation": explain_check(outcome, policy),
+        "explanation": explain([headline(outcome.decision), *reasons, *status_reasons], policy),
     }
 
 
@@ -94,48 +95,83 @@ def status_of(app: App, id_number: str, at: datetime) -> dict[str, Any]:
     resident = parse_resident_id(id_number)
     policy = _policy(app, at)
     with app.engine.connect() as conn:
-        facts = _facts(app, conn, resident, at, policy)
+        _key, _person_id, facts = CheckSession(app, conn).facts(resident, at, policy)
     status = assess_status(facts, policy, to_utc(at), app.risk_map(), app.catalog)
     return status_json(resident, at, status, policy)
 
 
-def _decide(app: App, conn: Connection, request: CheckRequest) -> tuple[ResidentId, CheckOutcome, Policy]:
-    resident = parse_resident_id(request.id_number)
-    companions_ids = [parse_resident_id(c, "companions") for c in request.companions]
-    if not request.site.strip():
-        raise InputError("site", "is empty: name the checkpoint or station", "检查站或车站名称为空")
-    policy = _policy(app, request.at)
-    at_utc = to_utc(request.at)
-    facts = _facts(app, conn, resident, request.at, policy)
-    companions = [Companion(c.masked, _facts(app, conn, c, request.at, policy)) for c in companions_ids]
-    outcome = decide_check(
-        facts,
-        policy,
-        at_utc,
-        app.risk_map(),
-        app.catalog,
-        mode=request.mode,
-        smartphone=request.smartphone,
-        companions=companions,
-    )
-    return resident, outcome, policy
+class CheckSession:
+    """Checks over one connection: facts are read, the domain decides, swipes are recorded.
 
+    Swipes are written in batches; before the facts of a person with a swipe still waiting
+    are read, the batch is written, so every check sees every earlier one (file order)."""
 
-def _record(
-    app: App,
-    conn: Connection,
-    resident: ResidentId,
-    request: CheckRequest,
-    outcome: CheckOutcome,
-    policy: Policy,
-) -> None:
-    key = app.vault.key(resident)
-    ids = repo.ensure_people(conn, [(key, resident.birth_date, resident.masked, app.vault.encrypt(resident))])
-    repo.record_checks(
-        conn,
-        [
+    def __init__(self, app: App, conn: Connection) -> None:
+        self.app = app
+        self.conn = conn
+        self.reader = FactReader(conn)
+        self._pending: list[dict[str, Any]] = []
+        self._pending_people: set[int] = set()
+        self._ids: dict[str, int] = {}
+
+    def _person(self, resident: ResidentId) -> tuple[str, int | None, PersonFacts | None]:
+        key = self.app.vault.key(resident)
+        found = self.reader.person(key)
+        if found is None:
+            return key, None, None
+        if found[0] in self._pending_people:
+            self.flush()
+        return key, found[0], None
+
+    def facts(
+        self, resident: ResidentId, at: datetime, policy: Policy
+    ) -> tuple[str, int | None, PersonFacts]:
+        key, person_id, _ = self._person(resident)
+        if person_id is None:
+            return key, None, PersonFacts(birth_date=resident.birth_date)
+        return key, person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy)
+
+    def decide(self, request: CheckRequest) -> tuple[ResidentId, str, int | None, CheckOutcome, Policy]:
+        resident = parse_resident_id(request.id_number)
+        companion_ids = [parse_resident_id(c, "companions") for c in request.companions]
+        if not request.site.strip():
+            raise InputError("site", "is empty: name the checkpoint or station", "检查站或车站名称为空")
+        policy = _policy(self.app, request.at)
+        key, person_id, facts = self.facts(resident, request.at, policy)
+        companions = [Companion(c.masked, self.facts(c, request.at, policy)[2]) for c in companion_ids]
+        outcome = decide_check(
+            facts,
+            policy,
+            to_utc(request.at),
+            self.app.risk_map(),
+            self.app.catalog,
+            mode=request.mode,
+            smartphone=request.smartphone,
+            companions=companions,
+        )
+        return resident, key, person_id, outcome, policy
+
+    def record(
+        self,
+        resident: ResidentId,
+        key: str,
+        person_id: int | None,
+        request: CheckRequest,
+        outcome: CheckOutcome,
+        policy: Policy,
+    ) -> None:
+        """Queue the swipe; a person seen for the first time is created at once."""
+        if person_id is None:
+            person_id = self._ids.get(key)
+        if person_id is None:
+            vault = self.app.vault
+            person_id = repo.ensure_people(
+                self.conn, [(key, resident.birth_date, resident.masked, vault.encrypt(resident))]
+            )[key]
+            self._ids[key] = person_id
+        self._pending.append(
             {
-                "person_id": ids[key],
+                "person_id": person_id,
                 "at": to_utc(request.at),
                 "site": request.site.strip()[:64],
                 "mode": request.mode.value,
@@ -145,16 +181,23 @@ def _record(
                 "policy_version": policy.version,
                 "reasons": [r.code for r in (*outcome.reasons, *outcome.status.reasons)],
             }
-        ],
-    )
+        )
+        self._pending_people.add(person_id)
+
+    def flush(self) -> None:
+        repo.record_checks(self.conn, self._pending)
+        self._pending.clear()
+        self._pending_people.clear()
 
 
 def check(app: App, request: CheckRequest, *, record: bool = True) -> dict[str, Any]:
     """Decide one check and record it as a swipe (a real check is always recorded)."""
     with app.transaction() as conn:
-        resident, outcome, policy = _decide(app, conn, request)
+        session = CheckSession(app, conn)
+        resident, key, person_id, outcome, policy = session.decide(request)
         if record:
-            _record(app, conn, resident, request, outcome, policy)
+            session.record(resident, key, person_id, request, outcome, policy)
+            session.flush()
     return check_json(resident, request, outcome, policy)
 
 
@@ -233,30 +276,32 @@ def check_requests(
             yield number, exc
 
 
-def check_batch(app: App, path: Path, *, commit_every: int = 500) -> Iterator[dict[str, Any]]:
-    """Checks in file order; each is recorded before the next is decided, as real swipes are."""
+def check_batch(app: App, path: Path, *, commit_every: int = 1000) -> Iterator[dict[str, Any]]:
+    """Checks in file order; each is recorded before a later check of the same person is decided."""
     conn = app.engine.connect()
     transaction = conn.begin()
+    session = CheckSession(app, conn)
     try:
-        pending = 0
+        done = 0
         for number, request in check_requests(_batch_rows(path, CHECK_BATCH_COLUMNS)):
             if isinstance(request, InputError):
                 yield _error_line(number, request)
                 continue
             try:
-                resident, outcome, policy = _decide(app, conn, request)
+                resident, key, person_id, outcome, policy = session.decide(request)
             except InputError as exc:
                 yield _error_line(number, exc)
                 continue
-            _record(app, conn, resident, request, outcome, policy)
-            pending += 1
-            if pending >= commit_every:
+            session.record(resident, key, person_id, request, outcome, policy)
+            done += 1
+            if done % commit_every == 0:
+                session.flush()
                 transaction.commit()
                 transaction = conn.begin()
-                pending = 0
             yield {"row": number, **check_json(resident, request, outcome, policy)}
     finally:
-        # every swipe recorded so far is whole in itself: keep them even if the reader stops early
+        # every swipe decided so far is whole in itself: keep them even if the reader stops early
         if transaction.is_active:
+            session.flush()
             transaction.commit()
         conn.close()

@@ -9,37 +9,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from commutepass.domain.facts import (
     Membership,
-    NatResult,
     PersonFacts,
     RiskLevel,
     RiskPeriod,
     Source,
-    Visit,
 )
 from commutepass.domain.policy import CommuterClass, Policy
+from commutepass.store.facts import FactReader
 from commutepass.store.tables import (
     checks,
     commuter_entries,
-    itinerary,
     loads,
-    nat_results,
     people,
     risk_periods,
-    travel,
 )
-
-NAT_LOOKBACK = timedelta(days=60)
-"""How far back the fact reader looks for NAT results (bounded; the rules read ≤ 15 days and the
-explanation wants the latest negative even when it has expired)."""
-NAT_LIMIT = 64
 
 
 def _now() -> datetime:
@@ -316,75 +307,6 @@ def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 # --- the facts of one person at one moment ----------------------------------------------------
 
 
-def last_entry_before(conn: Connection, person_id: int, at: datetime) -> datetime | None:
-    """The last entry into Beijing before ``at``: a recorded passage or an allowed check."""
-    by_travel = conn.execute(
-        select(func.max(travel.c.event_time)).where(
-            travel.c.person_id == person_id, travel.c.direction == "enter", travel.c.event_time < at
-        )
-    ).scalar_one_or_none()
-    by_check = conn.execute(
-        select(func.max(checks.c.at)).where(
-            checks.c.person_id == person_id, checks.c.entered.is_(True), checks.c.at < at
-        )
-    ).scalar_one_or_none()
-    found = [t for t in (by_travel, by_check) if t is not None]
-    if not found:
-        return None
-    # func.max bypasses the column type on some engines: normalise to aware UTC
-    return max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in (_as_datetime(x) for x in found))
-
-
-def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value
-
-
 def person_facts(conn: Connection, person: PersonRow, at: datetime, policy: Policy) -> PersonFacts:
-    """The bounded slice of one person's data that the rules read (see ``domain/facts.py``)."""
-    entry = entry_at(conn, person.id, at)
-    nats = tuple(
-        NatResult(r.sampled_at, r.reported_at, r.positive, r.lab)
-        for r in conn.execute(
-            select(
-                nat_results.c.sampled_at,
-                nat_results.c.reported_at,
-                nat_results.c.positive,
-                nat_results.c.lab,
-            )
-            .where(
-                nat_results.c.person_id == person.id,
-                nat_results.c.reported_at <= at,
-                nat_results.c.reported_at > at - NAT_LOOKBACK,
-            )
-            .order_by(nat_results.c.reported_at.desc())
-            .limit(NAT_LIMIT)
-        )
-    )
-    visits: tuple[Visit, ...] = ()
-    if policy.risk.enabled:
-        from commutepass.domain.clock import local_date
-
-        today = local_date(at)
-        first = today - timedelta(days=policy.risk.lookback_days - 1)
-        visits = tuple(
-            Visit(r.day, r.county)
-            for r in conn.execute(
-                select(itinerary.c.day, itinerary.c.county).where(
-                    itinerary.c.person_id == person.id,
-                    itinerary.c.day >= first,
-                    itinerary.c.day <= today,
-                )
-            )
-        )
-    last_entry = last_entry_before(conn, person.id, at)
-    return PersonFacts(
-        birth_date=person.birth_date,
-        membership=entry.membership() if entry else None,
-        nats=nats,
-        visits=visits,
-        last_entry_at=last_entry,
-        entered_under_policy=last_entry is not None and last_entry >= policy.effective_from,
-    )
+    """The bounded slice of one person's data that the rules read (see ``store/facts.py``)."""
+    return FactReader(conn).facts(person.id, person.birth_date, at, policy)

@@ -1,0 +1,126 @@
+"""The fact reader: one person's bounded slice of data at one moment, on the hot path of a check.
+
+Each statement hits an index and a bounded window (never a person's whole history), and runs
+on the driver connection with SQL written once per dialect: building SQLAlchemy statements
+per check cost ten times more than running them. The tables are the ones in
+``tables.py``; the integration tests run this reader on both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from commutepass.domain.clock import local_date
+from commutepass.domain.facts import Membership, NatResult, PersonFacts, Source, Visit
+from commutepass.domain.policy import CommuterClass, Policy
+
+NAT_LOOKBACK = timedelta(days=60)
+"""How far back NAT results are read: the rules read ≤ 15 days; the explanation wants the latest
+negative even when it has expired."""
+NAT_LIMIT = 64
+
+_SQL = {
+    "person": "SELECT id, birth_date FROM people WHERE person_key = ?",
+    "entry": (
+        "SELECT commuter_class, source, valid_from, home_county, evidence FROM commuter_entries "
+        "WHERE person_id = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) "
+        "ORDER BY valid_from DESC LIMIT 1"
+    ),
+    "nats": (
+        "SELECT sampled_at, reported_at, positive, lab FROM nat_results "
+        "WHERE person_id = ? AND reported_at <= ? AND reported_at > ? "
+        f"ORDER BY reported_at DESC LIMIT {NAT_LIMIT}"
+    ),
+    "visits": "SELECT day, county FROM itinerary WHERE person_id = ? AND day >= ? AND day <= ?",
+    "last_travel": (
+        "SELECT MAX(event_time) FROM travel WHERE person_id = ? AND direction = 'enter' AND event_time < ?"
+    ),
+    "last_check": "SELECT MAX(at) FROM checks WHERE person_id = ? AND entered = ? AND at < ?",
+}
+
+
+def _sqlite_time(value: datetime) -> str:
+    """How SQLAlchemy stores a naive-UTC DateTime in SQLite (compared as text)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _pg_time(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _read_time(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    result: datetime = value.replace(tzinfo=UTC)
+    return result
+
+
+def _read_date(value: Any) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+class FactReader:
+    """Reads facts over one SQLAlchemy connection (SQLite or PostgreSQL)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._raw = conn.connection.driver_connection
+        sqlite = conn.dialect.name == "sqlite"
+        self._time: Callable[[datetime], Any] = _sqlite_time if sqlite else _pg_time
+        self._day: Callable[[date], Any] = date.isoformat if sqlite else (lambda d: d)
+        self._true: Any = 1 if sqlite else True
+        self._sql = _SQL if sqlite else {k: v.replace("?", "%s") for k, v in _SQL.items()}
+
+    def _all(self, name: str, *params: Any) -> list[Any]:
+        cursor = self._raw.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._sql[name], params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def person(self, key: str) -> tuple[int, date] | None:
+        rows = self._all("person", key)
+        return (rows[0][0], _read_date(rows[0][1])) if rows else None
+
+    def facts(self, person_id: int, birth_date: date, at: datetime, policy: Policy) -> PersonFacts:
+        t = self._time(at)
+        entry = self._all("entry", person_id, t, t)
+        membership = None
+        if entry:
+            cls, source, valid_from, home, evidence = entry[0]
+            membership = Membership(
+                CommuterClass(cls), Source(source), _read_time(valid_from), home, evidence
+            )
+        nats = tuple(
+            NatResult(_read_time(s), _read_time(r), bool(p), lab)
+            for s, r, p, lab in self._all("nats", person_id, t, self._time(at - NAT_LOOKBACK))
+        )
+        visits: tuple[Visit, ...] = ()
+        if policy.risk.enabled:
+            today = local_date(at)
+            first = today - timedelta(days=policy.risk.lookback_days - 1)
+            visits = tuple(
+                Visit(_read_date(d), c)
+                for d, c in self._all("visits", person_id, self._day(first), self._day(today))
+            )
+        entries = [
+            _read_time(row[0])
+            for row in (
+                *self._all("last_travel", person_id, t),
+                *self._all("last_check", person_id, self._true, t),
+            )
+            if row[0] is not None
+        ]
+        last_entry = max(entries) if entries else None
+        return PersonFacts(
+            birth_date=birth_date,
+            membership=membership,
+            nats=nats,
+            visits=visits,
+            last_entry_at=last_entry,
+            entered_under_policy=last_entry is not None and last_entry >= policy.effective_from,
+        )
