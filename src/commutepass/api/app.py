@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from commutepass.api import commuters, decisions, loads, problems
 from commutepass.api.deps import AppDep
 from commutepass.services.context import App
+from commutepass.services.swipes import SwipeWriter
 from commutepass.settings import Settings
 
 
@@ -19,7 +20,9 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         opened = application or App.open(settings)
         api.state.commutepass = opened
+        api.state.swipes = SwipeWriter(opened)
         yield
+        api.state.swipes.close()
         if application is None:
             opened.close()
 

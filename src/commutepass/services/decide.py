@@ -26,6 +26,7 @@ from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import Decision, Policy
 from commutepass.domain.reasons import explain, headline, popup_json, reason_json, render
 from commutepass.services.context import App
+from commutepass.services.swipes import SwipeWriter
 from commutepass.store import repositories as repo
 from commutepass.store.facts import FactReader
 
@@ -98,6 +99,23 @@ def status_of(app: App, id_number: str, at: datetime) -> dict[str, Any]:
         _key, _person_id, facts = CheckSession(app, conn).facts(resident, at, policy)
     status = assess_status(facts, policy, to_utc(at), app.risk_map(), app.catalog)
     return status_json(resident, at, status, policy)
+
+
+def swipe_row(
+    person_id: int | None, request: CheckRequest, outcome: CheckOutcome, policy: Policy
+) -> dict[str, Any]:
+    """The ``checks`` row recording one swipe."""
+    return {
+        "person_id": person_id,
+        "at": to_utc(request.at),
+        "site": request.site.strip()[:64],
+        "mode": request.mode.value,
+        "smartphone": request.smartphone,
+        "decision": outcome.decision.value,
+        "entered": outcome.decision in ENTERING,
+        "policy_version": policy.version,
+        "reasons": [r.code for r in (*outcome.reasons, *outcome.status.reasons)],
+    }
 
 
 class CheckSession:
@@ -190,8 +208,25 @@ class CheckSession:
         self._pending_people.clear()
 
 
-def check(app: App, request: CheckRequest, *, record: bool = True) -> dict[str, Any]:
-    """Decide one check and record it as a swipe (a real check is always recorded)."""
+def check(
+    app: App, request: CheckRequest, *, record: bool = True, writer: SwipeWriter | None = None
+) -> dict[str, Any]:
+    """Decide one check and record it as a swipe (a real check is always recorded).
+
+    With a ``writer`` (the API server), the swipe is committed together with concurrent ones
+    and this returns once it is stored."""
+    if writer is not None:
+        with app.engine.connect() as conn:
+            resident, key, person_id, outcome, policy = CheckSession(app, conn).decide(request)
+        if record:
+            person = (
+                key,
+                resident.birth_date,
+                resident.masked,
+                app.vault.encrypt(resident) if person_id is None else "",
+            )
+            writer.submit(swipe_row(person_id, request, outcome, policy), person).result()
+        return check_json(resident, request, outcome, policy)
     with app.transaction() as conn:
         session = CheckSession(app, conn)
         resident, key, person_id, outcome, policy = session.decide(request)

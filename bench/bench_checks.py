@@ -1,0 +1,218 @@
+"""Benchmark: checkpoint checks per second, in process and over HTTP.
+
+    uv run python bench/bench_checks.py [--people 20000] [--rows 20000] [--http-seconds 15] [--write-docs]
+
+Builds a synthetic region in a temporary data directory (embedded SQLite store), then measures
+  1. the decision engine alone (facts already in memory), one core;
+  2. ``check --batch`` in process: read facts from the store, decide, render both languages,
+     record the swipe — one core;
+  3. single checks, each in its own transaction (what one API call does), one core;
+  4. HTTP: ``commutepass serve --workers 2`` under load from ``wrk`` (Debian package), every
+     check recorded.
+With --write-docs the table replaces the section between the markers in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from commutepass.analytics.synth import write_region
+from commutepass.domain.clock import parse_time, to_utc
+from commutepass.domain.decisions import Mode, decide_check
+from commutepass.domain.identity import parse_resident_id
+from commutepass.services import decide
+from commutepass.services.context import App
+from commutepass.services.loading import load_file
+from commutepass.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+START = date(2021, 11, 1)
+MARK = "bench_checks"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds else float("inf")
+
+
+def build(data_dir: Path, people: int) -> tuple[App, list[dict[str, str]]]:
+    region = write_region(data_dir / "region", people=people, days=28, start=START, seed=11)
+    app = App.open(Settings(data_dir=data_dir, secret="bench"))
+    for kind in ("travel", "nat", "itinerary", "risk"):
+        load_file(app, kind, region.files[kind])
+    from commutepass.services.commuters import identify
+
+    end = START + timedelta(days=27)
+    for as_of in (end - timedelta(days=14), end - timedelta(days=7), end):
+        identify(app, as_of)
+    with region.files["truth"].open(encoding="utf-8") as handle:
+        truth = list(csv.DictReader(handle))
+    return app, truth
+
+
+def bench_engine(app: App, truth: list[dict[str, str]], rows: int) -> float:
+    at = parse_time("2021-11-29T07:30")
+    policy = app.policies.in_force(at)
+    with app.engine.connect() as conn:
+        session = decide.CheckSession(app, conn)
+        facts = [session.facts(parse_resident_id(t["id_number"]), at, policy)[2] for t in truth[: min(rows, 5000)]]
+    risk, catalog, at_utc = app.risk_map(), app.catalog, to_utc(at)
+    n = 0
+    started = time.perf_counter()
+    while n < rows:
+        for f in facts:
+            decide_check(f, policy, at_utc, risk, catalog, mode=Mode.ROAD)
+        n += len(facts)
+    return _rate(n, time.perf_counter() - started)
+
+
+def write_batch(path: Path, truth: list[dict[str, str]], rows: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id_number", "at", "site", "mode", "smartphone", "companions"])
+        for i in range(rows):
+            t = truth[i % len(truth)]
+            writer.writerow([t["id_number"], f"2021-11-29T{7 + i // 3600 % 12:02d}:{i // 60 % 60:02d}:{i % 60:02d}", t["site"], t["mode"], "true", ""])
+
+
+def bench_batch(app: App, path: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    n = sum(1 for line in decide.check_batch(app, path) if "decision" in line)
+    return _rate(n, time.perf_counter() - started), n
+
+
+def bench_single(app: App, truth: list[dict[str, str]], rows: int) -> float:
+    at = parse_time("2021-11-30T07:30")
+    requests = [decide.CheckRequest(t["id_number"], at, t["site"], decide.parse_mode(t["mode"])) for t in truth[:rows]]
+    started = time.perf_counter()
+    for request in requests:
+        decide.check(app, request)
+    return _rate(len(requests), time.perf_counter() - started)
+
+
+def bench_http(data_dir: Path, truth: list[dict[str, str]], seconds: int) -> dict[str, str]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return {"error": "wrk not installed (apt-get install wrk)"}
+    port = _free_port()
+    env = {**os.environ, "COMMUTEPASS_SECRET": "bench"}
+    cli = [sys.executable, "-c", "from commutepass.cli import main; main()"]
+    server = subprocess.Popen(
+        [*cli, "--data-dir", str(data_dir), "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        bodies = [
+            json.dumps({"id_number": t["id_number"], "at": "2021-12-01T07:30", "site": t["site"], "mode": t["mode"]})
+            for t in truth[:2000]
+        ]
+        script = data_dir / "checks.lua"
+        script.write_text(
+            "bodies = {" + ",".join(json.dumps(b) for b in bodies) + "}\n"
+            "i = 0\n"
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            "request = function()\n  i = i % #bodies + 1\n"
+            '  return wrk.format(nil, "/v1/checks", nil, bodies[i])\nend\n',
+            encoding="utf-8",
+        )
+        out = subprocess.run(
+            [wrk, "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%\s+(\S+)", out)
+    p99 = re.search(r"99%\s+(\S+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps.group(1) if rps else "?",
+        "p50": p50.group(1) if p50 else "?",
+        "p99": p99.group(1) if p99 else "?",
+        "errors": non2xx.group(1) if non2xx else "0",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--http-seconds", type=int, default=15)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="commutepass-bench-") as tmp:
+        data_dir = Path(tmp)
+        t0 = time.perf_counter()
+        app, truth = build(data_dir, args.people)
+        build_s = time.perf_counter() - t0
+        engine = bench_engine(app, truth, args.rows)
+        batch_file = data_dir / "batch.csv"
+        write_batch(batch_file, truth, args.rows)
+        batch, batch_n = bench_batch(app, batch_file)
+        single = bench_single(app, truth, min(args.rows, 5000))
+        app.close()
+        http = bench_http(data_dir, truth, args.http_seconds)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    command = " ".join(["uv run python bench/bench_checks.py", *sys.argv[1:]])
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite store"
+    table = "\n".join(
+        [
+            f"<!-- {MARK}:start -->",
+            f"Command: `{command}` — {args.people} synthetic people × 28 days (built and loaded in {build_s:.0f} s), "
+            f"{args.rows} check rows; {machine}; measured {date.today().isoformat()}.",
+            "",
+            "| what | per second | target |",
+            "|---|---:|---:|",
+            f"| decision engine alone (facts in memory), 1 core | {engine:,.0f} | ≥ 20,000 |",
+            f"| `check --batch` in process: store reads + decision + both languages + recorded swipe, 1 core ({batch_n} rows) | {batch:,.0f} | ≥ 20,000 |",
+            f"| single checks, one transaction each (an API call without HTTP), 1 core | {single:,.0f} | — |",
+            f"| HTTP `POST /v1/checks`, `serve --workers 2`, wrk 16 connections, {args.http_seconds} s, every check recorded | "
+            f"{http.get('rps', '?')} (p50 {http.get('p50', '?')}, p99 {http.get('p99', '?')}, non-2xx {http.get('errors', http.get('error', '?'))}) | ≥ 2,000 |",
+            "",
+            f"Peak memory of the benchmark process: {peak_mb:,.0f} MB.",
+            f"<!-- {MARK}:end -->",
+        ]
+    )
+    print(table)
+    if args.write_docs:
+        docs = ROOT / "docs" / "benchmarks.md"
+        text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
+        pattern = re.compile(rf"<!-- {MARK}:start -->.*<!-- {MARK}:end -->", re.S)
+        text = pattern.sub(lambda _m: table, text) if pattern.search(text) else text.rstrip() + "\n\n" + table + "\n"
+        docs.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
