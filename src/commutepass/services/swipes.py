@@ -28,10 +28,9 @@ class PendingSwipe:
 
 
 class SwipeWriter:
-    def __init__(self, app: App, *, max_batch: int = 256, max_wait: float = 0.002) -> None:
+    def __init__(self, app: App, *, max_batch: int = 512) -> None:
         self.app = app
         self.max_batch = max_batch
-        self.max_wait = max_wait
         self._queue: queue.Queue[PendingSwipe | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="swipe-writer", daemon=True)
         self._thread.start()
@@ -52,9 +51,10 @@ class SwipeWriter:
                 return
             batch = [first]
             stop = False
+            # no waiting: the batch is whatever queued up while the last one was being written
             while len(batch) < self.max_batch:
                 try:
-                    item = self._queue.get(timeout=self.max_wait)
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:

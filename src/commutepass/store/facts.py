@@ -45,7 +45,7 @@ _SQL = {
 
 def _sqlite_time(value: datetime) -> str:
     """How SQLAlchemy stores a naive-UTC DateTime in SQLite (compared as text)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _pg_time(value: datetime) -> datetime:

@@ -1,0 +1,61 @@
+"""Group commit of swipes (the API's write path): nothing lost, nothing doubled, errors surface."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from commutepass.domain.decisions import Mode
+from commutepass.services import decide
+from commutepass.services.context import App
+from commutepass.services.swipes import SwipeWriter
+from commutepass.store import repositories as repo
+from commutepass.store.tables import checks, people
+from tests.helpers import at, make_id
+
+
+def _count(app: App, table: sa.Table) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_concurrent_checks_are_each_stored_once(app: App) -> None:
+    writer = SwipeWriter(app)
+    ids = [make_id("120114", serial=n) for n in range(40)]
+    requests = [
+        decide.CheckRequest(ids[i % len(ids)], at(f"2021-11-20T07:{i % 60:02d}"), "武清站", Mode.RAIL) for i in range(200)
+    ]
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda r: decide.check(app, r, writer=writer), requests))
+    finally:
+        writer.close()
+    assert len(results) == 200 and all(r["decision"] == "refuse" for r in results)
+    assert _count(app, checks) == 200
+    assert _count(app, people) == 40  # each new person created once, however many swipes
+
+
+def test_answer_comes_after_the_swipe_is_stored(app: App) -> None:
+    writer = SwipeWriter(app)
+    try:
+        decide.check(app, decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD), writer=writer)
+        assert _count(app, checks) == 1  # no waiting: it is there when the answer is
+    finally:
+        writer.close()
+
+
+def test_a_failed_write_fails_the_check(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(conn: sa.Connection, rows: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(repo, "record_checks", broken)
+    writer = SwipeWriter(app)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            decide.check(app, decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD), writer=writer)
+    finally:
+        writer.close()
+    assert _count(app, checks) == 0
+    assert _count(app, people) == 0  # the person row was rolled back with the batch
