@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -62,10 +64,18 @@ def _free_port() -> int:
         return port
 
 
-def _missing_postgres(message: str) -> None:
+def _missing_postgres(message: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 class _Server:
@@ -90,7 +100,17 @@ class _Server:
 
     def start(self) -> None:
         init = self.run(
-            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
         )
         if init.returncode != 0:
             pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}", pytrace=False)
@@ -100,7 +120,9 @@ class _Server:
                 f"-h 127.0.0.1 -p {self.port} -k {self.root} -F "
                 "-c synchronous_commit=off -c full_page_writes=off"
             )
-            started = self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
+            started = self.run(
+                "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"
+            )
             if started.returncode == 0:
                 return
         log = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -126,10 +148,8 @@ def postgres_url() -> Iterator[str]:
     bindir = postgres_bindir()
     if bindir is None:
         _missing_postgres(NO_POSTGRES)
-        return
     if os.geteuid() == 0 and (shutil.which("runuser") is None or not _user_exists("postgres")):
         _missing_postgres(f"running as root needs `runuser` and the `postgres` system user: {NO_POSTGRES}")
-        return
     server = _Server(bindir)
     try:
         server.start()
@@ -140,16 +160,6 @@ def postgres_url() -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/commutepass_test"
     finally:
         server.stop()
-
-
-def _user_exists(name: str) -> bool:
-    import pwd
-
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 @contextmanager
@@ -185,4 +195,3 @@ def app(tmp_path: Path, store_url: str) -> Iterator[App]:
         yield application
     finally:
         application.close()
-

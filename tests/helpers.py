@@ -22,7 +22,9 @@ TEST_SECRET = "test-secret"
 
 def open_app(data_dir: Path, database_url: str) -> App:
     """The App as the CLI and the API build it, on a given store, with a fixed secret."""
-    return App.open(Settings(data_dir=data_dir, database_url=database_url, secret=TEST_SECRET, policy_dir=None))
+    return App.open(
+        Settings(data_dir=data_dir, database_url=database_url, secret=TEST_SECRET, policy_dir=None)
+    )
 
 
 def make_id(region: str = "131082", birth: date = date(1990, 3, 7), serial: int = 1) -> str:

@@ -54,6 +54,8 @@ def test_migrating_again_keeps_revision_and_data(app: App, tmp_path: Path, store
 
 def test_migrated_schema_matches_the_table_definitions(app: App) -> None:
     with app.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         differences = compare_metadata(context, metadata)
     assert differences == []

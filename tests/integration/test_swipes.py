@@ -25,7 +25,8 @@ def test_concurrent_checks_are_each_stored_once(app: App) -> None:
     writer = SwipeWriter(app)
     ids = [make_id("120114", serial=n) for n in range(40)]
     requests = [
-        decide.CheckRequest(ids[i % len(ids)], at(f"2021-11-20T07:{i % 60:02d}"), "武清站", Mode.RAIL) for i in range(200)
+        decide.CheckRequest(ids[i % len(ids)], at(f"2021-11-20T07:{i % 60:02d}"), "武清站", Mode.RAIL)
+        for i in range(200)
     ]
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -40,7 +41,11 @@ def test_concurrent_checks_are_each_stored_once(app: App) -> None:
 def test_answer_comes_after_the_swipe_is_stored(app: App) -> None:
     writer = SwipeWriter(app)
     try:
-        decide.check(app, decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD), writer=writer)
+        decide.check(
+            app,
+            decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD),
+            writer=writer,
+        )
         assert _count(app, checks) == 1  # no waiting: it is there when the answer is
     finally:
         writer.close()
@@ -54,7 +59,11 @@ def test_a_failed_write_fails_the_check(app: App, monkeypatch: pytest.MonkeyPatc
     writer = SwipeWriter(app)
     try:
         with pytest.raises(RuntimeError, match="disk full"):
-            decide.check(app, decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD), writer=writer)
+            decide.check(
+                app,
+                decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD),
+                writer=writer,
+            )
     finally:
         writer.close()
     assert _count(app, checks) == 0

@@ -66,7 +66,9 @@ def positive(sampled: str, reported: str | None = None) -> NatResult:
     return NatResult(s, T(reported) if reported else s + timedelta(hours=8), positive=True)
 
 
-def member(since: str = "2021-11-01", source: Source = Source.AUTO, cls: CommuterClass = CommuterClass.DAILY) -> Membership:
+def member(
+    since: str = "2021-11-01", source: Source = Source.AUTO, cls: CommuterClass = CommuterClass.DAILY
+) -> Membership:
     return Membership(cls, source, T(since), home_county="131082")
 
 
@@ -93,7 +95,9 @@ def facts(
 def risk_map(catalog: RegionCatalog, *periods: tuple[str, str, str, str | None]) -> RiskMap:
     return RiskMap.build(
         [
-            RiskPeriod(county, RiskLevel(level), date.fromisoformat(start), date.fromisoformat(end) if end else None)
+            RiskPeriod(
+                county, RiskLevel(level), date.fromisoformat(start), date.fromisoformat(end) if end else None
+            )
             for county, level, start, end in periods
         ],
         catalog,

@@ -36,7 +36,9 @@ def test_daily_commuter_with_evidence(p2021: Policy, catalog: RegionCatalog) -> 
 
 def test_weekly_friday_to_sunday(p2021: Policy, catalog: RegionCatalog) -> None:
     passages = [
-        Passage(_at(d, 19 if d.weekday() == 4 else 17), d.weekday() == 4, "120104") for d in _days() if d.weekday() in (4, 6)
+        Passage(_at(d, 19 if d.weekday() == 4 else 17), d.weekday() == 4, "120104")
+        for d in _days()
+        if d.weekday() in (4, 6)
     ]
     result = classify(passages, AS_OF, p2021.commuters.identification, p2021.ring_area, catalog)
     assert result.commuter_class is CommuterClass.WEEKLY
@@ -58,12 +60,17 @@ def test_stopped_commuting_lapses(p2021: Policy, catalog: RegionCatalog) -> None
 
 
 def test_new_joiner_is_judged_from_first_entry(p2021: Policy, catalog: RegionCatalog) -> None:
-    passages = [Passage(_at(d, 7), True, "130681") for d in _days(first=date(2021, 11, 15)) if d.weekday() < 5]
+    passages = [
+        Passage(_at(d, 7), True, "130681") for d in _days(first=date(2021, 11, 15)) if d.weekday() < 5
+    ]
     result = classify(passages, AS_OF, p2021.commuters.identification, p2021.ring_area, catalog)
     assert result.commuter_class is CommuterClass.DAILY
 
 
 def test_occasional_business_trips_are_not_commuting(p2021: Policy, catalog: RegionCatalog) -> None:
-    passages = [Passage(_at(d, 9), True, "131082") for d in (date(2021, 11, 2), date(2021, 11, 10), date(2021, 11, 25))]
+    passages = [
+        Passage(_at(d, 9), True, "131082")
+        for d in (date(2021, 11, 2), date(2021, 11, 10), date(2021, 11, 25))
+    ]
     result = classify(passages, AS_OF, p2021.commuters.identification, p2021.ring_area, catalog)
     assert result.commuter_class is None

@@ -13,7 +13,7 @@ from commutepass.domain.policy import Color, CommuterClass, Decision, Policy, Po
 from commutepass.domain.reasons import explain_check, explain_status
 from commutepass.domain.regions import RegionCatalog
 
-from .conftest import T, Decide, codes, facts, member, negative, positive, risk_map
+from .conftest import Decide, T, codes, facts, member, negative, positive, risk_map
 
 
 @pytest.fixture()
@@ -73,7 +73,9 @@ def test_commuter_first_check_needs_48h(d21: Decide) -> None:
 
 
 def test_commuter_first_check_passes_with_48h(d21: Decide) -> None:
-    person = facts(membership=member("2021-11-10"), nats=[negative("2021-11-17T08:00")], last_entry="2021-11-16T07:30")
+    person = facts(
+        membership=member("2021-11-10"), nats=[negative("2021-11-17T08:00")], last_entry="2021-11-16T07:30"
+    )
     outcome = d21.check(person, "2021-11-18T07:30")
     assert outcome.decision is Decision.ALLOW
     assert {"COMMUTER_FIRST_CHECK", "NAT_ENTRY_VALID"} <= set(codes(outcome))
@@ -128,7 +130,9 @@ def test_commuter_nat_14_days_from_report_date(d21: Decide, p2021: Policy, at: s
 
 
 def test_badge_shows_with_database_and_14_day_nat(d21: Decide) -> None:
-    status = d21.status(facts(membership=member("2021-11-10"), nats=[negative("2021-11-15T08:00")]), "2021-11-18T07:00")
+    status = d21.status(
+        facts(membership=member("2021-11-10"), nats=[negative("2021-11-15T08:00")]), "2021-11-18T07:00"
+    )
     assert status.commuter_badge
     assert status.commuter_class is CommuterClass.DAILY
     assert status.color is Color.GREEN and status.popup is None
@@ -150,7 +154,9 @@ def test_no_badge_in_the_database_without_any_nat(d21: Decide) -> None:
 
 
 def test_badge_lapses_when_travel_no_longer_fits(d21: Decide) -> None:
-    person = facts(membership=member("2021-10-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-03T07:00")
+    person = facts(
+        membership=member("2021-10-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-03T07:00"
+    )
     status = d21.status(person, "2021-11-18T07:00")  # 15 days since the last entry
     assert not status.commuter_badge
     assert "COMMUTER_PATTERN_LAPSED" in codes(status)
@@ -160,7 +166,9 @@ def test_badge_lapses_when_travel_no_longer_fits(d21: Decide) -> None:
 
 
 def test_lapse_boundary_14_days(d21: Decide) -> None:
-    person = facts(membership=member("2021-10-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-04T07:00")
+    person = facts(
+        membership=member("2021-10-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-04T07:00"
+    )
     assert d21.status(person, "2021-11-18T07:00").commuter_badge  # exactly 14 days
     assert not d21.status(person, "2021-11-18T07:01").commuter_badge
 
@@ -188,7 +196,9 @@ def test_case_county_trip_is_refused(catalog: RegionCatalog, p2021: Policy) -> N
 
 
 @pytest.mark.parametrize(("visit_day", "hit"), [("2021-11-07", True), ("2021-11-06", False)])
-def test_trip_day_14_counts_day_15_does_not(catalog: RegionCatalog, p2021: Policy, visit_day: str, hit: bool) -> None:
+def test_trip_day_14_counts_day_15_does_not(
+    catalog: RegionCatalog, p2021: Policy, visit_day: str, hit: bool
+) -> None:
     d = Decide(p2021, catalog, risk_map(catalog, ("131028", "case", "2021-11-01", None)))
     person = facts(nats=[negative("2021-11-19T08:00")], visits=[(visit_day, "131028")])
     outcome = d.check(person, "2021-11-20T07:00")
@@ -251,7 +261,9 @@ def test_municipality_and_sub_provincial_count_by_district(
     assert outcome.status.popup is None
 
 
-def test_the_case_district_itself_still_counts_in_a_municipality(catalog: RegionCatalog, p2021: Policy) -> None:
+def test_the_case_district_itself_still_counts_in_a_municipality(
+    catalog: RegionCatalog, p2021: Policy
+) -> None:
     d = Decide(p2021, catalog, risk_map(catalog, ("120116", "case", "2021-11-10", None)))
     person = facts(nats=[negative("2021-11-19T08:00")], visits=[("2021-11-15", "120116")])
     assert d.check(person, "2021-11-20T07:00").decision is Decision.REFUSE
@@ -269,7 +281,9 @@ def test_border_port_trip_hides_badge_and_needs_48h(catalog: RegionCatalog, p202
     assert outcome.status.color is Color.GREEN and outcome.status.popup is None
     assert not outcome.status.commuter_badge
     assert outcome.decision is Decision.REFUSE
-    assert {"TRAVEL_BORDER_PORT", "BADGE_SUSPENDED_RISK", "COMMUTER_PRIVILEGE_SUSPENDED"} <= set(codes(outcome))
+    assert {"TRAVEL_BORDER_PORT", "BADGE_SUSPENDED_RISK", "COMMUTER_PRIVILEGE_SUSPENDED"} <= set(
+        codes(outcome)
+    )
     with_48h = facts(
         membership=member("2021-11-01"),
         nats=[negative("2021-11-19T08:00")],
@@ -283,7 +297,9 @@ def test_border_port_trip_hides_badge_and_needs_48h(catalog: RegionCatalog, p202
 
 
 def test_positive_is_red_and_refused(d21: Decide) -> None:
-    person = facts(membership=member("2021-11-01"), nats=[positive("2021-11-18T08:00"), negative("2021-11-19T08:00")])
+    person = facts(
+        membership=member("2021-11-01"), nats=[positive("2021-11-18T08:00"), negative("2021-11-19T08:00")]
+    )
     outcome = d21.check(person, "2021-11-20T07:00")
     assert outcome.status.color is Color.RED
     assert outcome.decision is Decision.REFUSE
@@ -300,28 +316,44 @@ def test_positive_older_than_the_red_period_no_longer_counts(d21: Decide) -> Non
 
 
 def test_rail_badge_only(d21: Decide) -> None:
-    person = facts(membership=member("2021-11-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-19T07:00")
+    person = facts(
+        membership=member("2021-11-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-19T07:00"
+    )
     outcome = d21.check(person, "2021-11-20T07:00", mode=Mode.RAIL)
     assert outcome.decision is Decision.ALLOW
     assert "RAIL_BADGE_ONLY" in codes(outcome)
 
 
 def test_rail_commuter_without_badge_shows_documents(d21: Decide) -> None:
-    person = facts(membership=member("2021-11-01"), nats=[negative("2021-11-01T08:00")], last_entry="2021-11-19T07:00")
+    person = facts(
+        membership=member("2021-11-01"), nats=[negative("2021-11-01T08:00")], last_entry="2021-11-19T07:00"
+    )
     outcome = d21.check(person, "2021-11-20T07:00", mode=Mode.RAIL)
     assert outcome.decision is Decision.DOCUMENTS
-    assert [r.code for r in outcome.manual_checks] == ["CHECK_WORK_PROOF", "CHECK_PAPER_NAT", "CHECK_GREEN_CODE"]
+    assert [r.code for r in outcome.manual_checks] == [
+        "CHECK_WORK_PROOF",
+        "CHECK_PAPER_NAT",
+        "CHECK_GREEN_CODE",
+    ]
 
 
 def test_rail_non_commuter_needs_48h(d21: Decide) -> None:
-    assert d21.check(facts(nats=[negative("2021-11-19T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision is Decision.ALLOW
-    assert d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision is Decision.REFUSE
+    assert (
+        d21.check(facts(nats=[negative("2021-11-19T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
+        is Decision.ALLOW
+    )
+    assert (
+        d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
+        is Decision.REFUSE
+    )
 
 
 # --- infants, and people without a smartphone ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("birth", "infant"), [(date(2018, 11, 20), True), (date(2017, 11, 20), False), (date(2017, 11, 21), True)])
+@pytest.mark.parametrize(
+    ("birth", "infant"), [(date(2018, 11, 20), True), (date(2017, 11, 20), False), (date(2017, 11, 21), True)]
+)
 def test_infant_exactly_three(d21: Decide, birth: date, infant: bool) -> None:
     """3岁及以下: an infant who turned 3 today is still checked through the companions only."""
     companion = facts(nats=[negative("2021-11-19T08:00")])
@@ -345,7 +377,10 @@ def test_infant_refused_when_a_companion_lacks_48h(d21: Decide) -> None:
     assert codes(outcome).count("COMPANION_NAT_VALID") == 1
     assert "COMPANION_NAT_MISSING" in codes(outcome)
     sick = facts(nats=[positive("2021-11-19T08:00")])
-    assert d21.check(facts(birth=date(2020, 5, 1)), "2021-11-20T07:00", companions=[sick]).decision is Decision.REFUSE
+    assert (
+        d21.check(facts(birth=date(2020, 5, 1)), "2021-11-20T07:00", companions=[sick]).decision
+        is Decision.REFUSE
+    )
 
 
 def test_no_smartphone_needs_only_48h_nat(d21: Decide) -> None:
@@ -421,7 +456,11 @@ def test_every_decision_has_reasons_and_both_languages(d21: Decide, p2021: Polic
     people = [
         facts(),
         facts(nats=[negative("2021-11-19T08:00")]),
-        facts(membership=member("2021-11-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-19T07:00"),
+        facts(
+            membership=member("2021-11-01"),
+            nats=[negative("2021-11-15T08:00")],
+            last_entry="2021-11-19T07:00",
+        ),
         facts(nats=[positive("2021-11-19T08:00")]),
     ]
     for person in people:

@@ -23,7 +23,11 @@ def test_valid_number_parses_with_birth_date_and_region() -> None:
 
 
 def test_lower_case_x_and_spaces_are_accepted() -> None:
-    number = next(make_id("110101", date(1985, 1, 1), s) for s in range(1000) if make_id("110101", date(1985, 1, 1), s).endswith("X"))
+    number = next(
+        make_id("110101", date(1985, 1, 1), s)
+        for s in range(1000)
+        if make_id("110101", date(1985, 1, 1), s).endswith("X")
+    )
     assert parse_resident_id(" " + number.lower() + " ").number == number
 
 

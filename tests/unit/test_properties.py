@@ -90,7 +90,9 @@ FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 
 @FAST
 @given(scenarios())
-def test_every_outcome_is_well_formed_and_explained(scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]]) -> None:
+def test_every_outcome_is_well_formed_and_explained(
+    scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]],
+) -> None:
     policy, outcome = _decide(*scenario)
     assert outcome.decision in Decision
     assert outcome.reasons, "a decision always says why"
@@ -106,7 +108,9 @@ def test_every_outcome_is_well_formed_and_explained(scenario: tuple[datetime, Pe
 
 @FAST
 @given(scenarios())
-def test_badge_implies_membership_green_and_no_popup(scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]]) -> None:
+def test_badge_implies_membership_green_and_no_popup(
+    scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]],
+) -> None:
     _policy, outcome = _decide(*scenario)
     status = outcome.status
     if status.commuter_badge:
@@ -117,10 +121,14 @@ def test_badge_implies_membership_green_and_no_popup(scenario: tuple[datetime, P
 
 @FAST
 @given(scenarios())
-def test_red_or_case_county_is_refused_unless_an_infant(scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]]) -> None:
+def test_red_or_case_county_is_refused_unless_an_infant(
+    scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]],
+) -> None:
     at, facts, *_ = scenario
     policy, outcome = _decide(*scenario)
-    infant = policy.nat.required_for_entry and age_on(facts.birth_date, at.date()) <= policy.special.infant_max_age
+    infant = (
+        policy.nat.required_for_entry and age_on(facts.birth_date, at.date()) <= policy.special.infant_max_age
+    )
     if infant:
         return
     codes = {r.code for r in outcome.status.reasons}
@@ -130,7 +138,9 @@ def test_red_or_case_county_is_refused_unless_an_infant(scenario: tuple[datetime
 
 @FAST
 @given(scenarios())
-def test_a_fresh_negative_nat_never_makes_things_worse(scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]]) -> None:
+def test_a_fresh_negative_nat_never_makes_things_worse(
+    scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]],
+) -> None:
     at, facts, mode, smartphone, companions = scenario
     _policy, before = _decide(at, facts, mode, smartphone, companions)
     fresh = NatResult(at - timedelta(hours=3), at - timedelta(hours=1), positive=False)
@@ -149,7 +159,9 @@ def test_a_fresh_negative_nat_never_makes_things_worse(scenario: tuple[datetime,
 
 @FAST
 @given(scenarios())
-def test_2020_policy_only_observes_or_allows(scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]]) -> None:
+def test_2020_policy_only_observes_or_allows(
+    scenario: tuple[datetime, PersonFacts, Mode, bool, list[PersonFacts]],
+) -> None:
     policy, outcome = _decide(*scenario)
     if policy.version == "2020-02-14":
         assert outcome.decision in (Decision.ALLOW, Decision.ALLOW_QUARANTINE, Decision.REFUSE)

@@ -79,7 +79,9 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_broken_policy_file_names_file_and_field(tmp_path: Path) -> None:
     text = (POLICY_DIR / "2021-11-17.toml").read_text(encoding="utf-8")
-    path = _write(tmp_path, "2021-11-17.toml", text.replace("entry_window_hours = 48", "entry_window_hours = -1"))
+    path = _write(
+        tmp_path, "2021-11-17.toml", text.replace("entry_window_hours = 48", "entry_window_hours = -1")
+    )
     with pytest.raises(PolicyFileError, match=r"2021-11-17\.toml: nat\.entry_window_hours"):
         load_policy_file(path)
 
@@ -103,7 +105,11 @@ def test_not_toml(tmp_path: Path) -> None:
 
 
 def test_risk_rules_need_outcomes_when_enabled(tmp_path: Path) -> None:
-    text = (POLICY_DIR / "2020-02-14.toml").read_text(encoding="utf-8").replace("enabled = false", "enabled = true")
+    text = (
+        (POLICY_DIR / "2020-02-14.toml")
+        .read_text(encoding="utf-8")
+        .replace("enabled = false", "enabled = true")
+    )
     with pytest.raises(PolicyFileError, match="risk"):
         load_policy_file(_write(tmp_path, "2020-02-14.toml", text))
 
@@ -113,7 +119,9 @@ def test_a_new_version_is_just_a_new_file(tmp_path: Path) -> None:
         _write(tmp_path, source.name, source.read_text(encoding="utf-8"))
     text = (POLICY_DIR / "2021-11-17.toml").read_text(encoding="utf-8")
     text = text.replace('version = "2021-11-17"', 'version = "2022-01-01"')
-    text = text.replace("effective_from = 2021-11-17T00:00:00+08:00", "effective_from = 2022-01-01T00:00:00+08:00")
+    text = text.replace(
+        "effective_from = 2021-11-17T00:00:00+08:00", "effective_from = 2022-01-01T00:00:00+08:00"
+    )
     text = text.replace("entry_window_hours = 48", "entry_window_hours = 72")
     _write(tmp_path, "2022-01-01.toml", text)
     book = load_policy_dir(tmp_path)

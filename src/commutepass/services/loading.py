@@ -154,13 +154,25 @@ def _read_rows(path: Path, kind: str, progress: bool) -> Iterator[tuple[int, dic
                 if seen % 5000 == 0:
                     bar.update(raw.tell() - bar.n)
         except UnicodeDecodeError:
-            raise LoadError(
-                path, f"row {number + 1} is not UTF-8 text", f"第 {number + 1} 行不是 UTF-8 文本"
-            ) from None
+            # the text layer decodes ahead in blocks, so the row being read is not the bad one
+            line = _first_non_utf8_line(path)
+            raise LoadError(path, f"row {line} is not UTF-8 text", f"第 {line} 行不是 UTF-8 文本") from None
         except csv.Error as exc:
             raise LoadError(path, f"row {number}: {exc}", f"第 {number} 行：{exc}") from None
         bar.update(total - bar.n)
         bar.close()
+
+
+def _first_non_utf8_line(path: Path) -> int:
+    """The line (1 = header) holding the first byte that is not UTF-8; a newline byte never
+    occurs inside a multi-byte UTF-8 character, so lines can be decoded one by one."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,50 @@
+"""No raw ID number is ever stored: the whole database, dumped, holds none of the numbers it was given."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from commutepass.analytics.synth import write_region
+from commutepass.domain.decisions import Mode
+from commutepass.domain.facts import Source
+from commutepass.services.commuters import add_commuter, identify
+from commutepass.services.context import App
+from commutepass.services.decide import CheckRequest, check, check_batch
+from commutepass.services.loading import load_file
+from tests.helpers import at, dump_database, make_id, masked, row_counts, write_csv
+
+
+def test_the_database_holds_no_raw_id_number(app: App, tmp_path: Path) -> None:
+    region = write_region(tmp_path / "region", people=60, days=21, start=date(2021, 11, 1), seed=11)
+    for kind in ("travel", "nat", "itinerary", "risk"):
+        load_file(app, kind, region.files[kind])
+    with region.files["truth"].open(encoding="utf-8", newline="") as handle:
+        numbers = [row["id_number"] for row in csv.DictReader(handle)]
+    identify(app, date(2021, 11, 21))
+
+    applicant = make_id("120114", date(1987, 6, 5), 301)
+    infant = make_id("131082", date(2020, 5, 1), 302)
+    parent = make_id("131082", date(1990, 3, 7), 303)
+    add_commuter(app, applicant, since=date(2021, 11, 1), source=Source.APPLICATION, home_county="120114")
+    add_commuter(app, numbers[0], since=date(2021, 11, 25), source=Source.MANUAL, reason="police review")
+    for number in (applicant, numbers[1], numbers[2]):
+        check(app, CheckRequest(number, at("2021-11-22T07:30"), "西集检查站", Mode.ROAD))
+    check(app, CheckRequest(infant, at("2021-11-22T08:00"), "武清站", Mode.RAIL, companions=(parent,)))
+    batch = write_csv(
+        tmp_path / "checks.csv",
+        ["id_number", "at", "site", "mode", "smartphone"],
+        [(n, "2021-11-23T07:30", "白庙检查站", "road", "false") for n in numbers[3:8]],
+    )
+    assert all("error" not in line for line in check_batch(app, batch))
+    used = [*numbers, applicant, infant, parent]
+
+    counts = row_counts(app.engine)
+    assert counts["people"] >= len(numbers) and counts["checks"] == 9 and counts["commuter_entries"] > 2
+    dump = dump_database(app.engine)
+
+    leaked = [masked(n) for n in used if n in dump or n.lower() in dump]
+    assert leaked == [], f"raw ID numbers found in the database: {leaked}"
+    shown = [n for n in (*numbers[:8], applicant, infant) if masked(n) in dump]
+    assert len(shown) == 10, "the dump should hold the masked numbers of everyone stored"
