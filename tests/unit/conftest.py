@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import pytest
-from stdnum.cn import ric
 
 from commutepass.domain.clock import parse_time
 from commutepass.domain.decisions import CheckOutcome, Companion, Mode, Status, assess_status, decide_check
@@ -23,14 +22,9 @@ from commutepass.domain.facts import (
 from commutepass.domain.policy import CommuterClass, Policy, PolicyBook
 from commutepass.domain.regions import RegionCatalog, region_catalog
 from commutepass.policies import builtin_policies
+from tests.helpers import make_id
 
-
-def make_id(region: str = "131082", birth: date = date(1990, 3, 7), serial: int = 1) -> str:
-    body = f"{region}{birth:%Y%m%d}{serial:03d}"
-    for check in "0123456789X":
-        if ric.calc_check_digit(body + check) == check:
-            return body + check
-    raise AssertionError("unreachable")
+__all__ = ["make_id"]
 
 
 T = parse_time
