@@ -28,6 +28,14 @@ def parse_time(text: str, field: str = "time") -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=BEIJING)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise InputError(
+            field,
+            f"'{raw}' is outside the range of times that can be stored",
+            f"“{raw}”超出可存储的时间范围",
+        ) from None
     return value
 
 

@@ -246,6 +246,7 @@ def _grouped_hits(hits: Sequence[_RiskHit]) -> list[tuple[_RiskHit, Visit, Visit
     return list(groups.values())
 
 
+_POPUP_RANK = {"border_port": 0, "same_city": 1, "case_county": 2}
 _HIT_CODES = {
     "case_county": "TRAVEL_CASE_COUNTY",
     "same_city": "TRAVEL_SAME_CITY",
@@ -266,6 +267,7 @@ def _color_and_popup(a: _Assessment, catalog: RegionCatalog) -> tuple[Color, str
                 red_until=a.positive.sampled_at + timedelta(days=a.policy.nat.positive_red_days),
             )
         )
+    popup_rank = -1
     for hit, first, last in _grouped_hits(a.hits):
         code = _HIT_CODES[hit.kind]
         reasons.append(
@@ -280,8 +282,9 @@ def _color_and_popup(a: _Assessment, catalog: RegionCatalog) -> tuple[Color, str
         )
         if _SEVERITY[hit.outcome.color] > _SEVERITY[color]:
             color = hit.outcome.color
-        if hit.outcome.popup and popup is None:
-            popup = "POPUP_" + code
+        # the pop-up speaks of the most severe trip, whatever the order of the visits
+        if hit.outcome.popup and _POPUP_RANK[hit.kind] > popup_rank:
+            popup, popup_rank = "POPUP_" + code, _POPUP_RANK[hit.kind]
     if not reasons:
         reasons.append(Reason.of("CODE_GREEN"))
     return color, popup, reasons

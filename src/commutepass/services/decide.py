@@ -243,20 +243,35 @@ CHECK_BATCH_COLUMNS = ("id_number", "at", "site", "mode", "smartphone", "compani
 
 
 def _batch_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(
+            "batch", f"{path}: cannot open the file ({exc.strerror})", f"{path}：无法打开文件"
+        ) from None
+    with handle:
         reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in columns if c not in header]
-        required_missing = [c for c in missing if c not in ("smartphone", "companions")]
-        if required_missing:
+        number = 1
+        try:
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            required_missing = [
+                c for c in columns if c not in header and c not in ("smartphone", "companions")
+            ]
+            if required_missing:
+                raise InputError(
+                    "header",
+                    f"{path}: needs the columns {','.join(columns)}; missing {', '.join(required_missing)}",
+                    f"{path}：须有列 {','.join(columns)}；缺少 {'、'.join(required_missing)}",
+                )
+            reader.fieldnames = header
+            for number, row in enumerate(reader, start=2):
+                yield number, {k: (v or "") for k, v in row.items() if k is not None}
+        except UnicodeDecodeError:
             raise InputError(
-                "header",
-                f"{path}: needs the columns {','.join(columns)}; missing {', '.join(required_missing)}",
-                f"{path}：须有列 {','.join(columns)}；缺少 {'、'.join(required_missing)}",
-            )
-        reader.fieldnames = header
-        for number, row in enumerate(reader, start=2):
-            yield number, {k: (v or "") for k, v in row.items() if k is not None}
+                "batch",
+                f"{path}: the file is not UTF-8 text (after row {number})",
+                f"{path}：文件不是 UTF-8 文本（第 {number} 行之后）",
+            ) from None
 
 
 def _flag(value: str, field_name: str) -> bool:

@@ -1,0 +1,74 @@
+"""The HTTP server as a user starts it: ``commutepass serve`` and ``commutepass demo``, over TCP."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.support import background, free_port, masked, resident_id, wait_until_healthy
+
+pytestmark = pytest.mark.e2e
+
+COMMUTER = resident_id("131082", date(1990, 1, 1), 12)
+
+
+def test_serve_answers_over_http(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with background(tmp_path / "data", "serve", "--port", str(port)) as server:
+        wait_until_healthy(base, server)
+        with httpx.Client(base_url=base, timeout=30) as http:
+            enrolled = http.post(
+                "/v1/commuters", json={"id_number": COMMUTER, "since": "2021-11-01", "source": "manual"}
+            )
+            assert enrolled.status_code == 201, enrolled.text
+            status = http.post("/v1/status", json={"id_number": COMMUTER, "at": "2021-11-20T07:00"})
+            assert status.status_code == 200, status.text
+            body = status.json()
+            assert (body["id"], body["commuter_class"], body["commuter_badge"]) == (
+                masked(COMMUTER),
+                "daily",
+                False,
+            )
+            assert [r["code"] for r in body["reasons"]][-1] == "BADGE_NO_NAT"
+            problem = http.post("/v1/status", json={"id_number": COMMUTER[:-1]})
+            assert problem.status_code == 422
+            assert problem.headers["content-type"] == "application/problem+json"
+            assert problem.json()["field"] == "id_number"
+        assert server.process.poll() is None, "the server keeps running between requests"
+    # the server wrote to the data directory it was given
+    assert (tmp_path / "data" / "commutepass.db").is_file()
+
+
+def test_demo_serves_the_api_it_describes(tmp_path: Path) -> None:
+    with background(tmp_path / "demo", "demo", "--people", "400", "--port", str(free_port())) as demo:
+        url_line = demo.wait_for_line("Serving the API", timeout=90)
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/docs", url_line)
+        assert match, url_line
+        base = match.group(1)
+        printed = "".join(demo.output)
+        sample = re.search(
+            r"^\s+ID (\d{17}[\dX]) .*?\n\s+decision: (\S+).*?try: commutepass .*? check \S+ --at (\S+) "
+            r"--site (\S+) --mode (road|rail)",
+            printed,
+            flags=re.MULTILINE | re.DOTALL,
+        )
+        assert sample, printed
+        id_number, decision, at, site, mode = sample.groups()
+        wait_until_healthy(base, demo)
+        assert httpx.get(f"{base}/health", timeout=10).json() == {"status": "ok"}
+        check = httpx.post(
+            f"{base}/v1/checks",
+            json={"id_number": id_number, "at": at, "site": site, "mode": mode},
+            timeout=30,
+        )
+        assert check.status_code == 200, check.text
+        body = check.json()
+        # the demo's own sample, asked over HTTP, gets the decision the demo printed
+        assert (body["id"], body["decision"]) == (masked(id_number), decision)
+        assert body["explanation"]["zh"] and body["explanation"]["en"].startswith("Policy in force")
+        assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
