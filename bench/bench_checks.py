@@ -75,7 +75,9 @@ def bench_engine(app: App, truth: list[dict[str, str]], rows: int) -> float:
     policy = app.policies.in_force(at)
     with app.engine.connect() as conn:
         session = decide.CheckSession(app, conn)
-        facts = [session.facts(parse_resident_id(t["id_number"]), at, policy)[2] for t in truth[: min(rows, 5000)]]
+        facts = [
+            session.facts(parse_resident_id(t["id_number"]), at, policy)[2] for t in truth[: min(rows, 5000)]
+        ]
     risk, catalog, at_utc = app.risk_map(), app.catalog, to_utc(at)
     n = 0
     started = time.perf_counter()
@@ -92,7 +94,16 @@ def write_batch(path: Path, truth: list[dict[str, str]], rows: int) -> None:
         writer.writerow(["id_number", "at", "site", "mode", "smartphone", "companions"])
         for i in range(rows):
             t = truth[i % len(truth)]
-            writer.writerow([t["id_number"], f"2021-11-29T{7 + i // 3600 % 12:02d}:{i // 60 % 60:02d}:{i % 60:02d}", t["site"], t["mode"], "true", ""])
+            writer.writerow(
+                [
+                    t["id_number"],
+                    f"2021-11-29T{7 + i // 3600 % 12:02d}:{i // 60 % 60:02d}:{i % 60:02d}",
+                    t["site"],
+                    t["mode"],
+                    "true",
+                    "",
+                ]
+            )
 
 
 def bench_batch(app: App, path: Path) -> tuple[float, int]:
@@ -103,7 +114,9 @@ def bench_batch(app: App, path: Path) -> tuple[float, int]:
 
 def bench_single(app: App, truth: list[dict[str, str]], rows: int) -> float:
     at = parse_time("2021-11-30T07:30")
-    requests = [decide.CheckRequest(t["id_number"], at, t["site"], decide.parse_mode(t["mode"])) for t in truth[:rows]]
+    requests = [
+        decide.CheckRequest(t["id_number"], at, t["site"], decide.parse_mode(t["mode"])) for t in truth[:rows]
+    ]
     started = time.perf_counter()
     for request in requests:
         decide.check(app, request)
@@ -131,7 +144,9 @@ def bench_http(data_dir: Path, truth: list[dict[str, str]], seconds: int) -> dic
                     break
             time.sleep(0.2)
         bodies = [
-            json.dumps({"id_number": t["id_number"], "at": "2021-12-01T07:30", "site": t["site"], "mode": t["mode"]})
+            json.dumps(
+                {"id_number": t["id_number"], "at": "2021-12-01T07:30", "site": t["site"], "mode": t["mode"]}
+            )
             for t in truth[:2000]
         ]
         script = data_dir / "checks.lua"
@@ -166,7 +181,9 @@ def bench_http(data_dir: Path, truth: list[dict[str, str]], seconds: int) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--http-seconds", type=int, default=15)
@@ -186,7 +203,9 @@ def main() -> None:
         http = bench_http(data_dir, truth, args.http_seconds)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     command = " ".join(["uv run python bench/bench_checks.py", *sys.argv[1:]])
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite store"
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite store"
+    )
     table = "\n".join(
         [
             f"<!-- {MARK}:start -->",
@@ -210,7 +229,11 @@ def main() -> None:
         docs = ROOT / "docs" / "benchmarks.md"
         text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
         pattern = re.compile(rf"<!-- {MARK}:start -->.*<!-- {MARK}:end -->", re.S)
-        text = pattern.sub(lambda _m: table, text) if pattern.search(text) else text.rstrip() + "\n\n" + table + "\n"
+        text = (
+            pattern.sub(lambda _m: table, text)
+            if pattern.search(text)
+            else text.rstrip() + "\n\n" + table + "\n"
+        )
         docs.write_text(text, encoding="utf-8")
 
 
