@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -130,19 +131,26 @@ def bench_http(data_dir: Path, truth: list[dict[str, str]], seconds: int) -> dic
     port = _free_port()
     env = {**os.environ, "COMMUTEPASS_SECRET": "bench"}
     cli = [sys.executable, "-c", "from commutepass.cli import main; main()"]
+    log = (data_dir / "server.log").open("w")
     server = subprocess.Popen(
         [*cli, "--data-dir", str(data_dir), "serve", "--port", str(port), "--workers", "2"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+        # the port accepts connections before the workers are ready: wait for an answer
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                return {"error": "server did not start: " + (data_dir / "server.log").read_text()[-500:]}
+            time.sleep(0.3)
         bodies = [
             json.dumps(
                 {"id_number": t["id_number"], "at": "2021-12-01T07:30", "site": t["site"], "mode": t["mode"]}
@@ -168,15 +176,18 @@ def bench_http(data_dir: Path, truth: list[dict[str, str]], seconds: int) -> dic
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"50%\s+(\S+)", out)
     p99 = re.search(r"99%\s+(\S+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
     return {
         "rps": rps.group(1) if rps else "?",
         "p50": p50.group(1) if p50 else "?",
         "p99": p99.group(1) if p99 else "?",
-        "errors": non2xx.group(1) if non2xx else "0",
+        "errors": (non2xx.group(1) if non2xx else "0")
+        + (f"; socket errors {socket_errors.group(1)}" if socket_errors else ""),
     }
 
 

@@ -6,12 +6,12 @@ Output is one JSON object per line. A row that cannot be processed gives a line 
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 
 from commutepass.domain.clock import parse_date, parse_time
@@ -35,8 +35,8 @@ app.add_typer(commuters_app, name="commuters")
 
 
 def _emit(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    sys.stdout.buffer.write(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
+    sys.stdout.buffer.flush()
 
 
 def _fail(exc: InputError | LoadError, code: int = 2) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,21 +132,17 @@ class CheckSession:
         self._pending_people: set[int] = set()
         self._ids: dict[str, int] = {}
 
-    def _person(self, resident: ResidentId) -> tuple[str, int | None, PersonFacts | None]:
-        key = self.app.vault.key(resident)
-        found = self.reader.person(key)
-        if found is None:
-            return key, None, None
-        if found[0] in self._pending_people:
-            self.flush()
-        return key, found[0], None
-
     def facts(
         self, resident: ResidentId, at: datetime, policy: Policy
     ) -> tuple[str, int | None, PersonFacts]:
-        key, person_id, _ = self._person(resident)
-        if person_id is None:
+        """The person's key, row id (None if never seen) and facts at ``at``."""
+        key = self.app.vault.key(resident)
+        found = self.reader.person(key)
+        if found is None:
             return key, None, PersonFacts(birth_date=resident.birth_date)
+        person_id = found[0]
+        if person_id in self._pending_people:
+            self.flush()
         return key, person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy)
 
     def decide(self, request: CheckRequest) -> tuple[ResidentId, str, int | None, CheckOutcome, Policy]:
@@ -187,19 +183,7 @@ class CheckSession:
                 self.conn, [(key, resident.birth_date, resident.masked, vault.encrypt(resident))]
             )[key]
             self._ids[key] = person_id
-        self._pending.append(
-            {
-                "person_id": person_id,
-                "at": to_utc(request.at),
-                "site": request.site.strip()[:64],
-                "mode": request.mode.value,
-                "smartphone": request.smartphone,
-                "decision": outcome.decision.value,
-                "entered": outcome.decision in ENTERING,
-                "policy_version": policy.version,
-                "reasons": [r.code for r in (*outcome.reasons, *outcome.status.reasons)],
-            }
-        )
+        self._pending.append(swipe_row(person_id, request, outcome, policy))
         self._pending_people.add(person_id)
 
     def flush(self) -> None:
@@ -208,25 +192,34 @@ class CheckSession:
         self._pending_people.clear()
 
 
+def decide_for_swipe(
+    app: App, request: CheckRequest
+) -> tuple[dict[str, Any], dict[str, Any], tuple[str, date, str, str]]:
+    """Decide without writing: the answer, the swipe row to record, and the person (for the
+    swipe writer, which creates a person seen for the first time)."""
+    with app.engine.connect() as conn:
+        resident, key, person_id, outcome, policy = CheckSession(app, conn).decide(request)
+    cipher = app.vault.encrypt(resident) if person_id is None else ""
+    person = (key, resident.birth_date, resident.masked, cipher)
+    return (
+        check_json(resident, request, outcome, policy),
+        swipe_row(person_id, request, outcome, policy),
+        person,
+    )
+
+
 def check(
     app: App, request: CheckRequest, *, record: bool = True, writer: SwipeWriter | None = None
 ) -> dict[str, Any]:
     """Decide one check and record it as a swipe (a real check is always recorded).
 
-    With a ``writer`` (the API server), the swipe is committed together with concurrent ones
-    and this returns once it is stored."""
+    With a ``writer``, the swipe is committed together with concurrent ones and this returns
+    once it is stored."""
     if writer is not None:
-        with app.engine.connect() as conn:
-            resident, key, person_id, outcome, policy = CheckSession(app, conn).decide(request)
+        answer, row, person = decide_for_swipe(app, request)
         if record:
-            person = (
-                key,
-                resident.birth_date,
-                resident.masked,
-                app.vault.encrypt(resident) if person_id is None else "",
-            )
-            writer.submit(swipe_row(person_id, request, outcome, policy), person).result()
-        return check_json(resident, request, outcome, policy)
+            writer.submit(row, person).result()
+        return answer
     with app.transaction() as conn:
         session = CheckSession(app, conn)
         resident, key, person_id, outcome, policy = session.decide(request)

@@ -36,19 +36,20 @@ _SQL = {
         f"ORDER BY reported_at DESC LIMIT {NAT_LIMIT}"
     ),
     "visits": "SELECT day, county FROM itinerary WHERE person_id = ? AND day >= ? AND day <= ?",
-    "last_travel": (
-        "SELECT MAX(event_time) FROM travel WHERE person_id = ? AND direction = 'enter' AND event_time < ?"
+    # the last entry: a recorded passage or a check that let the person in (each an index probe)
+    "last_entry": (
+        "SELECT (SELECT MAX(event_time) FROM travel WHERE person_id = ? AND direction = 'enter' AND event_time < ?), "
+        "(SELECT MAX(at) FROM checks WHERE person_id = ? AND entered = ? AND at < ?)"
     ),
-    "last_check": "SELECT MAX(at) FROM checks WHERE person_id = ? AND entered = ? AND at < ?",
 }
 
 
-def _sqlite_time(value: datetime) -> str:
+def sqlite_time(value: datetime) -> str:
     """How SQLAlchemy stores a naive-UTC DateTime in SQLite (compared as text)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _pg_time(value: datetime) -> datetime:
+def pg_time(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
@@ -69,7 +70,7 @@ class FactReader:
     def __init__(self, conn: Connection) -> None:
         self._raw = conn.connection.driver_connection
         sqlite = conn.dialect.name == "sqlite"
-        self._time: Callable[[datetime], Any] = _sqlite_time if sqlite else _pg_time
+        self._time: Callable[[datetime], Any] = sqlite_time if sqlite else pg_time
         self._day: Callable[[date], Any] = date.isoformat if sqlite else (lambda d: d)
         self._true: Any = 1 if sqlite else True
         self._sql = _SQL if sqlite else {k: v.replace("?", "%s") for k, v in _SQL.items()}
@@ -107,14 +108,8 @@ class FactReader:
                 Visit(_read_date(d), c)
                 for d, c in self._all("visits", person_id, self._day(first), self._day(today))
             )
-        entries = [
-            _read_time(row[0])
-            for row in (
-                *self._all("last_travel", person_id, t),
-                *self._all("last_check", person_id, self._true, t),
-            )
-            if row[0] is not None
-        ]
+        (by_travel, by_check), *_ = self._all("last_entry", person_id, t, person_id, self._true, t)
+        entries = [_read_time(value) for value in (by_travel, by_check) if value is not None]
         last_entry = max(entries) if entries else None
         return PersonFacts(
             birth_date=birth_date,

@@ -23,9 +23,8 @@ from commutepass.domain.facts import (
     Source,
 )
 from commutepass.domain.policy import CommuterClass, Policy
-from commutepass.store.facts import FactReader
+from commutepass.store.facts import FactReader, pg_time, sqlite_time
 from commutepass.store.tables import (
-    checks,
     commuter_entries,
     loads,
     people,
@@ -295,13 +294,46 @@ def entries_in_force(conn: Connection, at: datetime) -> list[ListedEntry]:
 # --- checks (swipes) --------------------------------------------------------------------------
 
 
+_CHECK_COLUMNS = (
+    "person_id",
+    "at",
+    "site",
+    "mode",
+    "smartphone",
+    "decision",
+    "entered",
+    "policy_version",
+    "reasons",
+    "recorded_at",
+)
+
+
 def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        now = _now()
-        conn.execute(
-            checks.insert(),
-            [{**r, "recorded_at": now, "reasons": json.dumps(r["reasons"])} for r in rows],
+    """Append swipes. On the hot path of every check: one driver-level executemany, no statement
+    building (times and booleans converted as SQLAlchemy would store them)."""
+    if not rows:
+        return
+    sqlite = conn.dialect.name == "sqlite"
+    to_db = sqlite_time if sqlite else pg_time
+    now = to_db(_now())
+    marker = "?" if sqlite else "%s"
+    sql = f"INSERT INTO checks ({', '.join(_CHECK_COLUMNS)}) VALUES ({', '.join([marker] * len(_CHECK_COLUMNS))})"
+    values = [
+        (
+            r["person_id"],
+            to_db(r["at"]),
+            r["site"],
+            r["mode"],
+            r["smartphone"] if not sqlite else int(r["smartphone"]),
+            r["decision"],
+            r["entered"] if not sqlite else int(r["entered"]),
+            r["policy_version"],
+            json.dumps(r["reasons"]),
+            now,
         )
+        for r in rows
+    ]
+    conn.exec_driver_sql(sql, values)
 
 
 # --- the facts of one person at one moment ----------------------------------------------------
