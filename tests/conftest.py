@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -27,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from commutepass.services.context import App
-from tests.helpers import open_app
+from tests.helpers import free_port, open_app
 
 POSTGRES_URL_ENV = "COMMUTEPASS_TEST_POSTGRES_URL"
 NO_POSTGRES = (
@@ -55,13 +54,6 @@ def postgres_bindir() -> Path | None:
         if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
             return bindir
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _missing_postgres(message: str) -> NoReturn:
@@ -115,7 +107,7 @@ class _Server:
         if init.returncode != 0:
             pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}", pytrace=False)
         for _attempt in range(3):  # the port can be taken between probing and binding
-            self.port = _free_port()
+            self.port = free_port()
             options = (
                 f"-h 127.0.0.1 -p {self.port} -k {self.root} -F "
                 "-c synchronous_commit=off -c full_page_writes=off"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -109,3 +110,11 @@ def dump_database(engine: Engine) -> str:
             for row in conn.execute(select(table)):
                 lines.append(f"{name}: " + " | ".join(str(value) for value in row))
     return "\n".join(lines)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -7,7 +7,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,9 +21,9 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import make_id, masked, with_wrong_check_digit
+from tests.helpers import free_port, make_id, masked, with_wrong_check_digit
 
-__all__ = ["masked", "resident_id", "with_wrong_check_digit"]
+__all__ = ["free_port", "masked", "resident_id", "with_wrong_check_digit"]
 
 SECRET = "e2e-test-secret"
 CLI_TIMEOUT = 120
@@ -127,13 +126,6 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) 
     lines = [",".join(header), *(",".join(row) for row in rows)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_healthy(base_url: str, running: Running, timeout: float = 60) -> None:

@@ -49,7 +49,9 @@ class StatusRequest(BaseModel):
     at: Moment | None = Field(None, description="ISO 8601; no offset means Beijing time; default now")
 
 
-class StatusOut(BaseModel):
+class _CodeFields(BaseModel):
+    """What a status and a check both say about the health code."""
+
     id: str = Field(description="Masked ID number")
     at: datetime
     policy_version: str
@@ -58,6 +60,9 @@ class StatusOut(BaseModel):
     commuter_badge: bool
     commuter_class: Literal["daily", "weekly"] | None
     nat_valid_until: datetime | None
+
+
+class StatusOut(_CodeFields):
     reasons: list[ReasonOut]
     explanation: Bilingual
 
@@ -71,20 +76,12 @@ class CheckRequestIn(BaseModel):
     companions: list[str] = Field(default_factory=list, max_length=10)
 
 
-class CheckOut(BaseModel):
+class CheckOut(_CodeFields):
     decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"]
-    id: str
-    at: datetime
-    policy_version: str
-    color: Literal["green", "yellow", "red"]
-    popup: PopupOut | None
-    commuter_badge: bool
-    commuter_class: Literal["daily", "weekly"] | None
-    nat_valid_until: datetime | None
     site: str
     mode: Literal["road", "rail"]
-    reasons: list[ReasonOut]
-    status_reasons: list[ReasonOut]
+    reasons: list[ReasonOut] = Field(description="Why this decision")
+    status_reasons: list[ReasonOut] = Field(description="Why this code, pop-up and badge")
     to_check_by_hand: list[ReasonOut]
     explanation: Bilingual
 
