@@ -7,7 +7,7 @@ documented in ``docs/policy.md``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -210,7 +210,3 @@ class PolicyBook:
 
     def latest(self) -> Policy:
         return self.policies[-1]
-
-
-def week_start(day: date) -> date:
-    return date.fromordinal(day.toordinal() - day.weekday())

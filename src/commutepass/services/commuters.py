@@ -90,7 +90,9 @@ def add_commuter(
             reason=reason or f"enrolled by {source.value}",
             home_county=home_county,
         )
-        listed = repo.ListedEntry(key, resident.masked, repo.entry_at(conn, person_id, valid_from))  # type: ignore[arg-type]
+        entry = repo.entry_at(conn, person_id, valid_from)
+        assert entry is not None, "the entry just added is in force from its first moment"
+        listed = repo.ListedEntry(key, resident.masked, entry)
     return _entry_json(listed)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from commutepass.settings import Settings
 from commutepass.store import repositories as repo
 from commutepass.store.db import make_engine, migrate
 
+RISK_RECHECK_SECONDS = 1.0
+
 
 @dataclass
 class App:
@@ -29,6 +32,8 @@ class App:
 
     def __post_init__(self) -> None:
         self._risk_map: RiskMap | None = None
+        self._risk_fingerprint: tuple[object, ...] = ()
+        self._risk_checked = 0.0
         self._lock = threading.Lock()
 
     @classmethod
@@ -46,11 +51,17 @@ class App:
             yield conn
 
     def risk_map(self) -> RiskMap:
-        """Risk periods, indexed; rebuilt after a change of the risk table."""
+        """Risk periods, indexed. Another process (the CLI, another worker) may load risk files:
+        at most once a second the table's fingerprint is read and the index rebuilt if it moved."""
         with self._lock:
-            if self._risk_map is None:
+            now = time.monotonic()
+            if self._risk_map is None or now - self._risk_checked >= RISK_RECHECK_SECONDS:
                 with self.engine.connect() as conn:
-                    self._risk_map = RiskMap.build(repo.all_risk_periods(conn), self.catalog)
+                    fingerprint = repo.risk_fingerprint(conn)
+                    if self._risk_map is None or fingerprint != self._risk_fingerprint:
+                        self._risk_map = RiskMap.build(repo.all_risk_periods(conn), self.catalog)
+                        self._risk_fingerprint = fingerprint
+                self._risk_checked = now
             return self._risk_map
 
     def risk_changed(self) -> None:

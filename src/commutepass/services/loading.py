@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -368,6 +368,3 @@ def _write_rejects(path: Path, summary: LoadSummary) -> None:
         for reject in summary.rejects:
             writer.writerow([reject.row, reject.field, reject.en, reject.zh])
     summary.rejects_file = str(target)
-
-
-ProgressFactory = Callable[[int], Any]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from commutepass.domain.facts import (
@@ -146,6 +146,14 @@ def upsert_risk_periods(conn: Connection, rows: Sequence[dict[str, Any]]) -> tup
             )
             changed += 1
     return added, changed
+
+
+def risk_fingerprint(conn: Connection) -> tuple[object, ...]:
+    """Changes whenever a period is added or ended (an end date is set with the load's id)."""
+    row = conn.execute(
+        select(func.count(), func.max(risk_periods.c.id), func.max(risk_periods.c.load_id))
+    ).one()
+    return tuple(row)
 
 
 def all_risk_periods(conn: Connection) -> list[RiskPeriod]:
