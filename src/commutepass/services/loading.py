@@ -29,6 +29,7 @@ from commutepass.store import repositories as repo
 from commutepass.store.tables import itinerary, nat_results, travel
 
 CHUNK_ROWS = 20_000
+ID_CACHE_SIZE = 100_000
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "travel": ("id_number", "event_time", "direction", "mode", "site", "county"),
@@ -222,9 +223,12 @@ class _Loader:
         self._ids: dict[str, ResidentId] = {}
 
     def resident(self, text: str) -> ResidentId:
+        """Parse an ID number, remembering recent ones (a file repeats people; memory stays bounded)."""
         found = self._ids.get(text)
         if found is None:
             found = parse_resident_id(text)
+            if len(self._ids) >= ID_CACHE_SIZE:
+                self._ids.clear()
             self._ids[text] = found
         return found
 
