@@ -6,7 +6,7 @@ catalog (``commutepass reasons --markdown``) and a test keeps the two in step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from commutepass.domain.decisions import CheckOutcome, Reason, Status
@@ -409,9 +409,19 @@ def explain_status(status: Status, policy: Policy) -> dict[str, str]:
     return explain((render(r) for r in status.reasons), policy)
 
 
-def explain_check(outcome: CheckOutcome, policy: Policy) -> dict[str, str]:
-    reasons = (*outcome.reasons, *outcome.status.reasons)
-    return explain([headline(outcome.decision), *(render(r) for r in reasons)], policy)
+def explain_check(
+    outcome: CheckOutcome,
+    policy: Policy,
+    reasons: Sequence[Rendered] | None = None,
+    status_reasons: Sequence[Rendered] | None = None,
+) -> dict[str, str]:
+    """The decision's headline, why this decision, then why this code; already rendered reasons
+    may be passed in (the JSON answer renders them anyway)."""
+    if reasons is None:
+        reasons = [render(r) for r in outcome.reasons]
+    if status_reasons is None:
+        status_reasons = [render(r) for r in outcome.status.reasons]
+    return explain([headline(outcome.decision), *reasons, *status_reasons], policy)
 
 
 def catalog_markdown() -> str:

@@ -24,7 +24,7 @@ from commutepass.domain.errors import InputError, NoPolicyInForce
 from commutepass.domain.facts import PersonFacts
 from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import Decision, Policy
-from commutepass.domain.reasons import explain, headline, popup_json, reason_json, render
+from commutepass.domain.reasons import explain, explain_check, popup_json, reason_json, render
 from commutepass.services.context import App
 from commutepass.services.swipes import SwipeWriter
 from commutepass.store import repositories as repo
@@ -88,7 +88,7 @@ def check_json(
         "reasons": [reason_json(r) for r in reasons],
         "status_reasons": [reason_json(r) for r in status_reasons],
         "to_check_by_hand": [reason_json(r) for r in outcome.manual_checks],
-        "explanation": explain([headline(outcome.decision), *reasons, *status_reasons], policy),
+        "explanation": explain_check(outcome, policy, reasons, status_reasons),
     }
 
 
