@@ -62,6 +62,11 @@ def _missing_postgres(message: str) -> NoReturn:
     pytest.skip(message)
 
 
+def _runuser() -> str | None:
+    """util-linux's runuser: on PATH, or in /usr/sbin (not on every user's PATH)."""
+    return shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+
+
 def _user_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)
@@ -87,7 +92,7 @@ class _Server:
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
+            command = [_runuser() or "runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
 
     def start(self) -> None:
@@ -140,7 +145,7 @@ def postgres_url() -> Iterator[str]:
     bindir = postgres_bindir()
     if bindir is None:
         _missing_postgres(NO_POSTGRES)
-    if os.geteuid() == 0 and (shutil.which("runuser") is None or not _user_exists("postgres")):
+    if os.geteuid() == 0 and (_runuser() is None or not _user_exists("postgres")):
         _missing_postgres(f"running as root needs `runuser` and the `postgres` system user: {NO_POSTGRES}")
     server = _Server(bindir)
     try:
