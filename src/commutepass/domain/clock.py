@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from commutepass.domain.errors import InputError
@@ -70,7 +70,3 @@ def to_utc(moment: datetime) -> datetime:
 def fmt_local(moment: datetime) -> str:
     """A moment as Beijing time, minutes precision: 2021-11-20 07:30."""
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
-
-
-def days(n: int) -> timedelta:
-    return timedelta(days=n)

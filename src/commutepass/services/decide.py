@@ -137,10 +137,9 @@ class CheckSession:
     ) -> tuple[str, int | None, PersonFacts]:
         """The person's key, row id (None if never seen) and facts at ``at``."""
         key = self.app.vault.key(resident)
-        found = self.reader.person(key)
-        if found is None:
+        person_id = self.reader.person_id(key)
+        if person_id is None:
             return key, None, PersonFacts(birth_date=resident.birth_date)
-        person_id = found[0]
         if person_id in self._pending_people:
             self.flush()
         return key, person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy)

@@ -9,6 +9,7 @@ per check cost ten times more than running them. The tables are the ones in
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ negative even when it has expired."""
 NAT_LIMIT = 64
 
 _SQL = {
-    "person": "SELECT id, birth_date FROM people WHERE person_key = ?",
+    "person": "SELECT id FROM people WHERE person_key = ?",
     "entry": (
         "SELECT commuter_class, source, valid_from, home_county, evidence FROM commuter_entries "
         "WHERE person_id = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) "
@@ -53,6 +54,24 @@ def pg_time(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+_SQL_PG = {name: sql.replace("?", "%s") for name, sql in _SQL.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStyle:
+    """How values go to the driver as SQLAlchemy would store them (times as naive UTC: text on
+    SQLite, compared as text; booleans as 0/1 on SQLite), and the driver's placeholder."""
+
+    time: Callable[[datetime], Any]
+    day: Callable[[date], Any]
+    flag: Callable[[bool], Any]
+    placeholder: str
+
+    @classmethod
+    def of(cls, conn: Connection) -> DriverStyle:
+        return _SQLITE_STYLE if conn.dialect.name == "sqlite" else _PG_STYLE
+
+
 def _read_time(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -64,16 +83,20 @@ def _read_date(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+_SQLITE_STYLE = DriverStyle(sqlite_time, date.isoformat, int, "?")
+_PG_STYLE = DriverStyle(pg_time, lambda d: d, bool, "%s")
+
+
 class FactReader:
     """Reads facts over one SQLAlchemy connection (SQLite or PostgreSQL)."""
 
     def __init__(self, conn: Connection) -> None:
         self._raw = conn.connection.driver_connection
-        sqlite = conn.dialect.name == "sqlite"
-        self._time: Callable[[datetime], Any] = sqlite_time if sqlite else pg_time
-        self._day: Callable[[date], Any] = date.isoformat if sqlite else (lambda d: d)
-        self._true: Any = 1 if sqlite else True
-        self._sql = _SQL if sqlite else {k: v.replace("?", "%s") for k, v in _SQL.items()}
+        style = DriverStyle.of(conn)
+        self._time = style.time
+        self._day = style.day
+        self._true = style.flag(True)
+        self._sql = _SQL if style.placeholder == "?" else _SQL_PG
 
     def _all(self, name: str, *params: Any) -> list[Any]:
         cursor = self._raw.cursor()  # type: ignore[union-attr]
@@ -83,9 +106,9 @@ class FactReader:
         finally:
             cursor.close()
 
-    def person(self, key: str) -> tuple[int, date] | None:
+    def person_id(self, key: str) -> int | None:
         rows = self._all("person", key)
-        return (rows[0][0], _read_date(rows[0][1])) if rows else None
+        return int(rows[0][0]) if rows else None
 
     def facts(self, person_id: int, birth_date: date, at: datetime, policy: Policy) -> PersonFacts:
         t = self._time(at)

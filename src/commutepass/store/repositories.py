@@ -16,14 +16,12 @@ from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from commutepass.domain.facts import (
-    Membership,
-    PersonFacts,
     RiskLevel,
     RiskPeriod,
     Source,
 )
-from commutepass.domain.policy import CommuterClass, Policy
-from commutepass.store.facts import FactReader, pg_time, sqlite_time
+from commutepass.domain.policy import CommuterClass
+from commutepass.store.facts import DriverStyle
 from commutepass.store.tables import (
     commuter_entries,
     loads,
@@ -50,26 +48,23 @@ def insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], r
     return len(conn.execute(stmt, list(rows)).all())
 
 
-@dataclass(frozen=True, slots=True)
-class PersonRow:
-    id: int
-    person_key: str
-    birth_date: date
-    id_masked: str
-
-
-def ensure_people(conn: Connection, persons: Iterable[tuple[str, date, str, str]]) -> dict[str, int]:
-    """Make sure each (key, birth_date, masked, cipher) person exists; return key → row id."""
-    wanted = {key: (birth, masked, cipher) for key, birth, masked, cipher in persons}
+def _people_ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    """Row ids of the people with these keys (those that exist), 500 keys a query."""
     ids: dict[str, int] = {}
-    keys = list(wanted)
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         for row in conn.execute(
             select(people.c.person_key, people.c.id).where(people.c.person_key.in_(chunk))
         ):
             ids[row.person_key] = row.id
-    missing = [k for k in keys if k not in ids]
+    return ids
+
+
+def ensure_people(conn: Connection, persons: Iterable[tuple[str, date, str, str]]) -> dict[str, int]:
+    """Make sure each (key, birth_date, masked, cipher) person exists; return key → row id."""
+    wanted = {key: (birth, masked, cipher) for key, birth, masked, cipher in persons}
+    ids = _people_ids(conn, list(wanted))
+    missing = [k for k in wanted if k not in ids]
     if missing:
         now = _now()
         rows = [
@@ -85,27 +80,10 @@ def ensure_people(conn: Connection, persons: Iterable[tuple[str, date, str, str]
         stmt = _insert(conn, people).on_conflict_do_nothing().returning(people.c.person_key, people.c.id)
         for row in conn.execute(stmt, rows).all():
             ids[row.person_key] = row.id
-        for start in range(0, len(missing), 500):  # rows another writer added meanwhile
-            chunk = [k for k in missing[start : start + 500] if k not in ids]
-            if chunk:
-                for row in conn.execute(
-                    select(people.c.person_key, people.c.id).where(people.c.person_key.in_(chunk))
-                ):
-                    ids[row.person_key] = row.id
+        ids.update(
+            _people_ids(conn, [k for k in missing if k not in ids])
+        )  # added by another writer meanwhile
     return ids
-
-
-def find_person(conn: Connection, key: str) -> PersonRow | None:
-    row = conn.execute(
-        select(people.c.id, people.c.person_key, people.c.birth_date, people.c.id_masked).where(
-            people.c.person_key == key
-        )
-    ).first()
-    return PersonRow(row.id, row.person_key, row.birth_date, row.id_masked) if row else None
-
-
-def person_cipher(conn: Connection, person_id: int) -> str | None:
-    return conn.execute(select(people.c.id_cipher).where(people.c.id == person_id)).scalar_one_or_none()
 
 
 # --- loads ------------------------------------------------------------------------------------
@@ -178,9 +156,6 @@ class EntryRow:
     reason: str
     evidence: str | None
     end_reason: str | None
-
-    def membership(self) -> Membership:
-        return Membership(self.commuter_class, self.source, self.valid_from, self.home_county, self.evidence)
 
 
 _ENTRY_COLUMNS = (
@@ -318,23 +293,22 @@ _CHECK_COLUMNS = (
 
 def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Append swipes. On the hot path of every check: one driver-level executemany, no statement
-    building (times and booleans converted as SQLAlchemy would store them)."""
+    building."""
     if not rows:
         return
-    sqlite = conn.dialect.name == "sqlite"
-    to_db = sqlite_time if sqlite else pg_time
-    now = to_db(_now())
-    marker = "?" if sqlite else "%s"
-    sql = f"INSERT INTO checks ({', '.join(_CHECK_COLUMNS)}) VALUES ({', '.join([marker] * len(_CHECK_COLUMNS))})"
+    style = DriverStyle.of(conn)
+    now = style.time(_now())
+    markers = ", ".join([style.placeholder] * len(_CHECK_COLUMNS))
+    sql = f"INSERT INTO checks ({', '.join(_CHECK_COLUMNS)}) VALUES ({markers})"
     values = [
         (
             r["person_id"],
-            to_db(r["at"]),
+            style.time(r["at"]),
             r["site"],
             r["mode"],
-            r["smartphone"] if not sqlite else int(r["smartphone"]),
+            style.flag(r["smartphone"]),
             r["decision"],
-            r["entered"] if not sqlite else int(r["entered"]),
+            style.flag(r["entered"]),
             r["policy_version"],
             json.dumps(r["reasons"]),
             now,
@@ -342,11 +316,3 @@ def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows
     ]
     conn.exec_driver_sql(sql, values)
-
-
-# --- the facts of one person at one moment ----------------------------------------------------
-
-
-def person_facts(conn: Connection, person: PersonRow, at: datetime, policy: Policy) -> PersonFacts:
-    """The bounded slice of one person's data that the rules read (see ``store/facts.py``)."""
-    return FactReader(conn).facts(person.id, person.birth_date, at, policy)
