@@ -183,8 +183,6 @@ def _batch_or_single(id_number: str | None, batch: Path | None) -> None:
                 "请给出身份证号或 --batch 文件（二选一）",
             )
         )
-    if batch is not None and not batch.is_file():
-        _fail(InputError("batch", f"{batch}: no such file", f"{batch}：文件不存在"))
 
 
 @app.command()

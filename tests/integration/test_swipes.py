@@ -21,6 +21,13 @@ def _count(app: App, table: sa.Table) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
+def _check(app: App, request: decide.CheckRequest, writer: SwipeWriter) -> dict[str, object]:
+    """What the API does: decide, hand the swipe to the writer, answer once it is stored."""
+    answer, row, person = decide.decide_for_swipe(app, request)
+    writer.submit(row, person).result()
+    return answer
+
+
 def test_concurrent_checks_are_each_stored_once(app: App) -> None:
     writer = SwipeWriter(app)
     ids = [make_id("120114", serial=n) for n in range(40)]
@@ -30,7 +37,7 @@ def test_concurrent_checks_are_each_stored_once(app: App) -> None:
     ]
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            results = list(pool.map(lambda r: decide.check(app, r, writer=writer), requests))
+            results = list(pool.map(lambda r: _check(app, r, writer), requests))
     finally:
         writer.close()
     assert len(results) == 200 and all(r["decision"] == "refuse" for r in results)
@@ -41,11 +48,7 @@ def test_concurrent_checks_are_each_stored_once(app: App) -> None:
 def test_answer_comes_after_the_swipe_is_stored(app: App) -> None:
     writer = SwipeWriter(app)
     try:
-        decide.check(
-            app,
-            decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD),
-            writer=writer,
-        )
+        _check(app, decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD), writer)
         assert _count(app, checks) == 1  # no waiting: it is there when the answer is
     finally:
         writer.close()
@@ -59,10 +62,8 @@ def test_a_failed_write_fails_the_check(app: App, monkeypatch: pytest.MonkeyPatc
     writer = SwipeWriter(app)
     try:
         with pytest.raises(RuntimeError, match="disk full"):
-            decide.check(
-                app,
-                decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD),
-                writer=writer,
+            _check(
+                app, decide.CheckRequest(make_id(), at("2021-11-20T07:00"), "白庙检查站", Mode.ROAD), writer
             )
     finally:
         writer.close()

@@ -26,7 +26,6 @@ from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import Decision, Policy
 from commutepass.domain.reasons import explain, explain_check, popup_json, reason_json, render
 from commutepass.services.context import App
-from commutepass.services.swipes import SwipeWriter
 from commutepass.store import repositories as repo
 from commutepass.store.facts import FactReader
 
@@ -207,18 +206,9 @@ def decide_for_swipe(
     )
 
 
-def check(
-    app: App, request: CheckRequest, *, record: bool = True, writer: SwipeWriter | None = None
-) -> dict[str, Any]:
-    """Decide one check and record it as a swipe (a real check is always recorded).
-
-    With a ``writer``, the swipe is committed together with concurrent ones and this returns
-    once it is stored."""
-    if writer is not None:
-        answer, row, person = decide_for_swipe(app, request)
-        if record:
-            writer.submit(row, person).result()
-        return answer
+def check(app: App, request: CheckRequest, *, record: bool = True) -> dict[str, Any]:
+    """Decide one check and record it as a swipe in its own transaction (the API server uses
+    ``decide_for_swipe`` and the group-commit writer instead)."""
     with app.transaction() as conn:
         session = CheckSession(app, conn)
         resident, key, person_id, outcome, policy = session.decide(request)
