@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     the data directory on first use (file ``secret.key``, mode 0600)."""
     policy_dir: Path | None = None
     """Use the policy files in this folder instead of the built-in versions."""
+    now: datetime | None = None
+    """A fixed clock (ISO time with zone) for demos and tests: the web pages and the API's default
+    time read it instead of the system clock (env COMMUTEPASS_NOW)."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

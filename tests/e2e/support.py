@@ -187,7 +187,7 @@ class Running:
 
 
 @contextmanager
-def background(data_dir: Path, *args: str) -> Iterator[Running]:
+def background(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
     """Start ``commutepass --data-dir DIR ARGS``; on leaving, stop exactly that process."""
     argv = [*cli_prefix(), "--data-dir", str(data_dir), *args]
     stderr_path = data_dir.with_name(data_dir.name + ".stderr.txt")
@@ -198,7 +198,7 @@ def background(data_dir: Path, *args: str) -> Iterator[Running]:
             stderr=stderr,
             text=True,
             encoding="utf-8",
-            env=cli_env(),
+            env={**cli_env(), **(env or {})},
         )
     try:
         yield Running(process, stderr_path)

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from commutepass import web
 from commutepass.api import commuters, decisions, loads, problems
 from commutepass.api.deps import AppDep
 from commutepass.services.context import App
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     api.include_router(decisions.router)
     api.include_router(commuters.router)
     api.include_router(loads.router)
+    web.install(api)
 
     @api.get("/health", tags=["meta"])
     async def health() -> dict[str, str]:

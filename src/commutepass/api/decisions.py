@@ -14,13 +14,14 @@ from commutepass.api.deps import AppDep, SwipesDep
 from commutepass.api.schemas import CheckOut, CheckRequestIn, StatusOut, StatusRequest
 from commutepass.domain.clock import BEIJING
 from commutepass.services import decide
+from commutepass.services.context import App
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
 
-def _moment(value: datetime | None) -> datetime:
+def _moment(app: App, value: datetime | None) -> datetime:
     if value is None:
-        return datetime.now(BEIJING)
+        return app.now().astimezone(BEIJING)
     return value if value.tzinfo else value.replace(tzinfo=BEIJING)
 
 
@@ -37,14 +38,14 @@ async def status(body: StatusRequest, app: AppDep) -> Any:
     # a status is a few indexed reads and a pure decision (well under a millisecond): it runs on
     # the event loop, where threads would only contend for the GIL; worker processes give the
     # parallelism (serve --workers N)
-    return _json(decide.status_of(app, body.id_number, _moment(body.at)))
+    return _json(decide.status_of(app, body.id_number, _moment(app, body.at)))
 
 
 @router.post("/checks", response_model=CheckOut, summary="A checkpoint check (recorded as a swipe)")
 async def check(body: CheckRequestIn, app: AppDep, swipes: SwipesDep) -> Any:
     request = decide.CheckRequest(
         id_number=body.id_number,
-        at=_moment(body.at),
+        at=_moment(app, body.at),
         site=body.site,
         mode=decide.parse_mode(body.mode),
         smartphone=body.smartphone,

@@ -23,6 +23,8 @@ def run(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
         os.environ["COMMUTEPASS_DATABASE_URL"] = settings.database_url
     if settings.policy_dir:
         os.environ["COMMUTEPASS_POLICY_DIR"] = str(settings.policy_dir)
+    if settings.now:
+        os.environ["COMMUTEPASS_NOW"] = settings.now.isoformat()
     from commutepass.services.context import App
 
     App.open(settings).close()  # migrate and create the secret once, before workers start

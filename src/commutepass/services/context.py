@@ -7,9 +7,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
+from commutepass.domain.clock import BEIJING
 from commutepass.domain.facts import RiskMap
 from commutepass.domain.policy import PolicyBook
 from commutepass.domain.regions import RegionCatalog, region_catalog
@@ -67,6 +69,15 @@ class App:
     def risk_changed(self) -> None:
         with self._lock:
             self._risk_map = None
+
+    def now(self) -> datetime:
+        """The current time: the configured fixed clock, else the system clock (UTC)."""
+        fixed = self.settings.now
+        if fixed is None:
+            return datetime.now(UTC)
+        if fixed.tzinfo is None:
+            return fixed.replace(tzinfo=BEIJING)
+        return fixed
 
     def close(self) -> None:
         self.engine.dispose()

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import socket
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from commutepass.analytics.synth import write_region
 from commutepass.domain.clock import BEIJING
 from commutepass.services import commuters, decide
 from commutepass.services.context import App
+from commutepass.services.decide import CHECK_BATCH_COLUMNS, check_batch
 from commutepass.services.loading import load_file
 from commutepass.settings import Settings
 
@@ -129,6 +132,38 @@ def _pick_samples(
     return found
 
 
+REPLAY_DAYS = 7
+
+
+def replay_entries(app: App, travel_file: Path, first: date, last: date) -> Counter[str]:
+    """Swipe every entry of the travel file between ``first`` and ``last`` through the checkpoint
+    service, in time order (the checks are recorded as swipes, as at a real checkpoint)."""
+    rows = []
+    with travel_file.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if (
+                row["direction"] == "enter"
+                and first.isoformat() <= row["event_time"][:10] <= last.isoformat()
+            ):
+                rows.append((row["event_time"], row["id_number"], row["site"], row["mode"]))
+    rows.sort()
+    batch = travel_file.with_name("replay-checks.csv")
+    with batch.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CHECK_BATCH_COLUMNS)
+        for event_time, id_number, site, mode in rows:
+            writer.writerow((id_number, event_time, site, mode, "true", ""))
+    return Counter(str(line.get("decision", "error")) for line in check_batch(app, batch))
+
+
+WEB_PAGES = (
+    ("/citizen", "citizen / 市民"),
+    ("/checkpoint", "checkpoint / 检查站"),
+    ("/admin/risk", "admin / 管理员"),
+    ("/analyst", "analyst / 分析人员"),
+)
+
+
 def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bool) -> None:
     region_dir = settings.data_dir / "demo-region"
     _say(f"commutepass demo — data directory {settings.data_dir.resolve()}")
@@ -151,6 +186,9 @@ def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bo
             f"class changed {ident.changed_class}, revoked {ident.revoked}, unchanged {ident.unchanged}"
         )
     moment = datetime.combine(end + timedelta(days=1), time(7, 30), tzinfo=BEIJING)
+    replayed = replay_entries(app, region.files["travel"], end - timedelta(days=REPLAY_DAYS - 1), end)
+    counts = ", ".join(f"{decision} {n}" for decision, n in sorted(replayed.items()))
+    _say(f"   replayed the last {REPLAY_DAYS} days' entries at the checkpoints: {counts}")
     with region.files["truth"].open(encoding="utf-8") as handle:
         truth = list(csv.DictReader(handle))
     _say(f"4. What sample people get at {moment:%Y-%m-%d %H:%M} (Beijing time), and why:")
@@ -176,7 +214,12 @@ def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bo
         return
     chosen = _free_port(port)
     _say("")
-    _say(f"5. Serving the API: http://127.0.0.1:{chosen}/docs  (Ctrl-C to stop)")
+    base = f"http://127.0.0.1:{chosen}"
+    _say(f"5. Serving the pages and the API; the clock is held at {moment:%Y-%m-%d %H:%M} (Beijing time):")
+    for path, role in WEB_PAGES:
+        _say(f"   {role:<22} {base}{path}")
+    _say(f"   {'API (OpenAPI)':<22} {base}/docs")
+    _say("   (Ctrl-C to stop)")
     from commutepass.api.server import run
 
-    run(settings, host="127.0.0.1", port=chosen)
+    run(settings.model_copy(update={"now": moment}), host="127.0.0.1", port=chosen)
