@@ -46,11 +46,15 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
 
 def test_demo_serves_the_api_it_describes(tmp_path: Path) -> None:
     with background(tmp_path / "demo", "demo", "--people", "400", "--port", str(free_port())) as demo:
-        url_line = demo.wait_for_line("Serving the API", timeout=90)
-        match = re.search(r"(http://127\.0\.0\.1:\d+)/docs", url_line)
-        assert match, url_line
-        base = match.group(1)
+        demo.wait_for_line("Ctrl-C to stop", timeout=150)
         printed = "".join(demo.output)
+        match = re.search(r"API \(OpenAPI\)\s+(http://127\.0\.0\.1:\d+)/docs", printed)
+        assert match, printed
+        base = match.group(1)
+        pages = re.findall(rf"{re.escape(base)}(/[a-z/]+)\n", printed)
+        assert set(pages) >= {"/citizen", "/checkpoint", "/admin/risk", "/analyst"}, printed
+        replayed = re.search(r"replayed the last 7 days' entries at the checkpoints: (.+)", printed)
+        assert replayed and "allow" in replayed.group(1), printed
         sample = re.search(
             r"^\s+ID (\d{17}[\dX]) .*?\n\s+decision: (\S+).*?try: commutepass .*? check \S+ --at (\S+) "
             r"--site (\S+) --mode (road|rail)",
@@ -72,3 +76,5 @@ def test_demo_serves_the_api_it_describes(tmp_path: Path) -> None:
         assert (body["id"], body["decision"]) == (masked(id_number), decision)
         assert body["explanation"]["zh"] and body["explanation"]["en"].startswith("Policy in force")
         assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
+        for page in pages:
+            assert httpx.get(f"{base}{page}", timeout=30).status_code == 200, page
