@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cwt import COSE, COSEKey
 
-from commutepass.credentials.keys import SigningKey
+from commutepass.credentials.keys import SigningKey, kid_of
 from commutepass.domain.decisions import CheckOutcome, Mode, Reason, decide_check
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import (
@@ -165,7 +165,7 @@ class OfflineSnapshot:
         """Verify the signature with the pinned trust-list key, inflate (capped) and index."""
         pem = anchor.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         try:
-            payload = _COSE.decode(signed, COSEKey.from_pem(pem, alg="ES256"))
+            payload = _COSE.decode(signed, COSEKey.from_pem(pem, alg="ES256", kid=kid_of(anchor)))
         except Exception:
             raise _bad(
                 "does not verify with the pinned trust-list key: changed or from elsewhere",
