@@ -17,8 +17,8 @@ from commutepass.credentials.trust import load_anchor
 from commutepass.domain.clock import to_utc
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
-from commutepass.domain.policy import Decision
 from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.policy import Decision
 from commutepass.policies import builtin_policies
 from commutepass.services import checkpoints
 from commutepass.services import credentials as service
