@@ -39,6 +39,7 @@ from commutepass.services import decide
 from commutepass.services.context import App
 from commutepass.services.loading import load_file
 from commutepass.settings import Settings
+from docs_section import write_section  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 START = date(2021, 11, 1)
@@ -243,15 +244,7 @@ def main() -> None:
     )
     print(table)
     if args.write_docs:
-        docs = ROOT / "docs" / "benchmarks.md"
-        text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
-        pattern = re.compile(rf"<!-- {MARK}:start -->.*<!-- {MARK}:end -->", re.S)
-        text = (
-            pattern.sub(lambda _m: table, text)
-            if pattern.search(text)
-            else text.rstrip() + "\n\n" + table + "\n"
-        )
-        docs.write_text(text, encoding="utf-8")
+        write_section(MARK, table)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ before the as-of time (small integers, so the snapshot stays small).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import zlib
 from collections.abc import Iterable
@@ -55,7 +54,7 @@ _COSE = COSE.new()
 
 def pseudonym(key: bytes, number: str) -> bytes:
     """The id a checkpoint computes from a swiped ID card: HMAC-SHA256(snapshot key, number)[:8]."""
-    return hmac.new(key, number.encode("ascii"), hashlib.sha256).digest()[:8]
+    return hmac.digest(key, number.encode("ascii"), "sha256")[:8]
 
 
 def _minutes_before(as_of: datetime, moment: datetime) -> int:
@@ -197,11 +196,17 @@ class OfflineSnapshot:
     def __len__(self) -> int:
         return len(self.records)
 
-    def facts(self, resident: ResidentId, pid: bytes) -> PersonFacts:
+    def facts(self, resident: ResidentId, pid: bytes, policy: Policy) -> PersonFacts:
+        """The person's facts as the service would read them at the as-of time (plus this
+        checkpoint's own entries since)."""
         record = self.records.get(pid)
         local = self.local_entries.get(pid)
         if record is None:
-            return PersonFacts(birth_date=resident.birth_date, last_entry_at=local)
+            return PersonFacts(
+                birth_date=resident.birth_date,
+                last_entry_at=local,
+                entered_under_policy=local is not None and local >= policy.effective_from,
+            )
         member_raw, last_raw, nats_raw, visits_raw = record
         as_of = self.as_of
         member = None
@@ -221,7 +226,12 @@ class OfflineSnapshot:
         if local is not None and (last is None or local > last):
             last = local
         return PersonFacts(
-            birth_date=resident.birth_date, membership=member, nats=nats, visits=visits, last_entry_at=last
+            birth_date=resident.birth_date,
+            membership=member,
+            nats=nats,
+            visits=visits,
+            last_entry_at=last,
+            entered_under_policy=last is not None and last >= policy.effective_from,
         )
 
     def decide(
@@ -239,13 +249,7 @@ class OfflineSnapshot:
         age = at - self.as_of
         limit = timedelta(hours=policy.offline.snapshot_max_age_hours)
         pid = pseudonym(self.key, resident.number)
-        facts = self.facts(resident, pid)
-        if policy.commuters.first_check_needs_entry_nat:
-            facts = replace(
-                facts,
-                entered_under_policy=facts.last_entry_at is not None
-                and facts.last_entry_at >= policy.effective_from,
-            )
+        facts = self.facts(resident, pid, policy)
         outcome = decide_check(facts, policy, at, self.risk, catalog, mode=mode, smartphone=smartphone)
         hours = max(int(age.total_seconds() // 3600), 0)
         if age > limit or age < -timedelta(minutes=5):
