@@ -50,7 +50,9 @@ COUNTIES = ["131082", "131022", "131024", "120114", "120101", "130602", "130681"
 
 
 def _id_number(n: int) -> str:
-    body = f"{COUNTIES[n % len(COUNTIES)]}{date(1960, 1, 1) + timedelta(days=(n * 7919) % 16000):%Y%m%d}{n % 1000:03d}"
+    """A distinct valid ID number for each n < 128,000,000 (serial, birth day, county)."""
+    birth = date(1960, 1, 1) + timedelta(days=(n // 1000) % 16000)
+    body = f"{COUNTIES[(n // 16_000_000) % len(COUNTIES)]}{birth:%Y%m%d}{n % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 
@@ -127,6 +129,7 @@ def build_snapshot(ring: KeyRing, commuters: int) -> tuple[bytes, bytes, float]:
         (pseudonym(key, _id_number(n)), encode_person(synthetic_facts(n, rng), AS_OF, policy, set()))
         for n in range(commuters)
     ]
+    assert len({pid for pid, _record in people}) == commuters, "pseudonyms must be distinct"
     signed = encode_snapshot(people, AS_OF, policy.version, [], ring.trust_signer())
     return signed, key, time.perf_counter() - t0
 
@@ -140,6 +143,7 @@ def bench_offline(
         signed, key, load_anchor(ring.trust_signer().record.public_key_pem), catalog
     )
     load_s = time.perf_counter() - t0
+    assert len(snapshot) == commuters
     policy = builtin_policies().in_force(AS_OF)
     at = AS_OF + timedelta(hours=2)
     # half the swipes are people in the snapshot, half people it does not know
