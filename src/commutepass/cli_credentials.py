@@ -1,5 +1,8 @@
 """Command groups of signed codes (``codes``), the trust list (``trust``) and offline checkpoints
-(``checkpoint``). Thin: every command calls a service. Output: one JSON object per line."""
+(``checkpoint``). Thin: every command calls a service. Output: one JSON object per line.
+
+The credential libraries (COSE, CBOR, QR) are imported inside the commands, so that every other
+command of the CLI starts as fast as before."""
 
 from __future__ import annotations
 
@@ -11,11 +14,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from commutepass.credentials.codes import DEFAULT_LIFETIME
-from commutepass.credentials.qr import write_qr
 from commutepass.domain.clock import parse_time
 from commutepass.domain.errors import InputError
-from commutepass.services import credentials as service
 from commutepass.services.context import App
 from commutepass.services.decide import parse_mode
 from commutepass.settings import Settings
@@ -50,14 +50,15 @@ def codes_issue(
     id_number: Annotated[str, typer.Argument(help="Resident ID number")],
     at: Annotated[str | None, typer.Option("--at", help="Issue time (ISO 8601); default now.")] = None,
     region: Annotated[str, typer.Option("--region", help="Issuing region: BJ | TJ | HE")] = "BJ",
-    hours: Annotated[
-        float, typer.Option("--hours", help="Lifetime of the code in hours.")
-    ] = DEFAULT_LIFETIME.total_seconds() / 3600,
+    hours: Annotated[float, typer.Option("--hours", help="Lifetime of the code in hours.")] = 6.0,
     name: Annotated[str | None, typer.Option("--name", help="Holder's name, carried masked (张*).")] = None,
     png: Annotated[Path | None, typer.Option("--png", help="Write the QR image as PNG here.")] = None,
     svg: Annotated[Path | None, typer.Option("--svg", help="Write the QR image as SVG here.")] = None,
 ) -> None:
     """Issue a signed code for the person's status; the code string is the last line printed."""
+    from commutepass.credentials.qr import write_qr
+    from commutepass.services import credentials as service
+
     try:
         issued = service.issue(
             _app(ctx), id_number, _at(at), region, lifetime=timedelta(hours=hours), name=name
@@ -77,7 +78,7 @@ def codes_verify(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="The code string (JJJ1:...)")],
     at: Annotated[str | None, typer.Option("--at", help="Time of the check (ISO 8601); default now.")] = None,
-    site: Annotated[str, typer.Option("--site", help="Checkpoint or station name.")] = service.CODE_SITE,
+    site: Annotated[str, typer.Option("--site", help="Checkpoint or station name.")] = "二维码核验",
     mode: Annotated[str, typer.Option("--mode", help="road | rail")] = "road",
     trust: Annotated[
         Path | None, typer.Option("--trust", help="Trust list JSON (default: this installation's).")
@@ -87,6 +88,8 @@ def codes_verify(
 ) -> None:
     """Verify a code against the trust list and apply the policy to the status it carries.
     Exit status 0 when valid, 1 when refused, 2 for bad input."""
+    from commutepass.services import credentials as service
+
     try:
         moment = _at(at)
         travel = parse_mode(mode)
@@ -124,6 +127,8 @@ def codes_revoke(
     reason: Annotated[str, typer.Option("--reason", help="Why (kept).")] = "",
 ) -> None:
     """Put a code on the revocation list."""
+    from commutepass.services import credentials as service
+
     try:
         _emit(service.revoke(_app(ctx), code, reason))
     except InputError as exc:
@@ -133,18 +138,24 @@ def codes_revoke(
 @trust_app.command("export")
 def trust_export(ctx: typer.Context) -> None:
     """The signed trust list: every issuer key with its validity period."""
+    from commutepass.services import credentials as service
+
     _emit(service.trust_document(_app(ctx)))
 
 
 @trust_app.command("revocations")
 def trust_revocations(ctx: typer.Context) -> None:
     """The signed revocation list (hashes of revoked codes)."""
+    from commutepass.services import credentials as service
+
     _emit(service.revocation_document(_app(ctx)))
 
 
 @trust_app.command("anchor")
 def trust_anchor(ctx: typer.Context) -> None:
     """The trust-list key's public half (PEM), for verifiers to pin."""
+    from commutepass.services import credentials as service
+
     sys.stdout.write(service.anchor_pem(_app(ctx)))
 
 
@@ -158,6 +169,8 @@ def trust_rotate(
     ] = 24.0,
 ) -> None:
     """A new signing key for the region; the old one stops signing and stays valid a while."""
+    from commutepass.services import credentials as service
+
     try:
         _emit(service.rotate(_app(ctx), region, _at(at), timedelta(hours=old_valid_hours)))
     except InputError as exc:
@@ -170,6 +183,8 @@ def checkpoint_snapshot(
     at: Annotated[str | None, typer.Option("--at", help="As-of time (ISO 8601); default now.")] = None,
 ) -> None:
     """The signed snapshot and its key, as a checkpoint downloads them (JSON)."""
+    from commutepass.services import credentials as service
+
     try:
         _emit(service.build_snapshot(_app(ctx), _at(at)))
     except InputError as exc:
