@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from commutepass.domain.regions import region_catalog
 from commutepass.policies import builtin_policies
 from commutepass.services.credentials import verify
 from commutepass.services.decide import decision_json
-from docs_section import write_section  # bench/ is on sys.path when run as a script
+from docs_section import publish  # bench/ is on sys.path when run as a script
 
 MARK = "bench_credentials"
 AS_OF = datetime(2021, 11, 28, 22, 0, tzinfo=UTC)  # 2021-11-29 06:00 Beijing
@@ -176,16 +175,15 @@ def main() -> None:
         signed, key, build_s = build_snapshot(ring, args.commuters)
         decided, rendered, load_s = bench_offline(ring, signed, key, args.swipes, args.commuters)
     size_mb = len(signed) / 1_000_000
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     command = " ".join(["uv run python bench/bench_credentials.py", *sys.argv[1:]])
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     machine = (
         f"{platform.machine()}, {os.cpu_count()} cores (load average {load} at the end: the machine is shared), "
         f"Python {platform.python_version()}"
     )
-    table = "\n".join(
+    publish(
+        MARK,
         [
-            f"<!-- {MARK}:start -->",
             f"Command: `{command}` — {args.codes} distinct codes (longest {longest} characters), a snapshot of "
             f"{args.commuters:,} synthetic commuters, {args.swipes:,} offline swipes (half of them people the snapshot "
             f"does not hold); {machine}; one process, one core; measured {date.today().isoformat()}.",
@@ -198,14 +196,9 @@ def main() -> None:
             f"| the same plus the answer rendered in both languages | {rendered:,.0f} | — |",
             f"| signed snapshot for {args.commuters:,} commuters | {size_mb:,.1f} MB | ≤ 50 MB |",
             f"| building it (encode + sign) / loading it at a checkpoint (verify + inflate + decode) | {build_s:,.1f} s / {load_s:,.1f} s | — |",
-            "",
-            f"Peak memory of the benchmark process: {peak_mb:,.0f} MB.",
-            f"<!-- {MARK}:end -->",
-        ]
+        ],
+        write_docs=args.write_docs,
     )
-    print(table)
-    if args.write_docs:
-        write_section(MARK, table)
 
 
 if __name__ == "__main__":
