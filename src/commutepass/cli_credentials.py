@@ -44,6 +44,15 @@ def _at(value: str | None) -> datetime:
     return parse_time(value, "at") if value else datetime.now().astimezone()
 
 
+def _read_anchor(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise InputError(
+            "anchor", f"{path}: cannot read the PEM file", f"{path}：无法读取 PEM 文件"
+        ) from None
+
+
 @codes_app.command("issue")
 def codes_issue(
     ctx: typer.Context,
@@ -109,7 +118,7 @@ def codes_verify(
             checker = service.verifier(
                 service.read_json_file(trust, "trust"),
                 service.read_json_file(revocations, "revocations"),
-                anchor.read_bytes() if anchor.is_file() else b"",
+                _read_anchor(anchor),
             )
             policies = builtin_policies()
         answer = service.verify(checker, policies, code, moment, site=site, mode=travel)
@@ -221,7 +230,13 @@ def checkpoint_sync(
     client = _checkpoint(ctx, server, name, store)
     try:
         if anchor is not None:
-            client.pin_anchor(anchor.read_text(encoding="utf-8"))
+            try:
+                pem = anchor.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                raise InputError(
+                    "anchor", f"{anchor}: cannot read the PEM file", f"{anchor}：无法读取 PEM 文件"
+                ) from None
+            client.pin_anchor(pem)
         client.send()
         _emit({**client.sync(parse_time(at, "at") if at else None), "pending": client.pending()})
     except InputError as exc:

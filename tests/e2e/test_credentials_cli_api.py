@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from commutepass.api.app import create_app
 from commutepass.settings import Settings
-from tests.e2e.support import Call, masked, resident_id, run_cli, run_many, write_csv
+from tests.e2e.support import Call, free_port, masked, resident_id, run_cli, run_many, write_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -186,3 +186,27 @@ def test_api_never_answers_500_to_a_bad_code(client: TestClient, body: dict[str,
     assert response.status_code in (200, 422), response.text
     if response.status_code == 200:
         assert response.json()["valid"] is False
+
+
+def test_checkpoint_commands_without_a_service_keep_the_swipe_and_say_why(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    sync, status = run_many(
+        [
+            Call(tmp_path / "a", ("checkpoint", "sync", "--server", dead), expect=1),
+            Call(tmp_path / "b", ("checkpoint", "status"), expect=0),
+        ]
+    )
+    assert sync.line["error"]["field"] == "server"
+    assert status.line == {
+        "checkpoint": "checkpoint",
+        "pending": 0,
+        "snapshot_as_of": None,
+        "snapshot_age_minutes": None,
+    }
+    swipe = run_cli(
+        tmp_path / "b", "checkpoint", "swipe", TIANJIN, "--server", dead, "--site", "燕郊检查站", expect=2
+    )
+    assert swipe.line["error"]["field"] == "snapshot"  # no snapshot to decide from: said, not guessed
+    assert (
+        run_cli(tmp_path / "b", "checkpoint", "status").line["pending"] == 1
+    )  # the swipe is kept to send later

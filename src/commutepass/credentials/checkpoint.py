@@ -24,7 +24,7 @@ from commutepass.credentials.snapshot import OfflineSnapshot
 from commutepass.credentials.trust import load_anchor
 from commutepass.domain.clock import BEIJING, to_utc
 from commutepass.domain.decisions import Mode
-from commutepass.domain.errors import InputError
+from commutepass.domain.errors import InputError, NoPolicyInForce
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import PolicyBook
 from commutepass.domain.regions import RegionCatalog
@@ -152,8 +152,12 @@ class Checkpoint:
         if online is not None:
             answer = online.get("answer") or {"decision": online.get("decision"), "id": resident.masked}
             return {**answer, "swipe_id": swipe_id, "offline": False}
+        try:
+            policy = self.policies.in_force(at)
+        except NoPolicyInForce as exc:
+            raise InputError("at", str(exc), f"{at.isoformat()} 时没有生效的政策") from None
         decided = self.snapshot().decide(
-            resident, self.policies.in_force(at), to_utc(at), self.catalog, mode=mode, smartphone=smartphone
+            resident, policy, to_utc(at), self.catalog, mode=mode, smartphone=smartphone
         )
         outcome = decided.outcome
         self.db.execute(
