@@ -9,7 +9,7 @@ rebuilds ``PersonFacts`` and the core's ``decide_check`` decides, as the service
 at the as-of time.
 
 Wire form: CBOR → zlib → COSE_Sign1 (ES256) signed by the trust-list key. Times are minutes
-before the as-of time (small integers, so the snapshot stays small).
+before the as-of time (small integers, so the snapshot stays small), cut to the minute.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cwt import COSE, COSEKey
 
 from commutepass.credentials.keys import SigningKey, kid_of
+from commutepass.domain.clock import local_date
 from commutepass.domain.decisions import CheckOutcome, Mode, Reason, decide_check
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import (
@@ -58,7 +59,8 @@ def pseudonym(key: bytes, number: str) -> bytes:
 
 
 def _minutes_before(as_of: datetime, moment: datetime) -> int:
-    return int((as_of - moment).total_seconds() // 60)
+    """Whole minutes, rounded so the moment read back is the moment cut to its minute (as shown)."""
+    return -int(-(as_of - moment).total_seconds() // 60)
 
 
 def _moment(as_of: datetime, minutes: int) -> datetime:
@@ -100,7 +102,7 @@ def encode_person(facts: PersonFacts, as_of: datetime, policy: Policy, risky_cou
     visits: list[int] = []
     for visit in facts.visits:
         if visit.county in risky_counties:
-            visits += [(as_of.date() - visit.day).days, int(visit.county)]
+            visits += [(local_date(as_of) - visit.day).days, int(visit.county)]
     last = _minutes_before(as_of, facts.last_entry_at) if facts.last_entry_at else None
     return [member, last, nats, visits]
 
@@ -217,7 +219,7 @@ class OfflineSnapshot:
             NatResult(_moment(as_of, nats_raw[i]), _moment(as_of, nats_raw[i + 1]), bool(nats_raw[i + 2]))
             for i in range(0, len(nats_raw), 3)
         )
-        today = as_of.date()
+        today = local_date(as_of)
         visits = tuple(
             Visit(today - timedelta(days=visits_raw[i]), f"{visits_raw[i + 1]:06d}")
             for i in range(0, len(visits_raw), 2)
