@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import socket
 import subprocess
@@ -39,6 +38,7 @@ from commutepass.services import decide
 from commutepass.services.context import App
 from commutepass.services.loading import load_file
 from commutepass.settings import Settings
+from docs_section import publish  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 START = date(2021, 11, 1)
@@ -218,14 +218,13 @@ def main() -> None:
         single = bench_single(app, truth, min(args.rows, 5000))
         app.close()
         http = bench_http(data_dir, truth, args.http_seconds)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     command = " ".join(["uv run python bench/bench_checks.py", *sys.argv[1:]])
     machine = (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite store"
     )
-    table = "\n".join(
+    publish(
+        MARK,
         [
-            f"<!-- {MARK}:start -->",
             f"Command: `{command}` — {args.people} synthetic people × 28 days (built and loaded in {build_s:.0f} s), "
             f"{args.rows} check rows; {machine}; measured {date.today().isoformat()}.",
             "",
@@ -236,22 +235,9 @@ def main() -> None:
             f"| single checks, one transaction each (an API call without HTTP), 1 core | {single:,.0f} | — |",
             f"| HTTP `POST /v1/checks`, `serve --workers 2`, wrk 16 connections, {args.http_seconds} s, every check recorded | "
             f"{http.get('rps', '?')} (p50 {http.get('p50', '?')}, p99 {http.get('p99', '?')}, non-2xx {http.get('errors', http.get('error', '?'))}) | ≥ 2,000 |",
-            "",
-            f"Peak memory of the benchmark process: {peak_mb:,.0f} MB.",
-            f"<!-- {MARK}:end -->",
-        ]
+        ],
+        write_docs=args.write_docs,
     )
-    print(table)
-    if args.write_docs:
-        docs = ROOT / "docs" / "benchmarks.md"
-        text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
-        pattern = re.compile(rf"<!-- {MARK}:start -->.*<!-- {MARK}:end -->", re.S)
-        text = (
-            pattern.sub(lambda _m: table, text)
-            if pattern.search(text)
-            else text.rstrip() + "\n\n" + table + "\n"
-        )
-        docs.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from commutepass.cli_credentials import checkpoint_app, codes_app, trust_app
 from commutepass.domain.clock import parse_date, parse_time
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
@@ -32,6 +33,9 @@ app = typer.Typer(
 )
 commuters_app = typer.Typer(help="The commuter database (通勤人员数据库).", no_args_is_help=True)
 app.add_typer(commuters_app, name="commuters")
+app.add_typer(codes_app, name="codes")
+app.add_typer(trust_app, name="trust")
+app.add_typer(checkpoint_app, name="checkpoint")
 
 
 def _emit(obj: Any) -> None:

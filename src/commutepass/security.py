@@ -48,6 +48,10 @@ class IdVault:
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"commutepass person key v1"
         ).derive(secret)
 
+    def derive(self, purpose: bytes) -> bytes:
+        """A 32-byte key for another purpose (signing-key encryption, pseudonyms), from the same secret."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self._secret)
+
     def key(self, resident_id: ResidentId) -> str:
         return person_key(resident_id, self._hmac_key)
 

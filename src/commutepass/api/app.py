@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from commutepass import web
-from commutepass.api import commuters, decisions, loads, problems
+from commutepass.api import commuters, credentials, decisions, loads, problems
 from commutepass.api.deps import AppDep
 from commutepass.services.context import App
 from commutepass.services.swipes import SwipeWriter
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     api.include_router(decisions.router)
     api.include_router(commuters.router)
     api.include_router(loads.router)
+    api.include_router(credentials.router)
     web.install(api)
 
     @api.get("/health", tags=["meta"])

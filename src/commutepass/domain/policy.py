@@ -133,6 +133,11 @@ class SpecialGroups(_Frozen):
     """No smartphone: a NAT within the entry window only, no health-code check."""
 
 
+class OfflineRules(_Frozen):
+    snapshot_max_age_hours: int = Field(24, gt=0)
+    """A checkpoint deciding without the central service refuses a snapshot older than this."""
+
+
 class Policy(_Frozen):
     version: str
     title_zh: str
@@ -147,6 +152,7 @@ class Policy(_Frozen):
     risk: RiskRules
     commuters: CommuterRules
     special: SpecialGroups = SpecialGroups()
+    offline: OfflineRules = OfflineRules()
     retention_days: int = Field(30, gt=0)
 
     @field_validator("effective_from")

@@ -308,6 +308,134 @@ CATALOG: dict[str, ReasonText] = {
     ),
     "CHECK_WORK_PROOF": ReasonText("查验在京工作证明。", "Check proof of work in Beijing.", kind="manual"),
     "CHECK_GREEN_CODE": ReasonText("查验健康宝绿码。", "Check the green Health Kit code.", kind="manual"),
+    # --- signed codes (二维码互认) and offline checkpoints --------------------------------------
+    "CARRIED_CODE_GREEN": ReasonText(
+        "二维码由 {region} 于 {issued} 签发（政策 {policy}），所载健康码为绿码。",
+        "The code was issued by {region} at {issued} (policy {policy}); it carries a green code.",
+    ),
+    "CARRIED_CODE_YELLOW": ReasonText(
+        "二维码由 {region} 于 {issued} 签发（政策 {policy}），所载健康码为黄码。",
+        "The code was issued by {region} at {issued} (policy {policy}); it carries a yellow code.",
+        "请按弹窗提示处理；黄码原因消除后重新申领二维码。",
+        "Follow the pop-up; ask for a new code once the reason for the yellow code has passed.",
+    ),
+    "CARRIED_CODE_RED": ReasonText(
+        "二维码由 {region} 于 {issued} 签发（政策 {policy}），所载健康码为红码。",
+        "The code was issued by {region} at {issued} (policy {policy}); it carries a red code.",
+        "请立即联系所在社区并按医疗机构要求就医；不得进京。",
+        "Contact your community at once and follow the medical instructions; you cannot enter Beijing.",
+    ),
+    "CARRIED_BADGE": ReasonText(
+        "二维码显示“通勤”标识，所载核酸有效至 {until}。",
+        "The code shows the commuter badge; the test it carries counts until {until}.",
+    ),
+    "CARRIED_BADGE_NO_NAT": ReasonText(
+        "二维码显示“通勤”标识，但未载明核酸有效期。",
+        "The code shows the commuter badge but carries no test validity.",
+    ),
+    "CARRIED_NAT_VALID": ReasonText(
+        "二维码所载核酸阴性结果有效至 {until}。",
+        "The negative test the code carries counts until {until}.",
+        kind="check",
+    ),
+    "CARRIED_NAT_EXPIRED": ReasonText(
+        "二维码所载核酸阴性结果已于 {ended} 起不再有效。",
+        "The negative test the code carries stopped counting at {ended}.",
+        _NAT_AGAIN_ZH + "结果出来后重新申领二维码。",
+        _NAT_AGAIN_EN + " Ask for a new code when the result arrives.",
+        kind="check",
+    ),
+    "CARRIED_NAT_MISSING": ReasonText(
+        "二维码未载有有效的核酸阴性结果。",
+        "The code carries no negative test that counts.",
+        _NAT_AGAIN_ZH + "结果出来后重新申领二维码。",
+        _NAT_AGAIN_EN + " Ask for a new code when the result arrives.",
+        kind="check",
+    ),
+    "CHECK_HOLDER_ID": ReasonText(
+        "核对持码人身份证：号码 {masked_id}，出生年份 {birth_year}。",
+        "Match the holder to the ID card: number {masked_id}, born in {birth_year}.",
+        kind="manual",
+    ),
+    "CREDENTIAL_MALFORMED": ReasonText(
+        "无法识别的二维码（{detail}）。",
+        "This is not a readable health-code credential ({detail}).",
+        "请重新扫码；仍不能识别的，请重新申领二维码或出示身份证刷证。",
+        "Scan again; if it still fails, ask for a new code or swipe the ID card.",
+        kind="credential",
+    ),
+    "CREDENTIAL_TOO_LARGE": ReasonText(
+        "二维码内容超过 {limit} 字节上限，拒绝处理。",
+        "The code is larger than the {limit}-byte limit and is not processed.",
+        "请出示正规签发的二维码或身份证刷证。",
+        "Show a properly issued code, or swipe the ID card.",
+        kind="credential",
+    ),
+    "CREDENTIAL_UNKNOWN_KEY": ReasonText(
+        "二维码的签名密钥（{kid}）不在信任列表中。",
+        "The code's signing key ({kid}) is not on the trust list.",
+        "请更新信任列表；仍不在列表中的，该码不是京津冀任一地区签发的。",
+        "Update the trust list; if the key is still missing, the code was not issued by any of "
+        "Beijing, Tianjin or Hebei.",
+        kind="credential",
+    ),
+    "CREDENTIAL_SIGNATURE": ReasonText(
+        "二维码签名无效：内容被改动或伪造。",
+        "The code's signature does not verify: it was changed or forged.",
+        "请出示原始二维码或身份证刷证。",
+        "Show the original code, or swipe the ID card.",
+        kind="credential",
+    ),
+    "CREDENTIAL_ISSUER_MISMATCH": ReasonText(
+        "二维码声称由 {region} 签发，但签名密钥属于 {key_region}。",
+        "The code claims to be issued by {region} but its key belongs to {key_region}.",
+        "请出示正规签发的二维码或身份证刷证。",
+        "Show a properly issued code, or swipe the ID card.",
+        kind="credential",
+    ),
+    "CREDENTIAL_KEY_EXPIRED": ReasonText(
+        "二维码的签名密钥（{kid}）有效期至 {valid_to}，已不能用于核验。",
+        "The code's signing key ({kid}) was valid until {valid_to} and no longer verifies codes.",
+        "请重新申领二维码。",
+        "Ask for a new code.",
+        kind="credential",
+    ),
+    "CREDENTIAL_NOT_YET_VALID": ReasonText(
+        "二维码签发时间 {issued} 晚于核验时间。",
+        "The code was issued at {issued}, later than the time of this check.",
+        "请检查核验设备的时钟，或重新申领二维码。",
+        "Check the verifying device's clock, or ask for a new code.",
+        kind="credential",
+    ),
+    "CREDENTIAL_EXPIRED": ReasonText(
+        "二维码已于 {expired} 过期。",
+        "The code expired at {expired}.",
+        "请在健康宝重新申领二维码（二维码有效期为数小时，以便状态变化及时生效）。",
+        "Ask for a new code in the Health Kit (codes live for hours, so changes of status reach "
+        "checkpoints soon).",
+        kind="credential",
+    ),
+    "CREDENTIAL_REVOKED": ReasonText(
+        "二维码已被签发地区撤销。",
+        "The code has been revoked by its issuer.",
+        "请重新申领二维码；如有疑问拨打12345。",
+        "Ask for a new code; call 12345 if in doubt.",
+        kind="credential",
+    ),
+    "OFFLINE_DECISION": ReasonText(
+        "检查站与中心服务断开，依据 {as_of} 的离线快照（{hours} 小时前）作出判定，联网后上传。",
+        "The checkpoint is cut off from the central service: decided from the snapshot of "
+        "{as_of} ({hours} h old), to be uploaded when the service is back.",
+        kind="check",
+    ),
+    "SNAPSHOT_TOO_OLD": ReasonText(
+        "离线快照（{as_of}）距本次刷证 {hours} 小时，超出政策允许的 {limit} 小时（或晚于刷证时间），不能使用。",
+        "The offline snapshot (of {as_of}) is {hours} h from this swipe, beyond the {limit} h the "
+        "policy allows (or later than the swipe): it is not used.",
+        "人工查验核酸证明和健康码；恢复联网后同步新快照。",
+        "Check the test result and the health code by hand; sync a new snapshot once online.",
+        kind="check",
+    ),
     # --- the decision headline ----------------------------------------------------------------
     "DECISION_ALLOW": ReasonText("结论：放行。", "Decision: allowed to enter.", kind="decision"),
     "DECISION_ALLOW_REPORT": ReasonText(
@@ -439,6 +567,7 @@ def catalog_markdown() -> str:
         "check": "Checkpoint decision",
         "manual": "What the officer checks by hand",
         "decision": "Decision headlines",
+        "credential": "Signed codes refused (二维码无效)",
     }
     for kind, title in kinds.items():
         lines += [

@@ -43,16 +43,16 @@ class CheckRequest:
     companions: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _policy(app: App, at: datetime) -> Policy:
+def policy_at(app: App, at: datetime) -> Policy:
     try:
         return app.policies.in_force(at)
     except NoPolicyInForce as exc:
         raise InputError("at", str(exc), f"{at.isoformat()} 时没有生效的政策") from exc
 
 
-def _status_fields(resident: ResidentId, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
+def _status_fields(masked_id: str, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
     return {
-        "id": resident.masked,
+        "id": masked_id,
         "at": at.astimezone(BEIJING).isoformat(),
         "policy_version": policy.version,
         "color": status.color.value,
@@ -68,7 +68,7 @@ def _status_fields(resident: ResidentId, at: datetime, status: Status, policy: P
 def status_json(resident: ResidentId, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
     rendered = [render(r) for r in status.reasons]
     return {
-        **_status_fields(resident, at, status, policy),
+        **_status_fields(resident.masked, at, status, policy),
         "reasons": [reason_json(r) for r in rendered],
         "explanation": explain(rendered, policy),
     }
@@ -77,13 +77,20 @@ def status_json(resident: ResidentId, at: datetime, status: Status, policy: Poli
 def check_json(
     resident: ResidentId, request: CheckRequest, outcome: CheckOutcome, policy: Policy
 ) -> dict[str, Any]:
+    return decision_json(resident.masked, request.at, request.site, request.mode, outcome, policy)
+
+
+def decision_json(
+    masked_id: str, at: datetime, site: str, mode: Mode, outcome: CheckOutcome, policy: Policy
+) -> dict[str, Any]:
+    """The answer of a check (``CheckOut``), for a swipe or for a verified code."""
     status_reasons = [render(r) for r in outcome.status.reasons]
     reasons = [render(r) for r in outcome.reasons]
     return {
         "decision": outcome.decision.value,
-        **_status_fields(resident, request.at, outcome.status, policy),
-        "site": request.site,
-        "mode": request.mode.value,
+        **_status_fields(masked_id, at, outcome.status, policy),
+        "site": site,
+        "mode": mode.value,
         "reasons": [reason_json(r) for r in reasons],
         "status_reasons": [reason_json(r) for r in status_reasons],
         "to_check_by_hand": [reason_json(r) for r in outcome.manual_checks],
@@ -91,12 +98,17 @@ def check_json(
     }
 
 
-def status_of(app: App, id_number: str, at: datetime) -> dict[str, Any]:
-    resident = parse_resident_id(id_number)
-    policy = _policy(app, at)
+def assess(app: App, resident: ResidentId, at: datetime) -> tuple[Status, Policy]:
+    """The person's status at ``at`` and the policy it was assessed under."""
+    policy = policy_at(app, at)
     with app.engine.connect() as conn:
         _key, _person_id, facts = CheckSession(app, conn).facts(resident, at, policy)
-    status = assess_status(facts, policy, to_utc(at), app.risk_map(), app.catalog)
+    return assess_status(facts, policy, to_utc(at), app.risk_map(), app.catalog), policy
+
+
+def status_of(app: App, id_number: str, at: datetime) -> dict[str, Any]:
+    resident = parse_resident_id(id_number)
+    status, policy = assess(app, resident, at)
     return status_json(resident, at, status, policy)
 
 
@@ -148,7 +160,7 @@ class CheckSession:
         companion_ids = [parse_resident_id(c, "companions") for c in request.companions]
         if not request.site.strip():
             raise InputError("site", "is empty: name the checkpoint or station", "检查站或车站名称为空")
-        policy = _policy(self.app, request.at)
+        policy = policy_at(self.app, request.at)
         key, person_id, facts = self.facts(resident, request.at, policy)
         companions = [Companion(c.masked, self.facts(c, request.at, policy)[2]) for c in companion_ids]
         outcome = decide_check(

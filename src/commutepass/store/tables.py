@@ -169,3 +169,23 @@ checks = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Index(None, "person_id", "entered", "at"),
 )
+
+# --- signed codes and offline checkpoints (revision 0002_credentials) ------------------------
+
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("credential_hash", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=False),
+)
+
+checkpoint_swipes = Table(
+    "checkpoint_swipes",
+    metadata,
+    Column("swipe_id", String(36), primary_key=True),
+    Column("checkpoint", String(64), nullable=False),
+    Column("check_id", RowId, ForeignKey("checks.id"), nullable=False),
+    Column("offline", Boolean, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Signed health-code credentials, the trust list, revocation and the offline snapshot."""
