@@ -134,6 +134,12 @@ def phone(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
+def browser_pages(phone: Page, desk: Page) -> tuple[Page, Page]:
+    """A citizen's phone and an officer's console side by side."""
+    return phone, desk
+
+
+@pytest.fixture
 def shoot(tmp_path: Path) -> Iterator[Shoot]:
     """``shoot(page, name)``: a full-page screenshot, kept in docs/screenshots with UPDATE_SCREENSHOTS=1."""
     update = os.environ.get("UPDATE_SCREENSHOTS") == "1"

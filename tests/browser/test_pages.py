@@ -188,3 +188,27 @@ def test_home_page_links_every_role(site: Site, desk: Page, shoot: Shoot) -> Non
     desk.keyboard.press("Tab")
     expect(desk.locator(".skip")).to_be_focused()
     shoot(desk, "home-zh")
+
+
+def test_a_code_shown_to_the_citizen_verifies_at_the_console(site: Site, browser_pages: tuple[Page, Page]) -> None:
+    phone, desk = browser_pages
+    phone.goto(f"{site.base}/citizen")
+    _look_up(phone, PEOPLE.commuter)
+    expect(phone.locator("#qr svg")).to_be_visible()
+    phone.locator("#code-text summary").click()
+    code = phone.locator("#code-string").inner_text().strip()
+    assert code.startswith("JJJ1:")
+
+    desk.goto(f"{site.base}/checkpoint")
+    desk.fill("#q", code)  # a scanner types the code like a keyboard
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#verdict")).to_have_attribute("data-decision", "allow")
+    expect(desk.locator("#code-validity")).to_have_attribute("data-valid", "true")
+    expect(desk.locator("#code-validity")).to_contain_text(masked(PEOPLE.commuter))
+
+    tampered = code[:-3] + ("A" if code[-3] != "A" else "B") + code[-2:]
+    desk.fill("#q", tampered)
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#verdict")).to_have_attribute("data-decision", "refuse")
+    expect(desk.locator("#code-validity")).to_have_attribute("data-valid", "false")
+    expect(desk.locator("#verdict .reasons li").first).to_have_attribute("data-code", re.compile("^CREDENTIAL_"))

@@ -18,3 +18,9 @@ def write_qr(code: str, path: Path, kind: str) -> None:
         raise InputError(
             kind, f"{path}: cannot write the image ({exc.strerror})", f"{path}：无法写入图片"
         ) from None
+
+
+def qr_svg_inline(code: str, title: str) -> str:
+    """The code as an SVG element to put in a page (no XML declaration), with an accessible title."""
+    qr = segno.make(code, error="m", micro=False)
+    return str(qr.svg_inline(scale=3, border=2, title=title, svgclass="qr"))

@@ -11,14 +11,17 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from commutepass.api.deps import AppDep
+from commutepass.credentials.codes import PREFIX as CODE_PREFIX
+from commutepass.credentials.qr import qr_svg_inline
 from commutepass.domain.clock import BEIJING, parse_date
 from commutepass.domain.errors import InputError
 from commutepass.domain.policy import Decision
 from commutepass.domain.reasons import headline
-from commutepass.services import dashboard, decide, risk_areas
+from commutepass.services import credentials, dashboard, decide, risk_areas
 from commutepass.services.context import App
 from commutepass.web import charts
 from commutepass.web.i18n import LANG_COOKIE, LANGS, lang_of, translator
@@ -77,6 +80,8 @@ async def citizen_status(request: Request, app: AppDep, id_number: Annotated[str
             error=error_of(exc, lang_of(request)),
             id_number=id_number,
         )
+    code = await run_in_threadpool(credentials.issue, app, id_number, now, "BJ")
+    t = translator(lang_of(request))
     return page(
         request,
         "citizen.html",
@@ -84,6 +89,8 @@ async def citizen_status(request: Request, app: AppDep, id_number: Annotated[str
         error=None,
         id_number="",
         nat_seconds_left=_seconds_until(result.get("nat_valid_until"), now),
+        code=code,
+        qr=Markup(qr_svg_inline(code["code"], t("status.qr_title"))),
     )
 
 
@@ -129,6 +136,10 @@ async def checkpoint_check(
     try:
         if not site.strip():
             raise InputError("site", "enter the checkpoint's name", "请填写检查站名称")
+        if q.strip().startswith(CODE_PREFIX):
+            verified = await run_in_threadpool(_verify_code, app, q.strip(), site.strip()[:64], mode)
+            kept["no_smartphone"] = False
+            return _console(request, result=verified, headline=_headline(verified), **kept)
         request_ = decide.CheckRequest(
             id_number=q.strip(),
             at=app.now().astimezone(BEIJING),
@@ -140,10 +151,27 @@ async def checkpoint_check(
         result = await run_in_threadpool(decide.check, app, request_)
     except InputError as exc:
         return _console(request, 422, error=error_of(exc, lang), q=q, companions=companions, **kept)
-    title = headline(Decision(result["decision"]))
     # the site and the mode stay for the next swipe; the person's own options do not
     kept["no_smartphone"] = False
-    return _console(request, result=result, headline={"zh": title.zh, "en": title.en}, **kept)
+    return _console(request, result=result, headline=_headline(result), **kept)
+
+
+def _headline(result: dict[str, Any]) -> dict[str, str]:
+    title = headline(Decision(result["decision"]))
+    return {"zh": title.zh, "en": title.en}
+
+
+def _verify_code(app: App, code: str, site: str, mode: str) -> dict[str, Any]:
+    """A scanned health code: verified against the trust list, then the policy applied to the
+    status it carries. Not recorded as a swipe: the code names no person, only a pseudonym."""
+    now = app.now().astimezone(BEIJING)
+    result = credentials.verify(
+        credentials.local_verifier(app), app.policies, code, now, site=site, mode=decide.parse_mode(mode)
+    )
+    result.setdefault("status_reasons", [])
+    result.setdefault("to_check_by_hand", [])
+    result["scanned"] = True
+    return result
 
 
 # --- admin -------------------------------------------------------------------------------------
