@@ -190,7 +190,9 @@ def test_home_page_links_every_role(site: Site, desk: Page, shoot: Shoot) -> Non
     shoot(desk, "home-zh")
 
 
-def test_a_code_shown_to_the_citizen_verifies_at_the_console(site: Site, browser_pages: tuple[Page, Page]) -> None:
+def test_a_code_shown_to_the_citizen_verifies_at_the_console(
+    site: Site, browser_pages: tuple[Page, Page]
+) -> None:
     phone, desk = browser_pages
     phone.goto(f"{site.base}/citizen")
     _look_up(phone, PEOPLE.commuter)
@@ -211,4 +213,6 @@ def test_a_code_shown_to_the_citizen_verifies_at_the_console(site: Site, browser
     desk.keyboard.press("Enter")
     expect(desk.locator("#verdict")).to_have_attribute("data-decision", "refuse")
     expect(desk.locator("#code-validity")).to_have_attribute("data-valid", "false")
-    expect(desk.locator("#verdict .reasons li").first).to_have_attribute("data-code", re.compile("^CREDENTIAL_"))
+    expect(desk.locator("#verdict .reasons li").first).to_have_attribute(
+        "data-code", re.compile("^CREDENTIAL_")
+    )
