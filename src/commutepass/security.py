@@ -48,6 +48,10 @@ class IdVault:
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"commutepass person key v1"
         ).derive(secret)
 
+    def derived_key(self, purpose: bytes) -> bytes:
+        """A key of its own for each further use of the secret (session tokens, the audit chain)."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self._secret)
+
     def key(self, resident_id: ResidentId) -> str:
         return person_key(resident_id, self._hmac_key)
 
