@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,11 @@ class Settings(BaseSettings):
     the data directory on first use (file ``secret.key``, mode 0600)."""
     policy_dir: Path | None = None
     """Use the policy files in this folder instead of the built-in versions."""
+    password_hash_memory_kib: int = Field(65536, ge=1024)
+    """Argon2id memory cost (KiB) of new password hashes; each hash records its own cost, so
+    lowering it (the tests do) never locks anyone out."""
+    password_hash_rounds: int = Field(3, ge=1)
+    """Argon2id time cost of new password hashes."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

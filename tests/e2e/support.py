@@ -49,6 +49,8 @@ def cli_env() -> dict[str, str]:
     """The environment for a subprocess: no COMMUTEPASS_* leaking in from outside, our secret."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUTEPASS_")}
     env["COMMUTEPASS_SECRET"] = SECRET
+    env["COMMUTEPASS_PASSWORD_HASH_MEMORY_KIB"] = "1024"  # cheap hashes for throw-away test users
+    env["COMMUTEPASS_PASSWORD_HASH_ROUNDS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     return env

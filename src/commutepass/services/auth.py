@@ -7,6 +7,7 @@ The same token works as ``Authorization: Bearer`` and in the HttpOnly cookie
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import jwt
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Connection, delete, func, select, update
 
 from commutepass.domain.clock import BEIJING
@@ -33,9 +35,17 @@ TOKEN_KEY_PURPOSE = b"commutepass session token v1"
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
-_hasher = PasswordHash.recommended()
-# verifying against this when the user does not exist keeps the answer time the same either way
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+@functools.cache
+def _hasher(memory_kib: int, rounds: int) -> tuple[PasswordHash, str]:
+    """The Argon2id hasher for these costs, and a hash of a random password: verifying against
+    it when the user does not exist keeps the answer time the same either way."""
+    hasher = PasswordHash((Argon2Hasher(time_cost=rounds, memory_cost=memory_kib),))
+    return hasher, hasher.hash(secrets.token_hex(16))
+
+
+def _hashing(app: App) -> tuple[PasswordHash, str]:
+    return _hasher(app.settings.password_hash_memory_kib, app.settings.password_hash_rounds)
 
 
 class AuthError(Exception):
@@ -130,7 +140,7 @@ def add_user(
             users.insert()
             .values(
                 username=username,
-                password_hash=_hasher.hash(password),
+                password_hash=_hashing(app)[0].hash(password),
                 role=role.value,
                 disabled=False,
                 person_id=person_id,
@@ -185,7 +195,8 @@ def sign_in(app: App, username: str, password: str, *, now: datetime | None = No
     now = now or datetime.now(UTC)
     with app.transaction() as conn:
         row = conn.execute(select(users).where(users.c.username == username)).first()
-        valid = _hasher.verify(password, row.password_hash if row is not None else _DUMMY_HASH)
+        hasher, dummy = _hashing(app)
+        valid = hasher.verify(password, row.password_hash if row is not None else dummy)
         if row is None or not valid or row.disabled:
             raise AuthError(
                 "wrong username or password, or the user is disabled", "用户名或密码错误，或用户已停用"
