@@ -87,7 +87,13 @@ class CliResult:
         )
 
 
-def run_cli(data_dir: Path | None, *args: str, expect: int | None = 0, cwd: Path | None = None) -> CliResult:
+def run_cli(
+    data_dir: Path | None,
+    *args: str,
+    expect: int | None = 0,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+) -> CliResult:
     """Run ``commutepass [--data-dir DIR] ARGS`` and check its exit code (``expect=None``: any)."""
     argv = [*cli_prefix(), *(["--data-dir", str(data_dir)] if data_dir is not None else []), *args]
     done = subprocess.run(
@@ -99,6 +105,7 @@ def run_cli(data_dir: Path | None, *args: str, expect: int | None = 0, cwd: Path
         cwd=cwd,
         timeout=CLI_TIMEOUT,
         check=False,
+        input=stdin,
     )
     result = CliResult(argv, done.returncode, done.stdout, done.stderr)
     if expect is not None:

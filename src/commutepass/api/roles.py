@@ -14,9 +14,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.routing import APIRoute
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
 from fastapi.security import OAuth2PasswordBearer
 
 from commutepass.domain.roles import Role
@@ -95,10 +96,22 @@ def require_roles(*roles: Role) -> Any:
 PUBLIC: Any = Depends(RoleGate(None))
 
 
-def declared_roles(route: APIRoute) -> list[frozenset[Role] | None]:
+def api_routes(app: FastAPI) -> list[tuple[str, str, Dependant]]:
+    """(method, path, dependant) of every API route, routers included (FastAPI ≥ 0.165 keeps
+    included routers as lazy wrappers in ``app.routes``; their effective routes carry the
+    router-level dependencies)."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        dependant = getattr(context, "dependant", None)
+        if isinstance(dependant, Dependant):
+            found.extend((method, str(context.path), dependant) for method in sorted(context.methods or ()))
+    return found
+
+
+def declared_roles(dependant: Dependant) -> list[frozenset[Role] | None]:
     """Every role declaration on a route (the test wants exactly one)."""
     found: list[frozenset[Role] | None] = []
-    stack = list(route.dependant.dependencies)
+    stack = list(dependant.dependencies)
     while stack:
         dependant = stack.pop()
         if isinstance(dependant.call, RoleGate):

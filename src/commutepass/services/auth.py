@@ -301,15 +301,10 @@ def profile(app: App, user: User) -> dict[str, Any]:
     with app.engine.connect() as conn:
         ids = [user.person_id] if user.person_id is not None else []
         ids += family_of(conn, user)
-        masked = (
-            dict(
-                conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids)))
-                .tuples()
-                .all()
-            )
-            if ids
-            else {}
+        rows = (
+            conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids))) if ids else []
         )
+        masked = {r.id: r.id_masked for r in rows}
         sessions = conn.execute(
             select(func.count())
             .select_from(auth_sessions)
