@@ -100,7 +100,7 @@ def api_routes(app: FastAPI) -> list[tuple[str, str, Dependant]]:
     """(method, path, dependant) of every API route, routers included (FastAPI ≥ 0.165 keeps
     included routers as lazy wrappers in ``app.routes``; their effective routes carry the
     router-level dependencies)."""
-    found = []
+    found: list[tuple[str, str, Dependant]] = []
     for context in iter_route_contexts(app.routes):
         dependant = getattr(context, "dependant", None)
         if isinstance(dependant, Dependant):
