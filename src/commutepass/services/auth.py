@@ -301,10 +301,10 @@ def profile(app: App, user: User) -> dict[str, Any]:
     with app.engine.connect() as conn:
         ids = [user.person_id] if user.person_id is not None else []
         ids += family_of(conn, user)
-        rows = (
-            conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids))) if ids else []
-        )
-        masked = {r.id: r.id_masked for r in rows}
+        masked: dict[int, str] = {}
+        if ids:
+            for r in conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids))):
+                masked[r.id] = r.id_masked
         sessions = conn.execute(
             select(func.count())
             .select_from(auth_sessions)
