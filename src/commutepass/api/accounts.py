@@ -114,8 +114,11 @@ async def add_user(body: UserIn, app: AppDep, user: Admin) -> Any:
 
 
 @router.post("/users/{username}/disable", summary="Disable a user (their sessions end)")
-async def disable_user(username: str, app: AppDep, user: Admin) -> Any:
-    return await run_in_threadpool(lambda: auth.set_disabled(app, username, True, by=user.actor))
+async def disable_user(username: str, request: Request, app: AppDep, user: Admin) -> Any:
+    result = await run_in_threadpool(lambda: auth.set_disabled(app, username, True, by=user.actor))
+    cache: SessionCache = request.app.state.sessions
+    cache.clear()  # this process stops trusting the user's sessions at once
+    return result
 
 
 @router.post("/users/{username}/enable", summary="Enable a user again")

@@ -49,6 +49,9 @@ class SessionCache:
     def drop(self, token: str) -> None:
         self._users.pop(token, None)
 
+    def clear(self) -> None:
+        self._users.clear()
+
 
 def token_of(request: Request, bearer_token: str | None) -> str | None:
     return bearer_token or request.cookies.get(auth.SESSION_COOKIE)
