@@ -138,7 +138,7 @@ def verify(app: App) -> Verification:
             select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
         ).first()
         head = (head_row.seq, head_row.hash) if head_row is not None else None
-        result = conn.execution_options(yield_per=2000).execute(select(audit_log).order_by(audit_log.c.seq))
+        result = conn.execute(select(audit_log).order_by(audit_log.c.seq).execution_options(yield_per=2000))
         counted = 0
 
         def entries() -> Any:

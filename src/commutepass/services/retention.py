@@ -50,7 +50,9 @@ def _count(rows: Iterable[Any], key: Any) -> Counter[tuple[date, str]]:
 
 
 def _stream(conn: Connection, table: Table, *where: Any) -> Any:
-    return conn.execution_options(yield_per=5000).execute(select(table).where(*where))
+    # the option on the statement, not the connection: it would stay on the connection, and the
+    # inserts that follow cannot run on a server-side cursor
+    return conn.execute(select(table).where(*where).execution_options(yield_per=5000))
 
 
 def run(app: App, *, now: datetime | None = None, actor: audit.Actor = audit.CLI) -> dict[str, Any]:
