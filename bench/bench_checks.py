@@ -7,8 +7,8 @@ Builds a synthetic region in a temporary data directory (embedded SQLite store),
   2. ``check --batch`` in process: read facts from the store, decide, render both languages,
      record the swipe — one core;
   3. single checks, each in its own transaction (what one API call does), one core;
-  4. HTTP: ``commutepass serve --workers 2`` under load from ``wrk`` (Debian package), every
-     check recorded.
+  4. HTTP: ``commutepass serve --workers 2`` under load from ``wrk`` (Debian package), signed in
+     as a checkpoint officer (Bearer token), every check recorded and audited.
 With --write-docs the table replaces the section between the markers in docs/benchmarks.md.
 """
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from commutepass.domain.audit import AuditEntry, Finding, canonical, chain_hash, verify_chain
+from commutepass.domain.audit import GENESIS, AuditEntry, Finding, canonical, chain_hash, verify_chain
 from commutepass.domain.clock import BEIJING
 from commutepass.services.context import App
+from commutepass.store import repositories as repo
 from commutepass.store.tables import audit_head, audit_log, users
 
 AUDIT_KEY_PURPOSE = b"commutepass audit chain v1"
@@ -61,12 +62,16 @@ def record(
 def record_many(conn: Connection, app: App, actor: Actor, events: Sequence[Event]) -> list[int]:
     if not events:
         return []
-    head = conn.execute(
+    move = (
         update(audit_head)
         .where(audit_head.c.id == 1)
         .values(seq=audit_head.c.seq + len(events))
         .returning(audit_head.c.seq, audit_head.c.hash)
-    ).one()
+    )
+    head = conn.execute(move).first()
+    if head is None:  # the first entry ever: create the head (a concurrent first append waits)
+        conn.execute(repo.insert_ignoring(conn, audit_head), [{"id": 1, "seq": 0, "hash": GENESIS}])
+        head = conn.execute(move).one()
     key = audit_key(app)
     seq = head.seq - len(events)
     prev = head.hash

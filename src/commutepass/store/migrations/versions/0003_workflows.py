@@ -225,8 +225,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_overrides_person_id_valid_to"), ["person_id", "valid_to"], unique=False
         )
-    # the head of the audit chain exists from the start: appends lock and move it, never create it
-    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
 
 
 def downgrade() -> None:
