@@ -24,10 +24,9 @@ from commutepass.domain.workflows import (
     require_reason,
 )
 from commutepass.services import audit, decide
-from commutepass.services.auth import Forbidden, User, people_of
+from commutepass.services.auth import Forbidden, User, ensure_person, people_of
 from commutepass.services.context import App
 from commutepass.services.people import check_citizen_may_see, evidence, masked_id, now_utc
-from commutepass.store import repositories as repo
 from commutepass.store.tables import appeals, overrides
 
 
@@ -75,11 +74,8 @@ def file(
     reason = require_reason(statement, "statement")
     resident = parse_resident_id(id_number)
     snapshot = decide.status_of(app, id_number, disputed)
-    key = app.vault.key(resident)
     with app.transaction() as conn:
-        person_id = repo.ensure_people(
-            conn, [(key, resident.birth_date, resident.masked, app.vault.encrypt(resident))]
-        )[key]
+        person_id = ensure_person(conn, app, resident)
         check_citizen_may_see(conn, user, person_id)
         appeal_id = conn.execute(
             appeals.insert()

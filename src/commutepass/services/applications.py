@@ -24,11 +24,10 @@ from commutepass.domain.workflows import (
     require_reason,
 )
 from commutepass.services import audit, documents
-from commutepass.services.auth import Forbidden, User, people_of
+from commutepass.services.auth import Forbidden, User, ensure_person, people_of
 from commutepass.services.commuters import add_commuter, check_home_county
 from commutepass.services.context import App
 from commutepass.services.people import check_citizen_may_see, id_number_of, masked_id, now_utc
-from commutepass.store import repositories as repo
 from commutepass.store.tables import application_events, applications
 from commutepass.store.tables import documents as documents_table
 
@@ -104,11 +103,8 @@ def submit(
         )
     reason = require_reason(statement, "statement")
     check_home_county(app, home_county, now)
-    key = app.vault.key(resident)
     with app.transaction() as conn:
-        person_id = repo.ensure_people(
-            conn, [(key, resident.birth_date, resident.masked, app.vault.encrypt(resident))]
-        )[key]
+        person_id = ensure_person(conn, app, resident)
         check_citizen_may_see(conn, user, person_id)
         waiting = conn.execute(
             select(applications.c.id).where(

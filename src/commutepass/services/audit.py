@@ -167,17 +167,18 @@ def accesses_to(app: App, person_ids: Sequence[int], *, limit: int = 500) -> lis
             .order_by(audit_log.c.seq.desc())
             .limit(limit)
         ).all()
-    return [
-        {
-            "seq": r.seq,
-            "at": r.at.astimezone(BEIJING).isoformat(),
-            "who": r.actor,
-            "role": r.actor_role,
-            "action": r.action,
-            "reason": r.reason,
-        }
-        for r in rows
-    ]
+    return [_who_when_why(r) for r in rows]
+
+
+def _who_when_why(r: Any) -> dict[str, Any]:
+    return {
+        "seq": r.seq,
+        "at": r.at.astimezone(BEIJING).isoformat(),
+        "who": r.actor,
+        "role": r.actor_role,
+        "action": r.action,
+        "reason": r.reason,
+    }
 
 
 def recent(app: App, *, limit: int = 200) -> list[dict[str, Any]]:
@@ -185,13 +186,8 @@ def recent(app: App, *, limit: int = 200) -> list[dict[str, Any]]:
         rows = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).all()
     return [
         {
-            "seq": r.seq,
-            "at": r.at.astimezone(BEIJING).isoformat(),
-            "who": r.actor,
-            "role": r.actor_role,
-            "action": r.action,
+            **_who_when_why(r),
             "person_id": r.person_id,
-            "reason": r.reason,
             "detail": json.loads(r.detail),
             "hash": r.hash,
         }

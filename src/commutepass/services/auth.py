@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import InputError
-from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.roles import MAX_FAMILY, Role
 from commutepass.services import audit
 from commutepass.services.context import App
@@ -48,22 +48,21 @@ def _hashing(app: App) -> tuple[PasswordHash, str]:
     return _hasher(app.settings.password_hash_memory_kib, app.settings.password_hash_rounds)
 
 
-class AuthError(Exception):
+class Refusal(Exception):
+    """A request refused for who is asking, said in both languages."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.en = en
+        self.zh = zh
+
+
+class AuthError(Refusal):
     """Not signed in, or the credentials or token do not hold (HTTP 401)."""
 
-    def __init__(self, en: str, zh: str) -> None:
-        super().__init__(en)
-        self.en = en
-        self.zh = zh
 
-
-class Forbidden(Exception):
+class Forbidden(Refusal):
     """Signed in, but this role or this person is not yours to see or change (HTTP 403)."""
-
-    def __init__(self, en: str, zh: str) -> None:
-        super().__init__(en)
-        self.en = en
-        self.zh = zh
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +107,8 @@ def _check_password(password: str) -> str:
     return password
 
 
-def _person_id(conn: Connection, app: App, id_number: str) -> int:
-    resident = parse_resident_id(id_number)
+def ensure_person(conn: Connection, app: App, resident: ResidentId) -> int:
+    """The person's row id, created (pseudonymised key, masked and encrypted number) if new."""
     key = app.vault.key(resident)
     return repo.ensure_people(
         conn, [(key, resident.birth_date, resident.masked, app.vault.encrypt(resident))]
@@ -135,7 +134,7 @@ def add_user(
     with app.transaction() as conn:
         if conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None:
             raise InputError("username", f"'{username}' is taken", f"用户名“{username}”已被使用")
-        person_id = _person_id(conn, app, id_number) if id_number else None
+        person_id = ensure_person(conn, app, parse_resident_id(id_number)) if id_number else None
         user_id = conn.execute(
             users.insert()
             .values(
@@ -280,7 +279,7 @@ def people_of(conn: Connection, user: User) -> set[int]:
 def add_family(app: App, user: User, id_number: str) -> dict[str, Any]:
     resident = parse_resident_id(id_number)
     with app.transaction() as conn:
-        person_id = _person_id(conn, app, id_number)
+        person_id = ensure_person(conn, app, resident)
         current = family_of(conn, user)
         if person_id == user.person_id or person_id in current:
             raise InputError("id_number", "this person is already on your list", "此人已在您的列表中")
