@@ -202,6 +202,15 @@ def test_an_application_from_the_checkpoint_to_the_badge_next_day(client: StaffC
     )
     assert check["decision"] == "allow" and check["commuter_badge"] is True
 
+    # the analyst sees counts, never the person
+    stats = client.get("/v1/stats", headers=as_(client, Role.ANALYST))
+    assert stats.status_code == 200, stats.text
+    body = stats.json()
+    assert body["applications"] == [{"channel": "checkpoint", "status": "approved", "count": 1}]
+    assert body["checks_by_decision"] == {"allow": 1}
+    assert body["commuters_in_force"] == []  # the entry starts tomorrow
+    assert masked(CITIZEN_ID) not in stats.text and CITIZEN_ID[-4:] not in stats.text
+
 
 def test_an_appeal_from_the_citizen_to_an_override_that_reaches_status_and_check(client: StaffClient) -> None:
     citizen, reviewer, officer = (
@@ -373,7 +382,8 @@ def test_the_board_never_shows_one_citizen_to_another(client: StaffClient) -> No
     assert masked(CITIZEN_ID) in theirs[0]["body"] and "139****5678" in theirs[0]["body"]
     assert theirs[0]["replies"][0]["by"] == "12345 热线 / 12345 hotline"
     own = ok(client.get("/v1/feedback", headers=as_(client, Role.CITIZEN)))
-    assert own[0]["body"] == text and own[0]["author"] == "您 / you"
+    # the author sees the phone number; an ID number is masked even for them (never stored raw)
+    assert own[0]["body"] == text.replace(CITIZEN_ID, masked(CITIZEN_ID)) and own[0]["author"] == "您 / you"
 
 
 def test_sessions_cookie_logout_and_disabled_users(client: StaffClient) -> None:

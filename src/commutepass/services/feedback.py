@@ -27,14 +27,19 @@ ROLE_LABEL = {
 }
 
 
+def mask_id_numbers(text: str) -> str:
+    """Resident ID numbers as the system shows them: no raw number is ever stored, a message
+    included."""
+    return _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
+
+
 def redact(text: str) -> str:
-    """Mask resident ID numbers and mobile numbers the way the system shows them."""
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
-    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+    """What another citizen sees: ID numbers and mobile numbers masked."""
+    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), mask_id_numbers(text))
 
 
 def _body(text: str) -> str:
-    cleaned = text.strip()
+    cleaned = mask_id_numbers(text.strip())
     if not cleaned:
         raise InputError("body", "is empty", "留言内容为空")
     if len(cleaned) > MAX_BODY:
