@@ -15,6 +15,7 @@ from enum import StrEnum
 from commutepass.domain.clock import local_date, local_midnight
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
+from commutepass.domain.identity import mask_ids_in_text
 
 
 class Channel(StrEnum):
@@ -46,8 +47,9 @@ APP_TRANSITIONS: dict[AppState, frozenset[AppState]] = {
 }
 
 
-def check_transition(current: AppState, target: AppState, reason: str) -> None:
-    """Raise InputError unless ``current → target`` is a move the workflow allows, with a reason."""
+def check_transition(current: AppState, target: AppState, reason: str) -> str:
+    """The cleaned reason; InputError unless ``current → target`` is a move the workflow allows,
+    with a reason."""
     if target not in APP_TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in APP_TRANSITIONS[current])) or "none (final)"
         raise InputError(
@@ -55,11 +57,12 @@ def check_transition(current: AppState, target: AppState, reason: str) -> None:
             f"an application that is {current.value} cannot become {target.value}; allowed: {allowed}",
             f"申请当前为“{current.value}”，不能改为“{target.value}”；允许：{allowed}",
         )
-    require_reason(reason)
+    return require_reason(reason)
 
 
 def require_reason(reason: str, field: str = "reason") -> str:
-    cleaned = reason.strip()
+    """A reason or statement, stripped, with any ID number in it masked (never stored raw)."""
+    cleaned = mask_ids_in_text(reason.strip())
     if not cleaned:
         raise InputError(field, "is empty: say why", "不能为空：请说明理由")
     if len(cleaned) > 1000:
@@ -105,7 +108,8 @@ OVERRIDE_VALUE = {AppealKind.COLOR: "green", AppealKind.POPUP: "none", AppealKin
 """What an upheld appeal restores: a green code, no pop-up, commuter standing."""
 
 
-def check_appeal_decision(state: AppealState, target: AppealState, reason: str) -> None:
+def check_appeal_decision(state: AppealState, target: AppealState, reason: str) -> str:
+    """The cleaned reason; InputError unless an open appeal is being decided, with a reason."""
     if state is not AppealState.OPEN:
         raise InputError(
             "status",
@@ -114,7 +118,7 @@ def check_appeal_decision(state: AppealState, target: AppealState, reason: str) 
         )
     if target is AppealState.OPEN:
         raise InputError("outcome", "must be overridden or rejected", "须为 overridden 或 rejected")
-    require_reason(reason)
+    return require_reason(reason)
 
 
 def override_until(end_day: date, now: datetime) -> datetime:

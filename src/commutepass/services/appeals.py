@@ -149,7 +149,7 @@ def decide_appeal(
     now = now or now_utc()
     with app.transaction() as conn:
         row = _row(conn, appeal_id)
-        check_appeal_decision(AppealState(row.status), outcome, reason)
+        why = check_appeal_decision(AppealState(row.status), outcome, reason)
         if outcome is AppealState.OVERRIDDEN:
             if until is None:
                 raise InputError("until", "an override needs an end date", "人工更正须有截止日期")
@@ -160,7 +160,7 @@ def decide_appeal(
                     field=row.kind,
                     valid_from=now,
                     valid_to=override_until(until, now),
-                    reason=reason.strip(),
+                    reason=why,
                     created_by=user.id,
                     created_at=now,
                 )
@@ -168,7 +168,7 @@ def decide_appeal(
         conn.execute(
             update(appeals)
             .where(appeals.c.id == row.id, appeals.c.status == AppealState.OPEN.value)
-            .values(status=outcome.value, decided_at=now, decided_by=user.id, response=reason.strip())
+            .values(status=outcome.value, decided_at=now, decided_by=user.id, response=why)
         )
         audit.record(
             conn,
@@ -176,7 +176,7 @@ def decide_appeal(
             user.actor,
             "appeal.decide",
             row.person_id,
-            reason.strip(),
+            why,
             appeal=row.id,
             outcome=outcome.value,
             until=until.isoformat() if until else None,

@@ -315,10 +315,10 @@ def decide(
     now = now or now_utc()
     with app.transaction() as conn:
         row = _row(conn, application_id)
-        check_transition(AppState(row.status), target, reason)
+        why = check_transition(AppState(row.status), target, reason)
         values: dict[str, Any] = {
             "status": target.value,
-            "reason": reason.strip(),
+            "reason": why,
             "decided_at": now,
             "decided_by": user.id,
         }
@@ -331,7 +331,7 @@ def decide(
                 source=CHANNEL_SOURCE[Channel(row.channel)],
                 commuter_class=CommuterClass(row.commuter_class),
                 home_county=row.home_county,
-                reason=f"application {row.id} ({row.channel}) approved: {reason.strip()}",
+                reason=f"application {row.id} ({row.channel}) approved: {why}",
                 conn=conn,
             )
             values["effective_from"] = datetime.fromisoformat(entry["valid_from"])
@@ -340,14 +340,14 @@ def decide(
             .where(applications.c.id == row.id, applications.c.status == row.status)
             .values(**values)
         )
-        _event(conn, row.id, row.status, target.value, reason.strip(), user, now)
+        _event(conn, row.id, row.status, target.value, why, user, now)
         audit.record(
             conn,
             app,
             user.actor,
             "application.decide",
             row.person_id,
-            reason.strip(),
+            why,
             application=row.id,
             status=target.value,
         )
@@ -365,14 +365,12 @@ def resubmit(
         _may_see(conn, user, row)
         if user.role is Role.REVIEWER:
             raise Forbidden("the applicant resubmits, not the reviewer", "应由申请人补充后重新提交")
-        check_transition(AppState(row.status), AppState.SUBMITTED, reason)
+        why = check_transition(AppState(row.status), AppState.SUBMITTED, reason)
         conn.execute(
             update(applications)
             .where(applications.c.id == row.id)
-            .values(status=AppState.SUBMITTED.value, reason=reason.strip(), waiting_since=now)
+            .values(status=AppState.SUBMITTED.value, reason=why, waiting_since=now)
         )
-        _event(conn, row.id, row.status, AppState.SUBMITTED.value, reason.strip(), user, now)
-        audit.record(
-            conn, app, user.actor, "application.resubmit", row.person_id, reason.strip(), application=row.id
-        )
+        _event(conn, row.id, row.status, AppState.SUBMITTED.value, why, user, now)
+        audit.record(conn, app, user.actor, "application.resubmit", row.person_id, why, application=row.id)
         return _view(conn, _row(conn, row.id), now)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import InputError
+from commutepass.domain.identity import mask_ids_in_text
 from commutepass.domain.roles import STAFF, Role
 from commutepass.services.auth import Forbidden, User
 from commutepass.services.context import App
@@ -18,7 +19,6 @@ from commutepass.services.people import now_utc
 from commutepass.store.tables import feedback, users
 
 MAX_BODY = 2000
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{3})\d{11}(\d{3}[\dXx])(?![\dXx])")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 ROLE_LABEL = {
     Role.HOTLINE.value: ("12345 热线", "12345 hotline"),
@@ -27,19 +27,13 @@ ROLE_LABEL = {
 }
 
 
-def mask_id_numbers(text: str) -> str:
-    """Resident ID numbers as the system shows them: no raw number is ever stored, a message
-    included."""
-    return _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
-
-
 def redact(text: str) -> str:
     """What another citizen sees: ID numbers and mobile numbers masked."""
-    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), mask_id_numbers(text))
+    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), mask_ids_in_text(text))
 
 
 def _body(text: str) -> str:
-    cleaned = mask_id_numbers(text.strip())
+    cleaned = mask_ids_in_text(text.strip())
     if not cleaned:
         raise InputError("body", "is empty", "留言内容为空")
     if len(cleaned) > MAX_BODY:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from commutepass.domain.clock import BEIJING, local_date, to_utc
 from commutepass.domain.errors import InputError
-from commutepass.domain.identity import ResidentId, parse_resident_id
+from commutepass.domain.identity import ResidentId, mask_ids_in_text, parse_resident_id
 from commutepass.domain.roles import Role
 from commutepass.domain.workflows import require_reason
 from commutepass.services import audit, commuters, decide
@@ -50,7 +50,7 @@ def lookup_reason(user: User, reason: str | None, default: str) -> str:
     """Staff say why they look; a hotline operator must (the reason is audited)."""
     if user.role is Role.HOTLINE:
         return require_reason(reason or "")
-    return (reason or "").strip()[:1000] or default
+    return mask_ids_in_text((reason or "").strip()[:1000]) or default
 
 
 def status_for(app: App, user: User, id_number: str, at: datetime, reason: str | None) -> dict[str, Any]:
