@@ -122,8 +122,9 @@ def identify(
         day = parse_date(as_of, "as_of")
     except InputError as exc:
         _fail(exc)
-    summary = commuter_service.identify(_app(ctx), day, window)
-    _emit(summary.as_dict())
+    from commutepass.services import audit, people
+
+    _emit(people.identify_audited(_app(ctx), audit.CLI, day, window))
 
 
 @commuters_app.command("add")
@@ -154,8 +155,11 @@ def commuters_add(
                 f"'{commuter_class}' is not daily or weekly",
                 f"“{commuter_class}”不是 daily 或 weekly",
             )
-        entry = commuter_service.add_commuter(
+        from commutepass.services import audit, people
+
+        entry = people.enrol(
             _app(ctx),
+            audit.CLI,
             id_number,
             since=parse_date(since, "since"),
             source=Source(source),

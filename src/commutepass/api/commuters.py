@@ -39,7 +39,7 @@ async def add_commuter(body: CommuterIn, app: AppDep, user: Reviewer) -> Any:
     return await run_in_threadpool(
         lambda: people.enrol(
             app,
-            user,
+            user.actor,
             body.id_number,
             since=body.since,
             source=Source(body.source),

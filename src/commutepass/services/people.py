@@ -7,7 +7,7 @@ else's data is appended to the audit log in the same transaction as the read.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -185,13 +185,14 @@ def require_person(person_id: int | None) -> int:
     return person_id
 
 
-def enrol(app: App, user: User, id_number: str, **entry: Any) -> dict[str, Any]:
-    """A reviewer enrols a person by hand (``commuters.add_commuter``), audited with the entry."""
+def enrol(app: App, actor: audit.Actor, id_number: str, **entry: Any) -> dict[str, Any]:
+    """A reviewer (API) or an operator (CLI) enrols a person by hand (``commuters.add_commuter``),
+    audited with the entry."""
     with app.transaction() as conn:
         added = commuters.add_commuter(app, id_number, conn=conn, **entry)
         person_id = person_id_of(conn, app, parse_resident_id(id_number))
         audit.record(
-            conn, app, user.actor, "commuter.add", person_id, added["reason"], source=added["source"]
+            conn, app, actor, "commuter.add", person_id, added["reason"], source=added["source"]
         )
     return added
 
@@ -202,3 +203,11 @@ def list_commuters(app: App, user: User, as_of: datetime) -> list[dict[str, Any]
             conn, app, user.actor, "commuters.list", None, "database listing", as_of=as_of.isoformat()
         )
     return commuters.list_commuters(app, as_of)
+
+
+def identify_audited(app: App, actor: audit.Actor, as_of: date, window_days: int | None) -> dict[str, Any]:
+    """An identification run (``commuters.identify``), with its summary in the audit log."""
+    summary = commuters.identify(app, as_of, window_days).as_dict()
+    with app.transaction() as conn:
+        audit.record(conn, app, actor, "commuters.identify", None, f"as of {as_of.isoformat()}", **summary)
+    return summary
