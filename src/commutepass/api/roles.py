@@ -96,7 +96,17 @@ def require_roles(*roles: Role) -> Any:
     return Depends(RoleGate(frozenset(roles)))
 
 
-PUBLIC: Any = Depends(RoleGate(None))
+class _PublicGate(RoleGate):
+    """Declares a public route: no token is read (and the OpenAPI page shows no lock)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None
+
+
+PUBLIC: Any = Depends(_PublicGate())
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, Dependant]]:

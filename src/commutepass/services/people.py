@@ -56,7 +56,8 @@ def lookup_reason(user: User, reason: str | None, default: str) -> str:
 def status_for(app: App, user: User, id_number: str, at: datetime, reason: str | None) -> dict[str, Any]:
     """``/v1/status`` by role: a citizen for themself or family, staff with an audited reason."""
     resident = parse_resident_id(id_number)
-    why = lookup_reason(user, reason, "own status" if user.role is Role.CITIZEN else "review")
+    # a citizen's own look-up is not recorded; one of a family member is, with this reason
+    why = lookup_reason(user, reason, "family member / 家人" if user.role is Role.CITIZEN else "review")
     with app.transaction() as conn:
         person_id = person_id_of(conn, app, resident)
         check_citizen_may_see(conn, user, person_id)
@@ -191,9 +192,7 @@ def enrol(app: App, actor: audit.Actor, id_number: str, **entry: Any) -> dict[st
     with app.transaction() as conn:
         added = commuters.add_commuter(app, id_number, conn=conn, **entry)
         person_id = person_id_of(conn, app, parse_resident_id(id_number))
-        audit.record(
-            conn, app, actor, "commuter.add", person_id, added["reason"], source=added["source"]
-        )
+        audit.record(conn, app, actor, "commuter.add", person_id, added["reason"], source=added["source"])
     return added
 
 
