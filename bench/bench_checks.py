@@ -7,8 +7,8 @@ Builds a synthetic region in a temporary data directory (embedded SQLite store),
   2. ``check --batch`` in process: read facts from the store, decide, render both languages,
      record the swipe — one core;
   3. single checks, each in its own transaction (what one API call does), one core;
-  4. HTTP: ``commutepass serve --workers 2`` under load from ``wrk`` (Debian package), every
-     check recorded.
+  4. HTTP: ``commutepass serve --workers 2`` under load from ``wrk`` (Debian package), signed in
+     as a checkpoint officer (Bearer token), every check recorded and audited.
 With --write-docs the table replaces the section between the markers in docs/benchmarks.md.
 """
 
@@ -34,7 +34,8 @@ from commutepass.analytics.synth import write_region
 from commutepass.domain.clock import parse_time, to_utc
 from commutepass.domain.decisions import Mode, decide_check
 from commutepass.domain.identity import parse_resident_id
-from commutepass.services import decide
+from commutepass.domain.roles import Role
+from commutepass.services import auth, decide
 from commutepass.services.context import App
 from commutepass.services.loading import load_file
 from commutepass.settings import Settings
@@ -124,10 +125,22 @@ def bench_single(app: App, truth: list[dict[str, str]], rows: int) -> float:
     return _rate(len(requests), time.perf_counter() - started)
 
 
+def officer_token(data_dir: Path) -> str:
+    """A checkpoint officer's sign-in: /v1/checks is for officers only."""
+    app = App.open(Settings(data_dir=data_dir, secret="bench"))
+    try:
+        password = "bench-officer-password"
+        auth.add_user(app, "bench-officer", password, Role.OFFICER)
+        return auth.sign_in(app, "bench-officer", password).token
+    finally:
+        app.close()
+
+
 def bench_http(data_dir: Path, truth: list[dict[str, str]], seconds: int) -> dict[str, str]:
     wrk = shutil.which("wrk")
     if wrk is None:
         return {"error": "wrk not installed (apt-get install wrk)"}
+    token = officer_token(data_dir)
     port = _free_port()
     env = {**os.environ, "COMMUTEPASS_SECRET": "bench"}
     cli = [sys.executable, "-c", "from commutepass.cli import main; main()"]
@@ -163,6 +176,7 @@ def bench_http(data_dir: Path, truth: list[dict[str, str]], seconds: int) -> dic
             "i = 0\n"
             'wrk.method = "POST"\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "Bearer {token}"\n'
             "request = function()\n  i = i % #bodies + 1\n"
             '  return wrk.format(nil, "/v1/checks", nil, bodies[i])\nend\n',
             encoding="utf-8",

@@ -36,6 +36,14 @@ app.add_typer(commuters_app, name="commuters")
 app.add_typer(codes_app, name="codes")
 app.add_typer(trust_app, name="trust")
 app.add_typer(checkpoint_app, name="checkpoint")
+users_app = typer.Typer(
+    help="Users and roles (citizen, officer, hotline, reviewer, admin, analyst).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+retention_app = typer.Typer(help="Deleting rows past the policy's retention period.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 
 
 def _emit(obj: Any) -> None:
@@ -118,8 +126,9 @@ def identify(
         day = parse_date(as_of, "as_of")
     except InputError as exc:
         _fail(exc)
-    summary = commuter_service.identify(_app(ctx), day, window)
-    _emit(summary.as_dict())
+    from commutepass.services import audit, people
+
+    _emit(people.identify_audited(_app(ctx), audit.CLI, day, window))
 
 
 @commuters_app.command("add")
@@ -150,8 +159,11 @@ def commuters_add(
                 f"'{commuter_class}' is not daily or weekly",
                 f"“{commuter_class}”不是 daily 或 weekly",
             )
-        entry = commuter_service.add_commuter(
+        from commutepass.services import audit, people
+
+        entry = people.enrol(
             _app(ctx),
+            audit.CLI,
             id_number,
             since=parse_date(since, "since"),
             source=Source(source),
@@ -318,6 +330,88 @@ def policies(ctx: typer.Context) -> None:
                 "title_en": policy.title_en,
             }
         )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password / 密码", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="3-64 letters, digits, . _ -")],
+    role: Annotated[
+        str, typer.Option("--role", help="citizen | officer | hotline | reviewer | admin | analyst")
+    ],
+    id_number: Annotated[
+        str | None, typer.Option("--id-number", help="A citizen's own ID number (required for citizens).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Create a user (the password is asked for, or read with --password-stdin)."""
+    from commutepass.domain.roles import parse_role
+    from commutepass.services import auth
+
+    try:
+        parsed = parse_role(role)
+        password = _read_password(password_stdin)
+        _emit(auth.add_user(_app(ctx), username, password, parsed, id_number=id_number))
+    except InputError as exc:
+        _fail(exc)
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    """Every user, one JSON line each."""
+    from commutepass.services import auth
+
+    for user in auth.list_users(_app(ctx)):
+        _emit(user)
+
+
+@users_app.command("disable")
+def users_disable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:
+    """Disable a user; their open sessions end at once."""
+    from commutepass.services import auth
+
+    try:
+        _emit(auth.set_disabled(_app(ctx), username, True))
+    except InputError as exc:
+        _fail(exc)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Walk the chain; exit 1 and list each edited, inserted or deleted entry if any."""
+    from commutepass.services import audit
+
+    result = audit.verify(_app(ctx))
+    _emit(result.as_dict())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@retention_app.command("run")
+def retention_run(
+    ctx: typer.Context,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Run as of this time (ISO 8601; default now).")
+    ] = None,
+) -> None:
+    """Delete travel, itinerary and swipe rows older than the policy's retention period; daily
+    counts are kept."""
+    from commutepass.services import retention
+
+    try:
+        moment = parse_time(now, "now") if now else None
+    except InputError as exc:
+        _fail(exc)
+    _emit(retention.run(_app(ctx), now=moment))
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
     now: datetime | None = None
     """A fixed clock (ISO time with zone) for demos and tests: the web pages and the API's default
     time read it instead of the system clock (env COMMUTEPASS_NOW)."""
+    password_hash_memory_kib: int = Field(65536, ge=1024)
+    """Argon2id memory cost (KiB) of new password hashes; each hash records its own cost, so
+    lowering it (the tests do) never locks anyone out."""
+    password_hash_rounds: int = Field(3, ge=1)
+    """Argon2id time cost of new password hashes."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -49,6 +49,8 @@ def cli_env() -> dict[str, str]:
     """The environment for a subprocess: no COMMUTEPASS_* leaking in from outside, our secret."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUTEPASS_")}
     env["COMMUTEPASS_SECRET"] = SECRET
+    env["COMMUTEPASS_PASSWORD_HASH_MEMORY_KIB"] = "1024"  # cheap hashes for throw-away test users
+    env["COMMUTEPASS_PASSWORD_HASH_ROUNDS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     return env
@@ -85,7 +87,13 @@ class CliResult:
         )
 
 
-def run_cli(data_dir: Path | None, *args: str, expect: int | None = 0, cwd: Path | None = None) -> CliResult:
+def run_cli(
+    data_dir: Path | None,
+    *args: str,
+    expect: int | None = 0,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+) -> CliResult:
     """Run ``commutepass [--data-dir DIR] ARGS`` and check its exit code (``expect=None``: any)."""
     argv = [*cli_prefix(), *(["--data-dir", str(data_dir)] if data_dir is not None else []), *args]
     done = subprocess.run(
@@ -97,6 +105,7 @@ def run_cli(data_dir: Path | None, *args: str, expect: int | None = 0, cwd: Path
         cwd=cwd,
         timeout=CLI_TIMEOUT,
         check=False,
+        input=stdin,
     )
     result = CliResult(argv, done.returncode, done.stdout, done.stderr)
     if expect is not None:

@@ -9,19 +9,37 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.support import background, free_port, masked, resident_id, wait_until_healthy
+from tests.e2e.support import background, free_port, masked, resident_id, run_cli, wait_until_healthy
 
 pytestmark = pytest.mark.e2e
 
 COMMUTER = resident_id("131082", date(1990, 1, 1), 12)
 
 
+def _sign_in(http: httpx.Client, username: str, password: str) -> dict[str, str]:
+    answer = http.post("/v1/auth/token", data={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
 def test_serve_answers_over_http(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    run_cli(
+        tmp_path / "data",
+        "users",
+        "add",
+        "police-1",
+        "--role",
+        "reviewer",
+        "--password-stdin",
+        stdin="s3cret-pass\n",
+    )
     with background(tmp_path / "data", "serve", "--port", str(port)) as server:
         wait_until_healthy(base, server)
         with httpx.Client(base_url=base, timeout=30) as http:
+            assert http.post("/v1/status", json={"id_number": COMMUTER}).status_code == 401
+            http.headers.update(_sign_in(http, "police-1", "s3cret-pass"))
             enrolled = http.post(
                 "/v1/commuters", json={"id_number": COMMUTER, "since": "2021-11-01", "source": "manual"}
             )
@@ -63,11 +81,16 @@ def test_demo_serves_the_api_it_describes(tmp_path: Path) -> None:
         )
         assert sample, printed
         id_number, decision, at, site, mode = sample.groups()
+        signed = re.search(r"officer\s+(demo-officer)\s+password (\S+)", printed)
+        assert signed, printed
         wait_until_healthy(base, demo)
         assert httpx.get(f"{base}/health", timeout=10).json() == {"status": "ok"}
+        with httpx.Client(base_url=base, timeout=30) as http:
+            officer = _sign_in(http, signed.group(1), signed.group(2))
         check = httpx.post(
             f"{base}/v1/checks",
             json={"id_number": id_number, "at": at, "site": site, "mode": mode},
+            headers=officer,
             timeout=30,
         )
         assert check.status_code == 200, check.text

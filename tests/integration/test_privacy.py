@@ -48,3 +48,38 @@ def test_the_database_holds_no_raw_id_number(app: App, tmp_path: Path) -> None:
     assert leaked == [], f"raw ID numbers found in the database: {leaked}"
     shown = [n for n in (*numbers[:8], applicant, infant) if masked(n) in dump]
     assert len(shown) == 10, "the dump should hold the masked numbers of everyone stored"
+
+
+def test_the_workflows_store_no_raw_id_number(app: App, tmp_path: Path) -> None:
+    """Users, family links, applications, documents, appeals, overrides, the board and the
+    audit log: still no raw ID number anywhere."""
+    from commutepass.domain.roles import Role
+    from commutepass.domain.workflows import AppealKind, AppealState, AppState
+    from commutepass.services import appeals, applications, auth, feedback
+
+    citizen_id = make_id("131082", date(1990, 1, 1), 401)
+    child_id = make_id("131082", date(2016, 2, 2), 402)
+    for role in Role:
+        auth.add_user(
+            app,
+            f"u-{role.value}",
+            "long enough",
+            role,
+            id_number=citizen_id if role is Role.CITIZEN else None,
+        )
+    users = {role: auth.sign_in(app, f"u-{role.value}", "long enough").user for role in Role}
+    auth.add_family(app, users[Role.CITIZEN], child_id)
+    filed = applications.submit(
+        app, users[Role.OFFICER], citizen_id, statement=f"ID {citizen_id} at the window"
+    )
+    applications.add_document(app, users[Role.OFFICER], filed["id"], "work_proof", b"%PDF-1.4 proof")
+    applications.decide(app, users[Role.REVIEWER], filed["id"], AppState.APPROVED, "complete")
+    appeal = appeals.file(app, users[Role.CITIZEN], child_id, AppealKind.BADGE, "my child is no commuter?")
+    appeals.get(app, users[Role.REVIEWER], appeal["id"])
+    appeals.decide_appeal(
+        app, users[Role.REVIEWER], appeal["id"], AppealState.REJECTED, "a child does not commute"
+    )
+    feedback.post(app, users[Role.CITIZEN], f"my number is {citizen_id}")
+    dump = dump_database(app.engine)
+    assert citizen_id not in dump and child_id not in dump
+    assert masked(citizen_id) in dump and masked(child_id) in dump

@@ -10,10 +10,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from commutepass.api.deps import AppDep
+from commutepass.api.roles import require_roles
 from commutepass.api.schemas import LoadOut
+from commutepass.domain.roles import Role
 from commutepass.services.loading import load_file
 
-router = APIRouter(prefix="/v1/loads", tags=["loading"])
+router = APIRouter(prefix="/v1/loads", tags=["loading"], dependencies=[require_roles(Role.ADMIN)])
 
 MAX_UPLOAD = 2 * 1024**3
 PARQUET_TYPES = {

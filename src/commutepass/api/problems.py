@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commutepass.domain.errors import InputError
+from commutepass.services.auth import AuthError, Forbidden
 from commutepass.services.loading import LoadError
 
 PROBLEM = "application/problem+json"
@@ -25,6 +26,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def _input(_request: Request, exc: InputError) -> JSONResponse:
         return problem(422, "Invalid input", f"{exc.field}: {exc.en}", field=exc.field, detail_zh=exc.zh)
+
+    @app.exception_handler(AuthError)
+    async def _auth(_request: Request, exc: AuthError) -> JSONResponse:
+        response = problem(401, "Not signed in", exc.en, detail_zh=exc.zh)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+        return problem(403, "Forbidden", exc.en, detail_zh=exc.zh)
 
     @app.exception_handler(LoadError)
     async def _load(_request: Request, exc: LoadError) -> JSONResponse:

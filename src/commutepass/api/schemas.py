@@ -47,6 +47,9 @@ class PopupOut(BaseModel):
 class StatusRequest(BaseModel):
     id_number: str = Field(description="Resident ID number (18 characters)")
     at: Moment | None = Field(None, description="ISO 8601; no offset means Beijing time; default now")
+    reason: str | None = Field(
+        None, max_length=1000, description="Why staff look this person up (required for the hotline; audited)"
+    )
 
 
 class _CodeFields(BaseModel):

@@ -16,6 +16,7 @@ from commutepass.domain.clock import fmt_local, local_date, local_midnight
 from commutepass.domain.facts import (
     Membership,
     NatResult,
+    Override,
     PersonFacts,
     RiskLevel,
     RiskMap,
@@ -121,6 +122,7 @@ class _Assessment:
     latest_negative: NatResult | None = None
     member: Membership | None = None
     lapsed: bool = False
+    overrides: list[Override] = field(default_factory=list)
 
 
 def _place(catalog: RegionCatalog, code: str) -> str:
@@ -179,7 +181,41 @@ def _assess(
     result.member = facts.membership
     if result.member is not None:
         result.lapsed = _lapsed(result.member, facts, policy, at)
+    _apply_overrides(result, facts.overrides, at)
     return result
+
+
+def _apply_overrides(a: _Assessment, overrides: Sequence[Override], at: datetime) -> None:
+    """A reviewer upheld an appeal: the disputed facts stop counting until the override ends."""
+    for override in overrides:
+        if not override.valid_from <= at < override.valid_to:
+            continue
+        a.overrides.append(override)
+        if override.field == "color":
+            a.positive = None
+            a.hits = []
+        elif override.field == "popup":
+            a.hits = []
+        elif override.field == "badge":
+            a.lapsed = False
+            if a.member is None:
+                a.member = Membership(CommuterClass.DAILY, Source.MANUAL, override.valid_from)
+
+
+_OVERRIDE_CODES = {"color": "OVERRIDE_COLOR", "popup": "OVERRIDE_POPUP", "badge": "OVERRIDE_BADGE"}
+
+
+def _override_reasons(a: _Assessment) -> list[Reason]:
+    return [
+        Reason.of(
+            _OVERRIDE_CODES[o.field],
+            reason=o.reason,
+            since=o.valid_from,
+            until=o.valid_to,
+            appeal=o.appeal_id if o.appeal_id is not None else "-",
+        )
+        for o in a.overrides
+    ]
 
 
 def _risk_hits(
@@ -322,6 +358,7 @@ def _badge(a: _Assessment, color: Color, popup: str | None) -> tuple[bool, list[
 def _status(a: _Assessment, catalog: RegionCatalog) -> Status:
     color, popup, reasons = _color_and_popup(a, catalog)
     badge, badge_reasons = _badge(a, color, popup)
+    reasons[:0] = _override_reasons(a)
     reasons.extend(badge_reasons)
     privileged = a.member is not None and not a.lapsed and a.policy.commuters.badge_enabled
     until = a.commuter_nat_until if privileged else a.entry_nat_until

@@ -69,6 +69,21 @@ class RiskPeriod:
 
 
 @dataclass(frozen=True, slots=True)
+class Override:
+    """A reviewer's correction after an appeal (纠错): in force from ``valid_from`` until ``valid_to``.
+
+    ``field`` is what was disputed: ``color`` (restores a green code), ``popup`` (removes the
+    pop-up and the trips behind it) or ``badge`` (restores commuter standing; the NAT rule still
+    applies)."""
+
+    field: str
+    valid_from: datetime
+    valid_to: datetime
+    reason: str
+    appeal_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PersonFacts:
     birth_date: date
     membership: Membership | None = None
@@ -80,6 +95,8 @@ class PersonFacts:
     """The last recorded entry into Beijing before the moment asked about."""
     entered_under_policy: bool = False
     """An entry was recorded since the policy in force took effect (its first check is done)."""
+    overrides: tuple[Override, ...] = ()
+    """Reviewers' corrections in force at the moment asked about."""
 
 
 @dataclass(slots=True)

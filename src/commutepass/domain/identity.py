@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -130,3 +131,12 @@ def age_on(birth_date: date, day: date) -> int:
     if (day.month, day.day) < (birth_date.month, birth_date.day):
         years -= 1
     return years
+
+
+_ID_IN_TEXT = re.compile(r"(?<!\d)(\d{3})\d{11}(\d{3}[\dXx])(?![\dXx])")
+
+
+def mask_ids_in_text(text: str) -> str:
+    """Free text (a reason, a statement, a message) with every 18-character ID number masked:
+    no raw number is stored, whoever typed it where."""
+    return _ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)

@@ -138,6 +138,26 @@ class OfflineRules(_Frozen):
     """A checkpoint deciding without the central service refuses a snapshot older than this."""
 
 
+class WorkflowRules(_Frozen):
+    """Promises to people: how fast applications and appeals are answered."""
+
+    application_warn_hours: float = Field(2.0, gt=0)
+    """An application still waiting this close to the end of its day is flagged at risk of
+    missing the same-day promise (当日申请、当日审批)."""
+    appeal_target_hours: dict[str, float] = Field(
+        default_factory=lambda: {"color": 6.0, "popup": 8.0, "badge": 8.0}
+    )
+    """Response-time target per appeal type (Hunan's health code promised 6–8 hours)."""
+
+    @field_validator("appeal_target_hours")
+    @classmethod
+    def _every_kind(cls, value: dict[str, float]) -> dict[str, float]:
+        missing = {"color", "popup", "badge"} - value.keys()
+        if missing or any(v <= 0 for v in value.values()):
+            raise ValueError("appeal_target_hours needs a positive target for color, popup and badge")
+        return value
+
+
 class Policy(_Frozen):
     version: str
     title_zh: str
@@ -154,6 +174,9 @@ class Policy(_Frozen):
     special: SpecialGroups = SpecialGroups()
     offline: OfflineRules = OfflineRules()
     retention_days: int = Field(30, gt=0)
+    """Travel, itinerary and swipe rows older than this are deleted by the retention job;
+    their daily aggregates stay."""
+    workflows: WorkflowRules = WorkflowRules()
 
     @field_validator("effective_from")
     @classmethod

@@ -125,6 +125,29 @@ CATALOG: dict[str, ReasonText] = {
         "请在 {until} 前再做一次核酸检测，标识即可连续显示。",
         "Test again before {until} to keep the badge without a gap.",
     ),
+    # --- reviewers' corrections after an appeal (纠错) -----------------------------------
+    "OVERRIDE_COLOR": ReasonText(
+        "经人工复核（纠错申请 {appeal}），自 {since} 至 {until} 不计入导致变色的核酸或行程记录：{reason}",
+        "After a human review (appeal {appeal}), the test or trip records that changed your code's "
+        "colour do not count from {since} until {until}: {reason}",
+        "到期后按当时的数据重新判断；如仍有误，可再次申请纠错。",
+        "After that the code is decided from the data again; if it is still wrong, appeal again.",
+    ),
+    "OVERRIDE_POPUP": ReasonText(
+        "经人工复核（纠错申请 {appeal}），自 {since} 至 {until} 不计入导致弹窗的行程记录：{reason}",
+        "After a human review (appeal {appeal}), the trip records behind the pop-up do not count "
+        "from {since} until {until}: {reason}",
+        "到期后按当时的数据重新判断；如仍有误，可再次申请纠错。",
+        "After that the code is decided from the data again; if it is still wrong, appeal again.",
+    ),
+    "OVERRIDE_BADGE": ReasonText(
+        "经人工复核（纠错申请 {appeal}），自 {since} 至 {until} 按通勤人员对待：{reason}",
+        "After a human review (appeal {appeal}), you count as a commuter from {since} until "
+        "{until}: {reason}",
+        "“通勤”标识仍需14日内核酸阴性结果；到期前可申请入库。",
+        "The badge still needs a negative test within 14 days; apply to the database before the "
+        "correction ends.",
+    ),
     # --- pop-ups (弹窗) ---------------------------------------------------------------------
     "POPUP_TRAVEL_CASE_COUNTY": ReasonText(
         "您近期有到访本土病例所在县（市、区、旗）的情况，严格限制进（返）京。",

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from commutepass.domain.clock import BEIJING, local_midnight
 from commutepass.domain.commuters import Passage, classify
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
-from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import CommuterClass
 from commutepass.services.context import App
 from commutepass.store import repositories as repo
@@ -44,56 +44,77 @@ def add_commuter(
     commuter_class: CommuterClass = CommuterClass.DAILY,
     home_county: str | None = None,
     reason: str = "",
+    conn: Connection | None = None,
 ) -> dict[str, Any]:
-    """Enrol a person from ``since`` 00:00 (application, hotline or manual)."""
+    """Enrol a person from ``since`` 00:00 (application, hotline or manual); in the caller's
+    transaction when ``conn`` is given (an approved application: the decision and the entry
+    are stored together or not at all)."""
     if source is Source.AUTO:
         raise InputError(
             "source", "auto entries come from identification only", "自动入库只能由大数据识别产生"
         )
     resident = parse_resident_id(id_number)
     valid_from = local_midnight(since)
+    check_home_county(app, home_county, valid_from)
+    if conn is None:
+        with app.transaction() as own:
+            return _enrol(own, app, resident, valid_from, source, commuter_class, home_county, reason)
+    return _enrol(conn, app, resident, valid_from, source, commuter_class, home_county, reason)
+
+
+def check_home_county(app: App, home_county: str | None, valid_from: datetime) -> None:
+    """A home county must exist and lie in the ring area of the policy in force from ``valid_from``."""
+    if home_county is None:
+        return
     policy = (
         app.policies.in_force(valid_from)
         if valid_from >= app.policies.policies[0].effective_from
         else app.policies.policies[0]
     )
-    if home_county is not None:
-        county = app.catalog.county(home_county, "home_county")
-        if not policy.ring_area.contains(county.code):
-            raise InputError(
-                "home_county",
-                f"{county.full_name} ({county.code}) is outside the ring area ({policy.ring_area.note})",
-                f"{county.full_name}（{county.code}）不在环京地区（{policy.ring_area.note}）",
-            )
+    county = app.catalog.county(home_county, "home_county")
+    if not policy.ring_area.contains(county.code):
+        raise InputError(
+            "home_county",
+            f"{county.full_name} ({county.code}) is outside the ring area ({policy.ring_area.note})",
+            f"{county.full_name}（{county.code}）不在环京地区（{policy.ring_area.note}）",
+        )
+
+
+def _enrol(
+    conn: Connection,
+    app: App,
+    resident: ResidentId,
+    valid_from: datetime,
+    source: Source,
+    commuter_class: CommuterClass,
+    home_county: str | None,
+    reason: str,
+) -> dict[str, Any]:
     key = app.vault.key(resident)
-    with app.transaction() as conn:
-        ids = repo.ensure_people(
-            conn, [(key, resident.birth_date, resident.masked, app.vault.encrypt(resident))]
-        )
-        person_id = ids[key]
-        current = next((e for e in repo.entries_of(conn, person_id) if e.valid_to is None), None)
-        if current is not None:
-            if current.valid_from >= valid_from:
-                raise InputError(
-                    "since",
-                    f"an entry from {current.valid_from.astimezone(BEIJING):%Y-%m-%d} is already open; "
-                    "a new one must start after it",
-                    f"已有自 {current.valid_from.astimezone(BEIJING):%Y-%m-%d} 起的记录，新记录须晚于该日期",
-                )
-            repo.end_entry(conn, current.id, valid_from, f"superseded by {source.value} entry")
-        repo.add_entry(
-            conn,
-            person_id=person_id,
-            commuter_class=commuter_class,
-            source=source,
-            valid_from=valid_from,
-            reason=reason or f"enrolled by {source.value}",
-            home_county=home_county,
-        )
-        entry = repo.entry_at(conn, person_id, valid_from)
-        assert entry is not None, "the entry just added is in force from its first moment"
-        listed = repo.ListedEntry(key, resident.masked, entry)
-    return _entry_json(listed)
+    ids = repo.ensure_people(conn, [(key, resident.birth_date, resident.masked, app.vault.encrypt(resident))])
+    person_id = ids[key]
+    current = next((e for e in repo.entries_of(conn, person_id) if e.valid_to is None), None)
+    if current is not None:
+        if current.valid_from >= valid_from:
+            raise InputError(
+                "since",
+                f"an entry from {current.valid_from.astimezone(BEIJING):%Y-%m-%d} is already open; "
+                "a new one must start after it",
+                f"已有自 {current.valid_from.astimezone(BEIJING):%Y-%m-%d} 起的记录，新记录须晚于该日期",
+            )
+        repo.end_entry(conn, current.id, valid_from, f"superseded by {source.value} entry")
+    repo.add_entry(
+        conn,
+        person_id=person_id,
+        commuter_class=commuter_class,
+        source=source,
+        valid_from=valid_from,
+        reason=reason or f"enrolled by {source.value}",
+        home_county=home_county,
+    )
+    entry = repo.entry_at(conn, person_id, valid_from)
+    assert entry is not None, "the entry just added is in force from its first moment"
+    return _entry_json(repo.ListedEntry(key, resident.masked, entry))
 
 
 def list_commuters(app: App, as_of: datetime) -> list[dict[str, Any]]:

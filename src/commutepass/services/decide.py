@@ -16,6 +16,7 @@ from commutepass.domain.decisions import (
     CheckOutcome,
     Companion,
     Mode,
+    Reason,
     Status,
     assess_status,
     decide_check,
@@ -74,17 +75,38 @@ def status_json(resident: ResidentId, at: datetime, status: Status, policy: Poli
     }
 
 
+def _names_a_place(reason: Reason) -> bool:
+    """A reason that tells where the person travelled (trip-card history)."""
+    return any(name in ("place", "risk_place") for name, _value in reason.params)
+
+
 def check_json(
-    resident: ResidentId, request: CheckRequest, outcome: CheckOutcome, policy: Policy
+    resident: ResidentId,
+    request: CheckRequest,
+    outcome: CheckOutcome,
+    policy: Policy,
+    *,
+    officer: bool = False,
 ) -> dict[str, Any]:
-    return decision_json(resident.masked, request.at, request.site, request.mode, outcome, policy)
+    return decision_json(
+        resident.masked, request.at, request.site, request.mode, outcome, policy, officer=officer
+    )
 
 
 def decision_json(
-    masked_id: str, at: datetime, site: str, mode: Mode, outcome: CheckOutcome, policy: Policy
+    masked_id: str,
+    at: datetime,
+    site: str,
+    mode: Mode,
+    outcome: CheckOutcome,
+    policy: Policy,
+    *,
+    officer: bool = False,
 ) -> dict[str, Any]:
-    """The answer of a check (``CheckOut``), for a swipe or for a verified code."""
-    status_reasons = [render(r) for r in outcome.status.reasons]
+    """The answer of a check (``CheckOut``), for a swipe or for a verified code. ``officer``: what a
+    checkpoint officer may see — the decision and why, without the reasons that name where the
+    person travelled."""
+    status_reasons = [render(r) for r in outcome.status.reasons if not (officer and _names_a_place(r))]
     reasons = [render(r) for r in outcome.reasons]
     return {
         "decision": outcome.decision.value,
@@ -203,7 +225,7 @@ class CheckSession:
 
 
 def decide_for_swipe(
-    app: App, request: CheckRequest
+    app: App, request: CheckRequest, *, officer: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any], tuple[str, date, str, str]]:
     """Decide without writing: the answer, the swipe row to record, and the person (for the
     swipe writer, which creates a person seen for the first time)."""
@@ -212,7 +234,7 @@ def decide_for_swipe(
     cipher = app.vault.encrypt(resident) if person_id is None else ""
     person = (key, resident.birth_date, resident.masked, cipher)
     return (
-        check_json(resident, request, outcome, policy),
+        check_json(resident, request, outcome, policy, officer=officer),
         swipe_row(person_id, request, outcome, policy),
         person,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import secrets
 import socket
 import sys
 from collections import Counter
@@ -164,6 +165,31 @@ WEB_PAGES = (
 )
 
 
+def _demo_users(app: App, citizen_id: str) -> None:
+    """One user per role, with a fresh random password, printed once for the sign-in."""
+    from commutepass.domain.errors import InputError
+    from commutepass.domain.roles import Role
+    from commutepass.services import auth
+
+    _say("")
+    _say("Sign-ins, one per role (POST /v1/auth/token with username and password) / 各角色登录账号：")
+    for role in Role:
+        username = f"demo-{role.value}"
+        password = secrets.token_urlsafe(12)
+        try:
+            auth.add_user(
+                app,
+                username,
+                password,
+                role,
+                id_number=citizen_id if role is Role.CITIZEN else None,
+            )
+        except InputError:
+            _say(f"   {role.value:9} {username}  (already created by an earlier demo run)")
+            continue
+        _say(f"   {role.value:9} {username}  password {password}")
+
+
 def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bool) -> None:
     region_dir = settings.data_dir / "demo-region"
     _say(f"commutepass demo — data directory {settings.data_dir.resolve()}")
@@ -209,6 +235,7 @@ def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bo
             f"   try: commutepass --data-dir {settings.data_dir} check {person['id_number']} "
             f"--at {moment:%Y-%m-%dT%H:%M} --site {request.site} --mode {request.mode.value}{flags}"
         )
+    _demo_users(app, truth[0]["id_number"])
     app.close()
     if not serve:
         return

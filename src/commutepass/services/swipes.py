@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import defaultdict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import Connection
+
+from commutepass.services import audit
 from commutepass.services.context import App
 from commutepass.store import repositories as repo
 
@@ -25,6 +29,8 @@ class PendingSwipe:
     person: tuple[str, date, str, str]
     """(key, birth date, masked id, cipher), used when the person must be created."""
     done: Future[None]
+    actor: audit.Actor | None = None
+    """Who checked: the check is appended to the audit log in the same transaction."""
 
 
 class SwipeWriter:
@@ -35,8 +41,10 @@ class SwipeWriter:
         self._thread = threading.Thread(target=self._run, name="swipe-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, row: dict[str, Any], person: tuple[str, date, str, str]) -> Future[None]:
-        pending = PendingSwipe(row, person, Future())
+    def submit(
+        self, row: dict[str, Any], person: tuple[str, date, str, str], actor: audit.Actor | None = None
+    ) -> Future[None]:
+        pending = PendingSwipe(row, person, Future(), actor)
         self._queue.put(pending)
         return pending.done
 
@@ -72,9 +80,22 @@ class SwipeWriter:
                 ids = repo.ensure_people(conn, unknown) if unknown else {}
                 rows = [{**p.row, "person_id": p.row["person_id"] or ids[p.person[0]]} for p in batch]
                 repo.record_checks(conn, rows)
+                self._audit(conn, batch, rows)
         except Exception as exc:  # every waiting check learns that its swipe was not stored
             for pending in batch:
                 pending.done.set_exception(exc)
             return
         for pending in batch:
             pending.done.set_result(None)
+
+    def _audit(self, conn: Connection, batch: list[PendingSwipe], rows: list[dict[str, Any]]) -> None:
+        by_actor: dict[audit.Actor, list[audit.Event]] = defaultdict(list)
+        for pending, row in zip(batch, rows, strict=True):
+            if pending.actor is not None:
+                by_actor[pending.actor].append(
+                    audit.Event(
+                        "check", row["person_id"], f"check at {row['site']}", {"decision": row["decision"]}
+                    )
+                )
+        for actor, events in by_actor.items():
+            audit.record_many(conn, self.app, actor, events)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from commutepass.domain.clock import local_date
-from commutepass.domain.facts import Membership, NatResult, PersonFacts, Source, Visit
+from commutepass.domain.facts import Membership, NatResult, Override, PersonFacts, Source, Visit
 from commutepass.domain.policy import CommuterClass, Policy
 
 NAT_LOOKBACK = timedelta(days=60)
@@ -35,6 +35,10 @@ _SQL = {
         "SELECT sampled_at, reported_at, positive, lab FROM nat_results "
         "WHERE person_id = ? AND reported_at <= ? AND reported_at > ? "
         f"ORDER BY reported_at DESC LIMIT {NAT_LIMIT}"
+    ),
+    "overrides": (
+        "SELECT field, valid_from, valid_to, reason, appeal_id FROM overrides "
+        "WHERE person_id = ? AND valid_from <= ? AND valid_to > ? ORDER BY id"
     ),
     "visits": "SELECT day, county FROM itinerary WHERE person_id = ? AND day >= ? AND day <= ?",
     # the last entry: a recorded passage or a check that let the person in (each an index probe)
@@ -134,8 +138,13 @@ class FactReader:
         (by_travel, by_check), *_ = self._all("last_entry", person_id, t, person_id, self._true, t)
         entries = [_read_time(value) for value in (by_travel, by_check) if value is not None]
         last_entry = max(entries) if entries else None
+        corrections = tuple(
+            Override(field, _read_time(start), _read_time(end), reason, appeal)
+            for field, start, end, reason, appeal in self._all("overrides", person_id, t, t)
+        )
         return PersonFacts(
             birth_date=birth_date,
+            overrides=corrections,
             membership=membership,
             nats=nats,
             visits=visits,

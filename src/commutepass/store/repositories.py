@@ -40,6 +40,11 @@ def _insert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def insert_ignoring(conn: Connection, table: Table) -> Any:
+    """An INSERT that skips rows whose key already exists, on either engine."""
+    return _insert(conn, table).on_conflict_do_nothing()
+
+
 def insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], returning: str) -> int:
     """Insert rows, skipping those that already exist (by unique key); return how many were new."""
     if not rows:

@@ -189,3 +189,160 @@ checkpoint_swipes = Table(
     Column("offline", Boolean, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
 )
+
+
+# --- people and workflows (issue 5): users, applications, appeals, feedback, audit, retention ------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("person_id", RowId, ForeignKey("people.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+family_members = Table(
+    "family_members",
+    metadata,
+    Column("user_id", RowId, ForeignKey("users.id"), primary_key=True),
+    Column("person_id", RowId, ForeignKey("people.id"), primary_key=True),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("jti", String(32), primary_key=True),
+    Column("user_id", RowId, ForeignKey("users.id"), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", RowId, ForeignKey("people.id"), nullable=False),
+    Column("channel", String(12), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("commuter_class", String(8), nullable=False),
+    Column("home_county", String(6), nullable=True),
+    Column("submitted_by", RowId, ForeignKey("users.id"), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("waiting_since", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decided_by", RowId, ForeignKey("users.id"), nullable=True),
+    Column("effective_from", UtcDateTime, nullable=True),
+    Index(None, "status", "waiting_since"),
+    Index(None, "person_id"),
+)
+
+application_events = Table(
+    "application_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("application_id", RowId, ForeignKey("applications.id"), nullable=False),
+    Column("from_status", String(12), nullable=True),
+    Column("to_status", String(12), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor_id", RowId, ForeignKey("users.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "application_id"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("application_id", RowId, ForeignKey("applications.id"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("media_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("uploaded_by", RowId, ForeignKey("users.id"), nullable=False),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("application_id", "sha256"),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", RowId, ForeignKey("people.id"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("disputed_at", UtcDateTime, nullable=False),
+    Column("snapshot", Text, nullable=False),
+    Column("filed_by", RowId, ForeignKey("users.id"), nullable=False),
+    Column("filed_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decided_by", RowId, ForeignKey("users.id"), nullable=True),
+    Column("response", Text, nullable=True),
+    Index(None, "status", "filed_at"),
+    Index(None, "person_id"),
+)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", RowId, ForeignKey("people.id"), nullable=False),
+    Column("appeal_id", RowId, ForeignKey("appeals.id"), nullable=True),
+    Column("field", String(8), nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", RowId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "person_id", "valid_to"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("parent_id", RowId, ForeignKey("feedback.id"), nullable=True),
+    Column("author_id", RowId, ForeignKey("users.id"), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("person_id", RowId, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "person_id"),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", RowId, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("bucket", String(96), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
