@@ -26,7 +26,7 @@ from commutepass.domain.workflows import (
 from commutepass.services import audit, decide
 from commutepass.services.auth import Forbidden, User, ensure_person, people_of
 from commutepass.services.context import App
-from commutepass.services.people import check_citizen_may_see, evidence, masked_id, now_utc
+from commutepass.services.people import check_citizen_may_see, evidence, masked_id
 from commutepass.store.tables import appeals, overrides
 
 
@@ -69,7 +69,7 @@ def file(
     app: App, user: User, id_number: str, kind: AppealKind, statement: str, *, at: datetime | None = None
 ) -> dict[str, Any]:
     """Record the dispute with a snapshot of the automated decision it disputes."""
-    now = now_utc()
+    now = app.now()
     disputed = at or now
     reason = require_reason(statement, "statement")
     resident = parse_resident_id(id_number)
@@ -100,7 +100,7 @@ def file(
 def get(app: App, user: User, appeal_id: int) -> dict[str, Any]:
     """A reviewer gets the automated decision, its reasons and the evidence rows (audited); the
     person (or whoever filed it) gets the status, the response and the decision disputed."""
-    now = now_utc()
+    now = app.now()
     with app.transaction() as conn:
         row = _row(conn, appeal_id)
         view = _view(conn, app, row, now)
@@ -115,7 +115,7 @@ def get(app: App, user: User, appeal_id: int) -> dict[str, Any]:
 
 
 def mine(app: App, user: User) -> list[dict[str, Any]]:
-    now = now_utc()
+    now = app.now()
     with app.engine.connect() as conn:
         ids = people_of(conn, user)
         rows = conn.execute(
@@ -128,7 +128,7 @@ def mine(app: App, user: User) -> list[dict[str, Any]]:
 
 def queue(app: App) -> list[dict[str, Any]]:
     """Open appeals, oldest first, each with its target and how long it has waited."""
-    now = now_utc()
+    now = app.now()
     with app.engine.connect() as conn:
         rows = conn.execute(
             select(appeals).where(appeals.c.status == AppealState.OPEN.value).order_by(appeals.c.filed_at)
@@ -146,7 +146,7 @@ def decide_appeal(
     until: date | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    now = now or now_utc()
+    now = now or app.now()
     with app.transaction() as conn:
         row = _row(conn, appeal_id)
         why = check_appeal_decision(AppealState(row.status), outcome, reason)
@@ -186,7 +186,7 @@ def decide_appeal(
 
 def response_times(app: App) -> list[dict[str, Any]]:
     """Per appeal type: the target, how many were answered and how fast, and how many wait."""
-    now = now_utc()
+    now = app.now()
     with app.engine.connect() as conn:
         rows = conn.execute(select(appeals.c.kind, appeals.c.filed_at, appeals.c.decided_at)).all()
     out = []

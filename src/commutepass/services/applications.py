@@ -27,7 +27,7 @@ from commutepass.services import audit, documents
 from commutepass.services.auth import Forbidden, User, ensure_person, people_of
 from commutepass.services.commuters import add_commuter, check_home_county
 from commutepass.services.context import App
-from commutepass.services.people import check_citizen_may_see, id_number_of, masked_id, now_utc
+from commutepass.services.people import check_citizen_may_see, id_number_of, masked_id
 from commutepass.store.tables import application_events, applications
 from commutepass.store.tables import documents as documents_table
 
@@ -88,7 +88,7 @@ def submit(
     channel: Channel | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    now = now or now_utc()
+    now = now or app.now()
     resident = parse_resident_id(id_number)
     chosen = (
         ROLE_CHANNEL.get(user.role) if user.role is not Role.REVIEWER else (channel or Channel.CHECKPOINT)
@@ -194,7 +194,7 @@ def get(app: App, user: User, application_id: int) -> dict[str, Any]:
             audit.record(
                 conn, app, user.actor, "application.read", row.person_id, "review", application=row.id
             )
-        return _view(conn, row, now_utc())
+        return _view(conn, row, app.now())
 
 
 def mine(app: App, user: User) -> list[dict[str, Any]]:
@@ -205,13 +205,13 @@ def mine(app: App, user: User) -> list[dict[str, Any]]:
             .where((applications.c.person_id.in_(ids)) | (applications.c.submitted_by == user.id))
             .order_by(applications.c.id.desc())
         ).all()
-        return [_view(conn, r, now_utc(), history=False) for r in rows]
+        return [_view(conn, r, app.now(), history=False) for r in rows]
 
 
 def add_document(
     app: App, user: User, application_id: int, kind: str, content: bytes, *, now: datetime | None = None
 ) -> dict[str, Any]:
-    now = now or now_utc()
+    now = now or app.now()
     documents.check_kind(kind)
     with app.engine.connect() as conn:
         row = _row(conn, application_id)
@@ -284,7 +284,7 @@ def document(app: App, user: User, application_id: int, sha256: str) -> tuple[by
 
 def queue(app: App, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Applications waiting for a decision, longest-waiting first, with the same-day clock."""
-    now = now or now_utc()
+    now = now or app.now()
     with app.engine.connect() as conn:
         rows = conn.execute(
             select(applications)
@@ -312,7 +312,7 @@ def decide(
 ) -> dict[str, Any]:
     """A reviewer's decision. Approval enrols the person from 00:00 the next Beijing day, in the
     same transaction as the decision."""
-    now = now or now_utc()
+    now = now or app.now()
     with app.transaction() as conn:
         row = _row(conn, application_id)
         why = check_transition(AppState(row.status), target, reason)
@@ -359,7 +359,7 @@ def resubmit(
 ) -> dict[str, Any]:
     """The applicant (or whoever registered it) sends back what was asked: needs_more → submitted,
     and the same-day clock starts again."""
-    now = now or now_utc()
+    now = now or app.now()
     with app.transaction() as conn:
         row = _row(conn, application_id)
         _may_see(conn, user, row)

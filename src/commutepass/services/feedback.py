@@ -15,7 +15,6 @@ from commutepass.domain.identity import mask_ids_in_text
 from commutepass.domain.roles import STAFF, Role
 from commutepass.services.auth import Forbidden, User
 from commutepass.services.context import App
-from commutepass.services.people import now_utc
 from commutepass.store.tables import feedback, users
 
 MAX_BODY = 2000
@@ -56,7 +55,7 @@ def post(app: App, user: User, body: str, *, parent_id: int | None = None) -> di
                 )
         post_id = conn.execute(
             feedback.insert()
-            .values(parent_id=parent_id, author_id=user.id, body=text, created_at=now_utc())
+            .values(parent_id=parent_id, author_id=user.id, body=text, created_at=app.now())
             .returning(feedback.c.id)
         ).scalar_one()
     return {"id": post_id, "parent_id": parent_id}

@@ -7,7 +7,7 @@ else's data is appended to the audit log in the same transaction as the read.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -174,10 +174,6 @@ def id_number_of(conn: Connection, app: App, person_id: int) -> str:
     """The raw number, decrypted from the vault, for services that must call ID-based code."""
     cipher = conn.execute(select(people.c.id_cipher).where(people.c.id == person_id)).scalar_one()
     return app.vault.decrypt(str(cipher))
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def require_person(person_id: int | None) -> int:

@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from commutepass.domain.clock import BEIJING, local_date, local_midnight
 from commutepass.services import audit
 from commutepass.services.context import App
-from commutepass.services.people import now_utc
 from commutepass.store.tables import checks, daily_counts, itinerary, travel
 
 
@@ -56,7 +55,7 @@ def _stream(conn: Connection, table: Table, *where: Any) -> Any:
 
 
 def run(app: App, *, now: datetime | None = None, actor: audit.Actor = audit.CLI) -> dict[str, Any]:
-    now = now or now_utc()
+    now = now or app.now()
     limit = cutoff(app, now)
     with app.transaction() as conn:
         travel_counts = _count(

@@ -8,12 +8,11 @@ from sqlalchemy import func, select
 
 from commutepass.services import appeals
 from commutepass.services.context import App
-from commutepass.services.people import now_utc
 from commutepass.store.tables import applications, checks, commuter_entries, daily_counts
 
 
 def overview(app: App) -> dict[str, Any]:
-    now = now_utc()
+    now = app.now()
     with app.engine.connect() as conn:
         in_force = conn.execute(
             select(commuter_entries.c.commuter_class, commuter_entries.c.source, func.count())
