@@ -22,6 +22,16 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def not_signed_in(exc: AuthError) -> JSONResponse:
+    response = problem(401, "Not signed in", exc.en, detail_zh=exc.zh)
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def forbidden(exc: Forbidden) -> JSONResponse:
+    return problem(403, "Forbidden", exc.en, detail_zh=exc.zh)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def _input(_request: Request, exc: InputError) -> JSONResponse:
@@ -29,13 +39,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(AuthError)
     async def _auth(_request: Request, exc: AuthError) -> JSONResponse:
-        response = problem(401, "Not signed in", exc.en, detail_zh=exc.zh)
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
+        return not_signed_in(exc)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
-        return problem(403, "Forbidden", exc.en, detail_zh=exc.zh)
+        return forbidden(exc)
 
     @app.exception_handler(LoadError)
     async def _load(_request: Request, exc: LoadError) -> JSONResponse:

@@ -1,59 +1,47 @@
-"""Server-rendered pages for each role. They call the same services as the CLI and the API;
-nothing here decides anything."""
+"""Pages for citizens, checkpoint officers, admins and analysts. They call the same services as
+the CLI and the API (with the same role gates); nothing here decides anything."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from commutepass.api.deps import AppDep
+from commutepass.api.deps import AppDep, SwipesDep
+from commutepass.api.roles import PUBLIC, require_roles
 from commutepass.credentials.codes import PREFIX as CODE_PREFIX
 from commutepass.credentials.qr import qr_svg_inline
 from commutepass.domain.clock import BEIJING, parse_date
 from commutepass.domain.errors import InputError
 from commutepass.domain.policy import Decision
 from commutepass.domain.reasons import headline
-from commutepass.services import credentials, dashboard, decide, risk_areas
+from commutepass.domain.roles import Role
+from commutepass.services import credentials, dashboard, decide, people, risk_areas
+from commutepass.services.auth import User, family_of
 from commutepass.services.context import App
 from commutepass.web import charts
-from commutepass.web.i18n import LANG_COOKIE, LANGS, lang_of, translator
+from commutepass.web.i18n import lang_of, translator
 from commutepass.web.policy_table import policy_rows
+from commutepass.web.render import error_of, page
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
+Citizen = Annotated[User, require_roles(Role.CITIZEN)]
+Officer = Annotated[User, require_roles(Role.OFFICER)]
+Admin = Annotated[User, require_roles(Role.ADMIN)]
+Analyst = Annotated[User, require_roles(Role.ANALYST, Role.ADMIN)]
 
 SITE_COOKIE = "commutepass_site"
 DEFAULT_SITE = "京哈高速白鹿收费站"
 DASHBOARD_MAX_DAYS = 62
 
 
-def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    lang = lang_of(request)
-    response = templates.TemplateResponse(
-        request,
-        name,
-        {"lang": lang, "t": translator(lang), "path": request.url.path, **context},
-        status_code=status_code,
-    )
-    if request.query_params.get("lang") in LANGS:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
-    return response
-
-
-def error_of(exc: InputError, lang: str) -> dict[str, str]:
-    return {"field": exc.field, "message": exc.zh if lang == "zh" else exc.en}
-
-
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", dependencies=[PUBLIC])
 async def home(request: Request) -> Response:
     return page(request, "home.html")
 
@@ -61,37 +49,52 @@ async def home(request: Request) -> Response:
 # --- citizen -----------------------------------------------------------------------------------
 
 
-@router.get("/citizen", response_class=HTMLResponse)
-async def citizen(request: Request) -> Response:
-    return page(request, "citizen.html", result=None, error=None, id_number="")
+def _household(app: App, user: User) -> list[tuple[int, str]]:
+    """(person id, masked ID) of the citizen and the family members they added, self first."""
+    with app.engine.connect() as conn:
+        ids = ([user.person_id] if user.person_id is not None else []) + family_of(conn, user)
+        return [(person_id, people.masked_id(conn, person_id)) for person_id in ids]
 
 
-@router.post("/citizen", response_class=HTMLResponse)
-async def citizen_status(request: Request, app: AppDep, id_number: Annotated[str, Form()] = "") -> Response:
+def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
+    household = _household(app, user)
+    if not household:
+        return {"household": [], "result": None}
+    chosen = household[who if 0 <= who < len(household) else 0][0]
+    with app.engine.connect() as conn:
+        id_number = people.id_number_of(conn, app, chosen)
     now = app.now()
+    result = people.status_for(app, user, id_number, now.astimezone(BEIJING), None)
+    code = credentials.issue(app, id_number, now, "BJ")
+    return {
+        "household": household,
+        "who": chosen,
+        "result": result,
+        "nat_seconds_left": _seconds_until(result.get("nat_valid_until"), now),
+        "code": code,
+        "qr": Markup(qr_svg_inline(code["code"], translator(lang)("status.qr_title"))),
+    }
+
+
+@router.get("/citizen")
+async def citizen(request: Request, app: AppDep, user: Citizen, who: int = 0) -> Response:
+    view = await run_in_threadpool(_citizen_view, app, user, who, lang_of(request))
+    return page(request, "citizen.html", user=user, error=None, **view)
+
+
+@router.post("/citizen/family")
+async def citizen_family(
+    request: Request, app: AppDep, user: Citizen, id_number: Annotated[str, Form()] = ""
+) -> Response:
+    from commutepass.services.auth import add_family
+
     try:
-        result = await run_in_threadpool(decide.status_of, app, id_number, now.astimezone(BEIJING))
+        await run_in_threadpool(add_family, app, user, id_number)
     except InputError as exc:
-        return page(
-            request,
-            "citizen.html",
-            422,
-            result=None,
-            error=error_of(exc, lang_of(request)),
-            id_number=id_number,
-        )
-    code = await run_in_threadpool(credentials.issue, app, id_number, now, "BJ")
-    t = translator(lang_of(request))
-    return page(
-        request,
-        "citizen.html",
-        result=result,
-        error=None,
-        id_number="",
-        nat_seconds_left=_seconds_until(result.get("nat_valid_until"), now),
-        code=code,
-        qr=Markup(qr_svg_inline(code["code"], t("status.qr_title"))),
-    )
+        view = await run_in_threadpool(_citizen_view, app, user, 0, lang_of(request))
+        return page(request, "citizen.html", 422, user=user, error=error_of(exc, lang_of(request)), **view)
+    household = await run_in_threadpool(_household, app, user)
+    return RedirectResponse(f"/citizen?who={len(household) - 1}", status_code=303)
 
 
 def _seconds_until(iso: str | None, now: datetime) -> int | None:
@@ -103,24 +106,26 @@ def _seconds_until(iso: str | None, now: datetime) -> int | None:
 # --- checkpoint console ------------------------------------------------------------------------
 
 
-def _console(request: Request, status_code: int = 200, **context: Any) -> Response:
+def _console(request: Request, user: User, status_code: int = 200, **context: Any) -> Response:
     site = context.pop("site", None) or unquote(request.cookies.get(SITE_COOKIE, "")) or DEFAULT_SITE
     defaults: dict[str, Any] = {"result": None, "error": None, "mode": "road", "no_smartphone": False}
-    response = page(request, "checkpoint.html", status_code, site=site, **{**defaults, **context})
+    response = page(request, "checkpoint.html", status_code, user=user, site=site, **{**defaults, **context})
     # cookies carry Latin-1 only: the site's name (Chinese) travels percent-encoded
     response.set_cookie(SITE_COOKIE, quote(site), max_age=365 * 86400, samesite="lax")
     return response
 
 
-@router.get("/checkpoint", response_class=HTMLResponse)
-async def checkpoint(request: Request) -> Response:
-    return _console(request)
+@router.get("/checkpoint")
+async def checkpoint(request: Request, user: Officer) -> Response:
+    return _console(request, user)
 
 
-@router.post("/checkpoint", response_class=HTMLResponse)
+@router.post("/checkpoint")
 async def checkpoint_check(
     request: Request,
     app: AppDep,
+    swipes: SwipesDep,
+    user: Officer,
     q: Annotated[str, Form()] = "",
     site: Annotated[str, Form()] = "",
     mode: Annotated[str, Form()] = "road",
@@ -139,8 +144,8 @@ async def checkpoint_check(
         if q.strip().startswith(CODE_PREFIX):
             verified = await run_in_threadpool(_verify_code, app, q.strip(), site.strip()[:64], mode)
             kept["no_smartphone"] = False
-            return _console(request, result=verified, headline=_headline(verified), **kept)
-        request_ = decide.CheckRequest(
+            return _console(request, user, result=verified, headline=_headline(verified), **kept)
+        check = decide.CheckRequest(
             id_number=q.strip(),
             at=app.now().astimezone(BEIJING),
             site=site.strip()[:64],
@@ -148,12 +153,14 @@ async def checkpoint_check(
             smartphone=not no_smartphone,
             companions=tuple(companions.replace(",", " ").replace("，", " ").split()),
         )
-        result = await run_in_threadpool(decide.check, app, request_)
+        result, row, person = await run_in_threadpool(decide.decide_for_swipe, app, check, officer=True)
     except InputError as exc:
-        return _console(request, 422, error=error_of(exc, lang), q=q, companions=companions, **kept)
+        return _console(request, user, 422, error=error_of(exc, lang), q=q, companions=companions, **kept)
+    # recorded (and audited) exactly as a swipe through the API is, before the verdict shows
+    await asyncio.wrap_future(swipes.submit(row, person, user.actor))
     # the site and the mode stay for the next swipe; the person's own options do not
     kept["no_smartphone"] = False
-    return _console(request, result=result, headline=_headline(result), **kept)
+    return _console(request, user, result=result, headline=_headline(result), **kept)
 
 
 def _headline(result: dict[str, Any]) -> dict[str, str]:
@@ -177,22 +184,31 @@ def _verify_code(app: App, code: str, site: str, mode: str) -> dict[str, Any]:
 # --- admin -------------------------------------------------------------------------------------
 
 
-def _risk_page(request: Request, app: App, status_code: int = 200, **context: Any) -> Response:
+def _risk_page(request: Request, app: App, user: User, status_code: int = 200, **context: Any) -> Response:
     today = app.now().astimezone(BEIJING).date()
     areas = risk_areas.list_risk_areas(app)
     defaults: dict[str, Any] = {"error": None, "form": {}}
-    return page(request, "admin_risk.html", status_code, areas=areas, today=today, **{**defaults, **context})
+    return page(
+        request,
+        "admin_risk.html",
+        status_code,
+        user=user,
+        areas=areas,
+        today=today,
+        **{**defaults, **context},
+    )
 
 
-@router.get("/admin/risk", response_class=HTMLResponse)
-async def admin_risk(request: Request, app: AppDep) -> Response:
-    return await run_in_threadpool(_risk_page, request, app)
+@router.get("/admin/risk")
+async def admin_risk(request: Request, app: AppDep, user: Admin) -> Response:
+    return await run_in_threadpool(_risk_page, request, app, user)
 
 
-@router.post("/admin/risk", response_class=HTMLResponse)
+@router.post("/admin/risk")
 async def admin_risk_add(
     request: Request,
     app: AppDep,
+    user: Admin,
     county: Annotated[str, Form()] = "",
     level: Annotated[str, Form()] = "case",
     start: Annotated[str, Form()] = "",
@@ -202,40 +218,41 @@ async def admin_risk_add(
     try:
         first = parse_date(start, "start")
         last = parse_date(end, "end") if end.strip() else None
-        await run_in_threadpool(risk_areas.add_risk_area, app, county, level, first, last, "web")
+        await run_in_threadpool(risk_areas.add_risk_area, app, county, level, first, last, user.username)
     except InputError as exc:
         error = error_of(exc, lang_of(request))
-        return await run_in_threadpool(_risk_page, request, app, 422, error=error, form=form)
-    return RedirectResponse(request.url_for("admin_risk").path, status_code=303)
+        return await run_in_threadpool(_risk_page, request, app, user, 422, error=error, form=form)
+    return RedirectResponse("/admin/risk", status_code=303)
 
 
-@router.post("/admin/risk/{period_id}/end", response_class=HTMLResponse)
+@router.post("/admin/risk/{period_id}/end")
 async def admin_risk_end(
-    request: Request, app: AppDep, period_id: int, end: Annotated[str, Form()] = ""
+    request: Request, app: AppDep, user: Admin, period_id: int, end: Annotated[str, Form()] = ""
 ) -> Response:
     try:
         last = parse_date(end, "end")
-        await run_in_threadpool(risk_areas.end_risk_area, app, period_id, last, "web")
+        await run_in_threadpool(risk_areas.end_risk_area, app, period_id, last, user.username)
     except InputError as exc:
         error = error_of(exc, lang_of(request))
-        return await run_in_threadpool(_risk_page, request, app, 422, error=error)
-    return RedirectResponse(request.url_for("admin_risk").path, status_code=303)
+        return await run_in_threadpool(_risk_page, request, app, user, 422, error=error)
+    return RedirectResponse("/admin/risk", status_code=303)
 
 
-@router.get("/admin/policies", response_class=HTMLResponse)
-async def admin_policies(request: Request, app: AppDep) -> Response:
+@router.get("/admin/policies")
+async def admin_policies(request: Request, app: AppDep, user: Admin) -> Response:
     book = app.policies
     versions = [(p, book.effective_to(p)) for p in book.policies]
-    return page(request, "admin_policies.html", versions=versions, rows=policy_rows(book.policies))
+    return page(request, "admin_policies.html", user=user, versions=versions, rows=policy_rows(book.policies))
 
 
 # --- analyst -----------------------------------------------------------------------------------
 
 
-@router.get("/analyst", response_class=HTMLResponse)
+@router.get("/analyst")
 async def analyst(
     request: Request,
     app: AppDep,
+    user: Analyst,
     day: Annotated[str | None, Query()] = None,
     days: Annotated[int, Query(ge=1, le=DASHBOARD_MAX_DAYS)] = 28,
 ) -> Response:
@@ -248,10 +265,10 @@ async def analyst(
             latest = await run_in_threadpool(dashboard.latest_day, app, now)
             chosen = latest or now.astimezone(BEIJING).date()
     except InputError as exc:
-        return page(request, "analyst.html", 422, error=error_of(exc, lang), day="", days=days)
+        return page(request, "analyst.html", 422, user=user, error=error_of(exc, lang), day="", days=days)
     first = chosen - timedelta(days=days - 1)
     data = await run_in_threadpool(_dashboard_data, app, chosen, first, lang)
-    return page(request, "analyst.html", error=None, day=chosen.isoformat(), days=days, **data)
+    return page(request, "analyst.html", user=user, error=None, day=chosen.isoformat(), days=days, **data)
 
 
 def _dashboard_data(app: App, day: date, first: date, lang: str) -> dict[str, Any]:

@@ -1,0 +1,92 @@
+"""Signing in and out of the pages, and what a page shows instead of a JSON problem when the
+visitor is not signed in (the sign-in form, 401) or may not see it (403)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from commutepass.api import problems
+from commutepass.api.deps import AppDep
+from commutepass.api.roles import PUBLIC, SessionCache, require_roles, token_of
+from commutepass.domain.roles import ALL_ROLES
+from commutepass.services import auth
+from commutepass.services.auth import AuthError, Forbidden, User
+from commutepass.web.i18n import lang_of
+from commutepass.web.render import home_of, local_path, page
+
+router = APIRouter(include_in_schema=False)
+Anyone = Annotated[User, require_roles(*ALL_ROLES)]
+API_PREFIXES = ("/v1/", "/health", "/docs", "/openapi", "/redoc", "/static/")
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIXES)
+
+
+def _login_page(request: Request, status_code: int, message: str | None, next_path: str) -> Response:
+    return page(request, "login.html", status_code, message=message, next_path=next_path)
+
+
+@router.get("/login", dependencies=[PUBLIC])
+async def login_form(request: Request, next: str | None = None) -> Response:
+    return _login_page(request, 200, None, local_path(next, ""))
+
+
+@router.post("/login", dependencies=[PUBLIC])
+async def login(
+    request: Request,
+    app: AppDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        signed = await run_in_threadpool(auth.sign_in, app, username.strip(), password)
+    except AuthError as exc:
+        message = exc.zh if lang_of(request) == "zh" else exc.en
+        return _login_page(request, 401, message, local_path(next, ""))
+    target = local_path(next, home_of(signed.user.role))
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        signed.token,
+        httponly=True,
+        samesite="lax",
+        max_age=int(auth.TOKEN_LIFETIME.total_seconds()),
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, app: AppDep, _user: Anyone) -> Response:
+    token = token_of(request, None)
+    if token:
+        await run_in_threadpool(auth.sign_out, app, token)
+        cache: SessionCache = request.app.state.sessions
+        cache.drop(token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE)
+    return response
+
+
+def install_handlers(api: FastAPI) -> None:
+    """Pages answer a missing sign-in with the sign-in form and a wrong role with a page that
+    says so; the API keeps its RFC 9457 problem details."""
+
+    @api.exception_handler(AuthError)
+    async def _not_signed_in(request: Request, exc: AuthError) -> Response:
+        if not is_page(request):
+            return problems.not_signed_in(exc)
+        message = exc.zh if lang_of(request) == "zh" else exc.en
+        return _login_page(request, 401, message, request.url.path)
+
+    @api.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if not is_page(request):
+            return problems.forbidden(exc)
+        message = exc.zh if lang_of(request) == "zh" else exc.en
+        return page(request, "forbidden.html", 403, message=message)
