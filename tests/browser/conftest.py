@@ -14,15 +14,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
+from commutepass.domain.roles import Role
+from commutepass.services import auth
 from commutepass.services.commuters import add_commuter
 from commutepass.services.context import App
 from commutepass.services.decide import CheckRequest, check
 from commutepass.services.loading import COLUMNS, load_file
 from commutepass.settings import Settings
+from tests.e2e.auth import FAST_HASHING, PASSWORD
 from tests.e2e.support import SECRET, Running, background, free_port, wait_until_healthy
 from tests.helpers import at, make_id, write_csv
 
@@ -51,7 +54,9 @@ class People:
 
 
 PEOPLE = People()
+USERS = {role: f"web-{role.value}" for role in Role}
 Shoot = Callable[[Page, str], Path]
+AsRole = Callable[..., Page]
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Site:
 
 
 def _build_scene(data_dir: Path) -> None:
-    app = App.open(Settings(data_dir=data_dir, secret=SECRET))
+    app = App.open(Settings(data_dir=data_dir, secret=SECRET, **FAST_HASHING))
     tmp = data_dir / "scene"
     tmp.mkdir()
     try:
@@ -89,6 +94,10 @@ def _build_scene(data_dir: Path) -> None:
         ]:
             smartphone = number != p.elder
             check(app, CheckRequest(number, at(when), site, Mode.ROAD, smartphone=smartphone))
+        for role in Role:
+            linked = PEOPLE.commuter if role is Role.CITIZEN else None
+            auth.add_user(app, USERS[role], PASSWORD, role, id_number=linked)
+        auth.add_user(app, "citizen-two", PASSWORD, Role.CITIZEN, id_number=PEOPLE.visitor)
     finally:
         app.close()
 
@@ -124,19 +133,37 @@ def desk(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+def sign_in(page: Page, base: str, username: str, start: str = "/login") -> None:
+    """Sign in through the form, as a person would; the page lands on the role's first page."""
+    page.goto(f"{base}{start}")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#signed-in-as")).to_contain_text(username)
+
+
+def _context_page(browser: Browser, viewport: dict[str, int], **options: object) -> Page:
+    context = browser.new_context(viewport=viewport, locale="zh-CN", **options)  # type: ignore[arg-type]
     page = context.new_page()
     page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    return page
 
 
 @pytest.fixture
-def browser_pages(phone: Page, desk: Page) -> tuple[Page, Page]:
-    """A citizen's phone and an officer's console side by side."""
-    return phone, desk
+def as_role(browser: Browser, site: Site) -> Iterator[AsRole]:
+    """``as_role(Role.X)``: a fresh browser (a phone for a citizen) signed in as that role's user."""
+    opened: list[Page] = []
+
+    def open_as(role: Role, username: str | None = None) -> Page:
+        phone = role is Role.CITIZEN
+        page = _context_page(browser, PHONE if phone else DESK, is_mobile=phone, has_touch=phone)
+        opened.append(page)
+        sign_in(page, site.base, username or USERS[role])
+        return page
+
+    yield open_as
+    for page in opened:
+        page.context.close()
 
 
 @pytest.fixture

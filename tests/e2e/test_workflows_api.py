@@ -379,7 +379,9 @@ def test_the_board_never_shows_one_citizen_to_another(client: StaffClient) -> No
     theirs = ok(client.get("/v1/feedback", headers=second))
     assert theirs[0]["author"] == f"市民 / citizen #{post['id']}"
     assert CITIZEN_ID not in theirs[0]["body"] and "13912345678" not in theirs[0]["body"]
-    assert masked(CITIZEN_ID) in theirs[0]["body"] and "139****5678" in theirs[0]["body"]
+    # not even the masked forms: they still show the home county and four digits
+    assert masked(CITIZEN_ID) not in theirs[0]["body"] and "5678" not in theirs[0]["body"]
+    assert "［证件号码已隐去 / ID number removed］" in theirs[0]["body"]
     assert theirs[0]["replies"][0]["by"] == "12345 热线 / 12345 hotline"
     own = ok(client.get("/v1/feedback", headers=as_(client, Role.CITIZEN)))
     # the author sees the phone number; an ID number is masked even for them (never stored raw)

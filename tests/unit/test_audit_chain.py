@@ -80,5 +80,9 @@ def test_rebuilding_the_chain_without_the_key_does_not_verify() -> None:
 
 
 def test_the_board_masks_id_and_phone_numbers() -> None:
-    assert redact("ID 13108219900101012X and 13912345678") == "ID 131***********012X and 139****5678"
+    assert redact("ID 13108219900101012X and 13912345678") == (
+        "ID ［证件号码已隐去 / ID number removed］ and ［手机号码已隐去 / phone number removed］"
+    )
+    # a number already masked when it was stored is removed too (it still points at someone)
+    assert redact("ID 131***********012X") == "ID ［证件号码已隐去 / ID number removed］"
     assert redact("order 1234") == "order 1234"

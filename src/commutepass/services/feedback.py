@@ -26,9 +26,14 @@ ROLE_LABEL = {
 }
 
 
+_MASKED_ID = re.compile(r"\d{3}\*{11}[\dXx]{4}")
+
+
 def redact(text: str) -> str:
-    """What another citizen sees: ID numbers and mobile numbers masked."""
-    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), mask_ids_in_text(text))
+    """What another citizen sees: ID numbers and mobile numbers removed altogether (a masked
+    number still shows the home county and four digits: enough to point at someone)."""
+    without_ids = _MASKED_ID.sub("［证件号码已隐去 / ID number removed］", mask_ids_in_text(text))
+    return _PHONE.sub("［手机号码已隐去 / phone number removed］", without_ids)
 
 
 def _body(text: str) -> str:
