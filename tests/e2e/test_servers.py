@@ -69,8 +69,15 @@ def test_demo_serves_the_api_it_describes(tmp_path: Path) -> None:
         match = re.search(r"API \(OpenAPI\)\s+(http://127\.0\.0\.1:\d+)/docs", printed)
         assert match, printed
         base = match.group(1)
-        pages = re.findall(rf"{re.escape(base)}(/[a-z/]+)\n", printed)
-        assert set(pages) >= {"/citizen", "/checkpoint", "/admin/risk", "/analyst"}, printed
+        sign_ins = re.findall(rf"(demo-[a-z]+)\s+password (\S+)\s+→ {re.escape(base)}(/[a-z/]+)\n", printed)
+        assert {page for _user, _password, page in sign_ins} >= {
+            "/citizen",
+            "/checkpoint",
+            "/hotline",
+            "/reviewer",
+            "/admin/risk",
+            "/analyst",
+        }, printed
         replayed = re.search(r"replayed the last 7 days' entries at the checkpoints: (.+)", printed)
         assert replayed and "allow" in replayed.group(1), printed
         sample = re.search(
@@ -99,5 +106,9 @@ def test_demo_serves_the_api_it_describes(tmp_path: Path) -> None:
         assert (body["id"], body["decision"]) == (masked(id_number), decision)
         assert body["explanation"]["zh"] and body["explanation"]["en"].startswith("Policy in force")
         assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
-        for page in pages:
-            assert httpx.get(f"{base}{page}", timeout=30).status_code == 200, page
+        for username, password, page in sign_ins:
+            # each role's printed sign-in opens its page (and only after signing in)
+            assert httpx.get(f"{base}{page}", timeout=30).status_code == 401, page
+            with httpx.Client(base_url=base, timeout=30, follow_redirects=True) as browser:
+                signed_in = browser.post("/login", data={"username": username, "password": password})
+                assert signed_in.status_code == 200 and signed_in.url.path == page, (username, page)

@@ -189,6 +189,25 @@ def set_disabled(
     return {"username": username, "role": row.role, "disabled": disabled}
 
 
+def set_password(app: App, username: str, password: str, *, by: audit.Actor = audit.CLI) -> None:
+    """A new password (the demo sets one on every run); every open session of the user ends."""
+    _check_password(password)
+    now = datetime.now(UTC)
+    with app.transaction() as conn:
+        row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+        if row is None:
+            raise InputError("username", f"no user '{username}'", f"没有用户“{username}”")
+        conn.execute(
+            update(users).where(users.c.id == row.id).values(password_hash=_hashing(app)[0].hash(password))
+        )
+        conn.execute(
+            update(auth_sessions)
+            .where(auth_sessions.c.user_id == row.id, auth_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        audit.record(conn, app, by, "user.password", None, "", username=username)
+
+
 def sign_in(app: App, username: str, password: str, *, now: datetime | None = None) -> SignedIn:
     """Check the password and open a session: the token to send as Bearer or in the cookie."""
     now = now or datetime.now(UTC)

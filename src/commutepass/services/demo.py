@@ -14,11 +14,14 @@ from typing import Any
 
 from commutepass.analytics.synth import write_region
 from commutepass.domain.clock import BEIJING
-from commutepass.services import commuters, decide
+from commutepass.domain.errors import InputError
+from commutepass.domain.roles import Role
+from commutepass.services import auth, commuters, decide
 from commutepass.services.context import App
 from commutepass.services.decide import CHECK_BATCH_COLUMNS, check_batch
 from commutepass.services.loading import load_file
 from commutepass.settings import Settings
+from commutepass.web.render import home_of
 
 DEMO_START = date(2021, 11, 1)
 """Four weeks around the 17 November 2021 rule, so both commuter checks (first and later) show."""
@@ -157,37 +160,20 @@ def replay_entries(app: App, travel_file: Path, first: date, last: date) -> Coun
     return Counter(str(line.get("decision", "error")) for line in check_batch(app, batch))
 
 
-WEB_PAGES = (
-    ("/citizen", "citizen / 市民"),
-    ("/checkpoint", "checkpoint / 检查站"),
-    ("/admin/risk", "admin / 管理员"),
-    ("/analyst", "analyst / 分析人员"),
-)
-
-
-def _demo_users(app: App, citizen_id: str) -> None:
-    """One user per role, with a fresh random password, printed once for the sign-in."""
-    from commutepass.domain.errors import InputError
-    from commutepass.domain.roles import Role
-    from commutepass.services import auth
-
-    _say("")
-    _say("Sign-ins, one per role (POST /v1/auth/token with username and password) / 各角色登录账号：")
+def _demo_users(app: App, citizen_id: str) -> list[tuple[Role, str, str]]:
+    """One user per role with a fresh random password (a rerun sets a new one): role, name, password."""
+    made = []
     for role in Role:
         username = f"demo-{role.value}"
         password = secrets.token_urlsafe(12)
         try:
             auth.add_user(
-                app,
-                username,
-                password,
-                role,
-                id_number=citizen_id if role is Role.CITIZEN else None,
+                app, username, password, role, id_number=citizen_id if role is Role.CITIZEN else None
             )
         except InputError:
-            _say(f"   {role.value:9} {username}  (already created by an earlier demo run)")
-            continue
-        _say(f"   {role.value:9} {username}  password {password}")
+            auth.set_password(app, username, password)
+        made.append((role, username, password))
+    return made
 
 
 def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bool) -> None:
@@ -235,17 +221,19 @@ def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bo
             f"   try: commutepass --data-dir {settings.data_dir} check {person['id_number']} "
             f"--at {moment:%Y-%m-%dT%H:%M} --site {request.site} --mode {request.mode.value}{flags}"
         )
-    _demo_users(app, truth[0]["id_number"])
+    commuter = next((t for t in truth if t["behaviour"] == "daily_road"), truth[0])
+    sign_ins = _demo_users(app, commuter["id_number"])
     app.close()
     if not serve:
         return
     chosen = _free_port(port)
     _say("")
     base = f"http://127.0.0.1:{chosen}"
-    _say(f"5. Serving the pages and the API; the clock is held at {moment:%Y-%m-%d %H:%M} (Beijing time):")
-    for path, role in WEB_PAGES:
-        _say(f"   {role:<22} {base}{path}")
-    _say(f"   {'API (OpenAPI)':<22} {base}/docs")
+    _say(f"5. Serving the pages and the API; the clock is held at {moment:%Y-%m-%d %H:%M} (Beijing time).")
+    _say(f"   Sign in at {base}/login — one user per role / 各角色登录账号:")
+    for role, username, password in sign_ins:
+        _say(f"   {role.value:<8} {username:<13} password {password:<17} → {base}{home_of(role)}")
+    _say(f"   API (OpenAPI) {base}/docs  (POST /v1/auth/token with the same names and passwords)")
     _say("   (Ctrl-C to stop)")
     from commutepass.api.server import run
 
