@@ -135,11 +135,12 @@ def codes_revoke(
     code: Annotated[str, typer.Argument(help="The code string, or its hash (64 hex)")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept).")] = "",
 ) -> None:
-    """Put a code on the revocation list."""
+    """Put a code on the revocation list (audited)."""
+    from commutepass.services import audit
     from commutepass.services import credentials as service
 
     try:
-        _emit(service.revoke(_app(ctx), code, reason))
+        _emit(service.revoke(_app(ctx), code, reason, actor=audit.CLI))
     except InputError as exc:
         _fail(exc)
 
@@ -191,28 +192,71 @@ def checkpoint_snapshot(
     ctx: typer.Context,
     at: Annotated[str | None, typer.Option("--at", help="As-of time (ISO 8601); default now.")] = None,
 ) -> None:
-    """The signed snapshot and its key, as a checkpoint downloads them (JSON)."""
+    """The signed snapshot and its key, as a checkpoint downloads them (JSON; audited)."""
+    from commutepass.services import audit
     from commutepass.services import credentials as service
 
     try:
-        _emit(service.build_snapshot(_app(ctx), _at(at)))
+        _emit(service.hand_out_snapshot(_app(ctx), audit.CLI, _at(at)))
     except InputError as exc:
         _fail(exc)
 
 
-def _checkpoint(ctx: typer.Context, server: str, name: str, store: Path | None) -> Any:
+def _password() -> str:
+    if sys.stdin.isatty():
+        password: str = typer.prompt("Password / 密码", hide_input=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _checkpoint(
+    ctx: typer.Context,
+    server: str,
+    name: str,
+    store: Path | None,
+    token: str | None = None,
+    username: str | None = None,
+) -> Any:
     from commutepass.credentials.checkpoint import Checkpoint
     from commutepass.domain.regions import region_catalog
     from commutepass.policies import builtin_policies
 
+    if token and username:
+        _fail(
+            InputError(
+                "username",
+                "give --token or --username, not both",
+                "--token 与 --username 只能给出其一",
+            )
+        )
+    password = _password() if username and not token else None
     settings: Settings = ctx.obj
     path = store or settings.data_dir / "checkpoint.db"
-    return Checkpoint(path, server, name, builtin_policies(), region_catalog())
+    return Checkpoint(
+        path,
+        server,
+        name,
+        builtin_policies(),
+        region_catalog(),
+        token=token,
+        username=username,
+        password=password,
+    )
 
 
 _SERVER = typer.Option("--server", help="Base URL of the central service.")
 _NAME = typer.Option("--name", help="This checkpoint's name.")
 _STORE = typer.Option("--store", help="Local store (default DATA_DIR/checkpoint.db).")
+_TOKEN = typer.Option(
+    "--token",
+    envvar="COMMUTEPASS_CHECKPOINT_TOKEN",
+    show_envvar=True,
+    help="An officer's access token (POST /v1/auth/token).",
+)
+_USERNAME = typer.Option(
+    "--username",
+    help="Sign in as this officer instead; the password is read from the first line of stdin (asked if a terminal).",
+)
 
 
 @checkpoint_app.command("sync")
@@ -223,11 +267,13 @@ def checkpoint_sync(
     store: Annotated[Path | None, _STORE] = None,
     at: Annotated[str | None, typer.Option("--at", help="Snapshot as-of time; default now.")] = None,
     anchor: Annotated[Path | None, typer.Option("--anchor", help="Pin this trust-list key (PEM).")] = None,
+    token: Annotated[str | None, _TOKEN] = None,
+    username: Annotated[str | None, _USERNAME] = None,
 ) -> None:
-    """Send waiting swipes and download a fresh signed snapshot."""
+    """Send waiting swipes and download a fresh signed snapshot (signed in as an officer)."""
     from commutepass.credentials.checkpoint import ServiceUnavailable
 
-    client = _checkpoint(ctx, server, name, store)
+    client = _checkpoint(ctx, server, name, store, token, username)
     try:
         if anchor is not None:
             try:
@@ -266,9 +312,12 @@ def checkpoint_swipe(
     mode: Annotated[str, typer.Option("--mode", help="road | rail")] = "road",
     name: Annotated[str, _NAME] = "checkpoint",
     store: Annotated[Path | None, _STORE] = None,
+    token: Annotated[str | None, _TOKEN] = None,
+    username: Annotated[str | None, _USERNAME] = None,
 ) -> None:
-    """A swipe: decided by the service, or from the snapshot when the service is unreachable."""
-    client = _checkpoint(ctx, server, name, store)
+    """A swipe: decided by the service (signed in as an officer), or from the snapshot when the
+    service is unreachable. A refused sign-in is an error, not a reason to decide offline."""
+    client = _checkpoint(ctx, server, name, store, token, username)
     try:
         _emit(client.swipe(id_number, _at(at), site, parse_mode(mode)))
     except InputError as exc:

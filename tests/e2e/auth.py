@@ -23,6 +23,9 @@ STAFF_FOR_PATH = (
     ("/v1/status", Role.REVIEWER),
     ("/v1/commuters", Role.REVIEWER),
     ("/v1/loads", Role.ADMIN),
+    ("/v1/codes/verify", Role.OFFICER),
+    ("/v1/codes", Role.REVIEWER),  # issue, and revoke
+    ("/v1/checkpoint", Role.OFFICER),
 )
 
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from commutepass.api.app import create_app
+from commutepass.domain.roles import Role
 from commutepass.settings import Settings
+from tests.e2e.auth import FAST_HASHING, StaffClient, make_users, staff_client
 from tests.e2e.support import Call, free_port, masked, resident_id, run_cli, run_many, write_csv
 
 pytestmark = pytest.mark.e2e
 
 TIANJIN = resident_id("120101", date(1990, 3, 7), 31)
+CITIZEN = resident_id("131082", date(1985, 6, 1), 32)  # the signed-in citizen
 NAT_HEADER = ("id_number", "sampled_at", "reported_at", "result", "lab")
 
 
@@ -148,14 +150,14 @@ def test_bad_arguments_are_clear_errors(issued: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(Settings(data_dir=tmp_path / "api", secret="x")), raise_server_exceptions=False
-    ) as c:
+def client(tmp_path: Path) -> Iterator[StaffClient]:
+    """Requests go as the role each path is for (reviewer issues and revokes, officer verifies)."""
+    with staff_client(tmp_path / "api", CITIZEN) as c:
+        c.sign_in_all()
         yield c
 
 
-def test_api_issues_verifies_and_revokes(client: TestClient) -> None:
+def test_api_issues_verifies_and_revokes(client: StaffClient) -> None:
     issued = client.post("/v1/codes", json={"id_number": TIANJIN, "at": "2021-11-29T06:30", "region": "HE"})
     assert issued.status_code == 200, issued.text
     code = issued.json()["code"]
@@ -167,9 +169,65 @@ def test_api_issues_verifies_and_revokes(client: TestClient) -> None:
     assert client.post("/v1/codes/revocations", json={"code": code}).json()["revoked"] is True
     refused = client.post("/v1/codes/verify", json={"code": code, "at": "2021-11-29T07:00"}).json()
     assert (refused["valid"], refused["reason"]["code"]) == (False, "CREDENTIAL_REVOKED")
-    trust = client.get("/v1/trust").json()
+    anonymous = {"Authorization": ""}
+    trust = client.get("/v1/trust", headers=anonymous).json()
     assert len(trust["keys"]) == 3 and trust["signature"]
-    assert client.get("/v1/trust/anchor").text.startswith("-----BEGIN PUBLIC KEY-----")
+    assert client.get("/v1/trust/anchor", headers=anonymous).text.startswith("-----BEGIN PUBLIC KEY-----")
+    assert client.get("/v1/trust/revocations", headers=anonymous).json()["hashes"] == [issued.json()["hash"]]
+    revoked = [
+        e
+        for e in client.get("/v1/audit", headers=client.tokens[Role.ADMIN]).json()
+        if e["action"] == "code.revoke"
+    ]
+    assert [(e["who"], e["detail"]["hash"]) for e in revoked] == [("test-reviewer", issued.json()["hash"])]
+
+
+def test_a_citizen_gets_codes_for_themself_and_family_only_and_staff_codes_are_audited(
+    client: StaffClient,
+) -> None:
+    citizen = client.tokens[Role.CITIZEN]
+    body = {"at": "2021-11-29T06:30", "hours": 1}
+    own = client.post("/v1/codes", json={**body, "id_number": CITIZEN}, headers=citizen)
+    assert own.status_code == 200, own.text
+    assert own.json()["id"] == masked(CITIZEN)
+    lifetime = datetime.fromisoformat(own.json()["expires_at"]) - datetime.fromisoformat(
+        own.json()["issued_at"]
+    )
+    assert lifetime.total_seconds() == 3600, "the hours asked for are the code's lifetime"
+
+    stranger = client.post("/v1/codes", json={**body, "id_number": TIANJIN}, headers=citizen)
+    assert stranger.status_code == 403, stranger.text
+    assert stranger.json()["detail"] and "家人" in stranger.json()["detail_zh"]
+
+    assert client.post("/v1/me/family", json={"id_number": TIANJIN}, headers=citizen).status_code == 201
+    family = client.post("/v1/codes", json={**body, "id_number": TIANJIN}, headers=citizen)
+    assert family.status_code == 200, family.text
+    staff = client.post(
+        "/v1/codes", json={**body, "id_number": CITIZEN, "reason": "phone lost, code for the paper copy"}
+    )
+    assert staff.status_code == 200, staff.text
+
+    # the citizen sees who made codes of their (and their family's) status; their own is not logged
+    seen = client.get("/v1/me/accesses", headers=citizen).json()
+    issued = [(a["who"], a["reason"]) for a in seen if a["action"] == "code.issue"]
+    assert sorted(issued) == [
+        ("test-citizen", "family member / 家人"),
+        ("test-reviewer", "phone lost, code for the paper copy"),
+    ]
+
+
+def test_codes_issued_without_a_time_use_the_installations_clock(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, secret="x", now=datetime.fromisoformat("2021-11-29T06:30+08:00"), **FAST_HASHING
+    )
+    make_users(settings, CITIZEN)
+    with StaffClient(create_app(settings), raise_server_exceptions=False) as fixed:
+        fixed.sign_in_all()
+        issued = fixed.post("/v1/codes", json={"id_number": TIANJIN})
+        assert issued.status_code == 200, issued.text
+        assert issued.json()["issued_at"] == "2021-11-29T06:30:00+08:00"
+        verified = fixed.post("/v1/codes/verify", json={"code": issued.json()["code"]}).json()
+        assert verified["at"].startswith("2021-11-29T06:30")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +239,7 @@ def test_api_issues_verifies_and_revokes(client: TestClient) -> None:
         {},
     ],
 )
-def test_api_never_answers_500_to_a_bad_code(client: TestClient, body: dict[str, Any]) -> None:
+def test_api_never_answers_500_to_a_bad_code(client: StaffClient, body: dict[str, Any]) -> None:
     response = client.post("/v1/codes/verify", json=body)
     assert response.status_code in (200, 422), response.text
     if response.status_code == 200:

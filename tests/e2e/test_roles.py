@@ -68,6 +68,14 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/v1/audit/verify"): frozenset({ADM}),
     ("POST", "/v1/retention/run"): frozenset({ADM}),
     ("GET", "/v1/stats"): frozenset({ANA, ADM}),
+    ("POST", "/v1/codes"): frozenset({CIT, REV}),
+    ("POST", "/v1/codes/verify"): frozenset({OFF}),
+    ("POST", "/v1/codes/revocations"): frozenset({REV, ADM}),
+    ("GET", "/v1/trust"): PUBLIC,
+    ("GET", "/v1/trust/revocations"): PUBLIC,
+    ("GET", "/v1/trust/anchor"): PUBLIC,
+    ("GET", "/v1/checkpoint/snapshot"): frozenset({OFF}),
+    ("POST", "/v1/checkpoint/swipes"): frozenset({OFF}),
 }
 SAMPLE_PATH = {
     "kind": "nat",

@@ -20,13 +20,13 @@ from commutepass.domain.facts import Source
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import Decision
 from commutepass.policies import builtin_policies
-from commutepass.services import checkpoints
+from commutepass.services import audit, checkpoints
 from commutepass.services import credentials as service
 from commutepass.services.commuters import add_commuter
 from commutepass.services.context import App
 from commutepass.services.decide import CheckRequest, check
 from commutepass.services.loading import COLUMNS, load_file
-from commutepass.store.tables import checkpoint_swipes, checks
+from commutepass.store.tables import audit_log, checkpoint_swipes, checks
 from tests.helpers import at, make_id, masked, write_csv
 
 TIANJIN = make_id("120101", date(1990, 3, 7), 11)  # lives in Tianjin, negative NAT, not a commuter
@@ -35,6 +35,8 @@ POSITIVE = make_id("130602", date(1977, 1, 1), 13)
 STALE = make_id("131022", date(1992, 2, 2), 14)  # NAT too old for entry
 NOBODY = make_id("130681", date(2000, 5, 5), 15)  # nowhere in the store
 PEOPLE = (TIANJIN, COMMUTER, POSITIVE, STALE, NOBODY)
+GATE = audit.Actor("gate-1", "officer")
+REVIEWER = audit.Actor("rev-1", "reviewer")
 
 
 @pytest.fixture
@@ -100,12 +102,18 @@ def test_positive_and_stale_codes_are_refused_with_the_reason(scene: App) -> Non
 
 def test_revoked_code_is_refused_with_its_reason_and_remedy(scene: App) -> None:
     code = service.issue(scene, TIANJIN, at("2021-11-29T06:30"), "TJ")["code"]
-    assert service.revoke(scene, code, "lost phone") == {
+    assert service.revoke(scene, code, f"lost phone of {TIANJIN}", actor=REVIEWER) == {
         "hash": credential_hash(code),
         "revoked": True,
         "already": False,
     }
-    assert service.revoke(scene, credential_hash(code))["already"] is True
+    assert service.revoke(scene, credential_hash(code), actor=audit.CLI)["already"] is True
+    with scene.engine.connect() as conn:
+        logged = conn.execute(
+            select(audit_log.c.actor, audit_log.c.reason).where(audit_log.c.action == "code.revoke")
+        ).all()
+    # who revoked and why, with the ID number in the reason masked like every free text kept
+    assert [tuple(row) for row in logged] == [("rev-1", f"lost phone of {masked(TIANJIN)}"), ("cli", "")]
     answer = service.verify(service.local_verifier(scene), scene.policies, code, at("2021-11-29T07:00"))
     assert (answer["valid"], answer["decision"]) == (False, "refuse")
     assert answer["reason"]["code"] == "CREDENTIAL_REVOKED"
@@ -162,8 +170,8 @@ def test_a_swipe_sent_twice_is_recorded_once(scene: App) -> None:
         policy_version="2021-11-17",
         reasons=("OFFLINE_DECISION", "NAT_ENTRY_MISSING"),
     )
-    first = checkpoints.receive_all(scene, "白庙", [swipe, offline])
-    again = checkpoints.receive_all(scene, "白庙", [swipe, offline])
+    first = checkpoints.receive_all(scene, "白庙", [swipe, offline], GATE)
+    again = checkpoints.receive_all(scene, "白庙", [swipe, offline], GATE)
     assert [r["duplicate"] for r in first] == [False, False]
     assert first[0]["answer"]["decision"] == "allow"
     assert [(r["duplicate"], r["decision"]) for r in again] == [(True, "allow"), (True, "refuse")]
@@ -171,4 +179,12 @@ def test_a_swipe_sent_twice_is_recorded_once(scene: App) -> None:
         assert conn.execute(select(func.count()).select_from(checks)).scalar_one() == 2
         assert conn.execute(select(func.count()).select_from(checkpoint_swipes)).scalar_one() == 2
         reasons = conn.execute(select(checks.c.reasons).order_by(checks.c.id)).scalars().all()
+        audited = conn.execute(
+            select(audit_log.c.actor, audit_log.c.detail).where(audit_log.c.action == "check")
+        ).all()
     assert json.loads(reasons[1])[0] == "OFFLINE_DECISION"
+    # each swipe audited once, as the officer's check, however often it was sent
+    assert [(actor, json.loads(detail)["offline"]) for actor, detail in audited] == [
+        ("gate-1", False),
+        ("gate-1", True),
+    ]

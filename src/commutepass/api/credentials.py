@@ -1,28 +1,40 @@
-"""Signed codes, the trust list and offline checkpoints over HTTP."""
+"""Signed codes, the trust list and offline checkpoints over HTTP.
+
+Who may call what: a citizen gets a code for themself or a family member they added, a reviewer
+for anyone (audited); an officer verifies codes; a reviewer or an admin revokes; a checkpoint
+device signs in as an officer to fetch its snapshot and send its swipes (both audited). The trust
+list, the revocation list and the anchor are public: other regions verify with them, and they
+hold only public keys and hashes."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from commutepass.api.deps import AppDep
+from commutepass.api.roles import PUBLIC, require_roles
 from commutepass.api.schemas import Bilingual, CheckOut, Moment, ReasonOut
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.decisions import Mode
+from commutepass.domain.roles import Role
 from commutepass.services import checkpoints
 from commutepass.services import credentials as service
+from commutepass.services.auth import User
+from commutepass.services.context import App
 
 router = APIRouter(prefix="/v1", tags=["credentials"])
+Officer = Annotated[User, require_roles(Role.OFFICER)]
 
 
-def _moment(value: datetime | None) -> datetime:
+def _moment(app: App, value: datetime | None) -> datetime:
     if value is None:
-        return datetime.now(BEIJING)
+        return app.now().astimezone(BEIJING)
     return value if value.tzinfo else value.replace(tzinfo=BEIJING)
 
 
@@ -32,6 +44,9 @@ class IssueIn(BaseModel):
     region: Literal["BJ", "TJ", "HE"] = "BJ"
     hours: float = Field(6.0, gt=0, le=24)
     name: str | None = Field(None, max_length=40)
+    reason: str | None = Field(
+        None, max_length=1000, description="Why staff issue a code for this person (audited)"
+    )
 
 
 class IssueOut(BaseModel):
@@ -107,8 +122,23 @@ class SwipesIn(BaseModel):
 
 
 @router.post("/codes", response_model=IssueOut, summary="Issue a signed code for a person's status")
-async def issue(body: IssueIn, app: AppDep) -> Any:
-    return service.issue(app, body.id_number, _moment(body.at), body.region, name=body.name)
+async def issue(
+    body: IssueIn, app: AppDep, user: Annotated[User, require_roles(Role.CITIZEN, Role.REVIEWER)]
+) -> Any:
+    """A citizen for themself or a family member they added (others: 403); a reviewer for
+    anyone. A code of someone else's status is audited like a status look-up."""
+    return await run_in_threadpool(
+        lambda: service.issue_for(
+            app,
+            user,
+            body.id_number,
+            _moment(app, body.at),
+            body.region,
+            lifetime=timedelta(hours=body.hours),
+            name=body.name,
+            reason=body.reason,
+        )
+    )
 
 
 @router.post(
@@ -116,41 +146,49 @@ async def issue(body: IssueIn, app: AppDep) -> Any:
     response_model=ValidCodeOut | InvalidCodeOut,
     summary="Verify a code and decide as at a checkpoint",
 )
-async def verify(body: VerifyIn, app: AppDep) -> Any:
+async def verify(body: VerifyIn, app: AppDep, _user: Officer) -> Any:
     checker = service.local_verifier(app)
     return service.verify(
-        checker, app.policies, body.code, _moment(body.at), site=body.site, mode=Mode(body.mode)
+        checker, app.policies, body.code, _moment(app, body.at), site=body.site, mode=Mode(body.mode)
     )
 
 
-@router.post("/codes/revocations", summary="Revoke a code")
-async def revoke(body: RevokeIn, app: AppDep) -> dict[str, Any]:
-    return service.revoke(app, body.code, body.reason)
+@router.post("/codes/revocations", summary="Revoke a code (audited)")
+async def revoke(
+    body: RevokeIn, app: AppDep, user: Annotated[User, require_roles(Role.REVIEWER, Role.ADMIN)]
+) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: service.revoke(app, body.code, body.reason, actor=user.actor))
 
 
-@router.get("/trust", summary="The signed trust list")
+@router.get("/trust", summary="The signed trust list", dependencies=[PUBLIC])
 async def trust(app: AppDep) -> dict[str, Any]:
     return service.trust_document(app)
 
 
-@router.get("/trust/revocations", summary="The signed revocation list")
+@router.get("/trust/revocations", summary="The signed revocation list", dependencies=[PUBLIC])
 async def revocations(app: AppDep) -> dict[str, Any]:
     return service.revocation_document(app)
 
 
-@router.get("/trust/anchor", response_class=PlainTextResponse, summary="The trust-list key (PEM) to pin")
+@router.get(
+    "/trust/anchor",
+    response_class=PlainTextResponse,
+    summary="The trust-list key (PEM) to pin",
+    dependencies=[PUBLIC],
+)
 async def anchor(app: AppDep) -> str:
     return service.anchor_pem(app)
 
 
-@router.get("/checkpoint/snapshot", summary="The signed offline snapshot and its key")
-async def snapshot(app: AppDep, at: Moment | None = None) -> dict[str, Any]:
-    return service.build_snapshot(app, _moment(at))
+@router.get("/checkpoint/snapshot", summary="The signed offline snapshot and its key (audited)")
+async def snapshot(app: AppDep, user: Officer, at: Moment | None = None) -> dict[str, Any]:
+    return await run_in_threadpool(service.hand_out_snapshot, app, user.actor, _moment(app, at))
 
 
 @router.post("/checkpoint/swipes", summary="Swipes from a checkpoint, each recorded once by its id")
-async def swipes(body: SwipesIn, app: AppDep) -> dict[str, Any]:
+async def swipes(body: SwipesIn, app: AppDep, user: Officer) -> dict[str, Any]:
     received = [
-        checkpoints.make_swipe(item.model_dump(mode="python"), _moment(item.at)) for item in body.swipes
+        checkpoints.make_swipe(item.model_dump(mode="python"), _moment(app, item.at)) for item in body.swipes
     ]
-    return {"results": checkpoints.receive_all(app, body.checkpoint, received)}
+    results = await run_in_threadpool(checkpoints.receive_all, app, body.checkpoint, received, user.actor)
+    return {"results": results}

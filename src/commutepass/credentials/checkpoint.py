@@ -6,6 +6,10 @@ service cannot be reached, the swipe is decided from the signed snapshot (the co
 ``decide_check`` over the snapshot's facts) and stays in the outbox until a later send
 succeeds. So no swipe is lost (it is on disk first) and none counts twice (the id).
 The ID number is kept only until the swipe is sent, then erased from the outbox.
+
+The checkpoint signs in as an officer: with a token, or with a username and password (signed in
+on the first request). A sign-in the service refuses (401/403) is ``AccessRefused``, never taken
+for an unreachable service: the offline path is for network failures only.
 """
 
 from __future__ import annotations
@@ -53,6 +57,40 @@ class ServiceUnavailable(Exception):
     """The central service cannot be reached or did not answer."""
 
 
+class AccessRefused(InputError):
+    """The service answered, and refused this checkpoint's sign-in (401) or role (403)."""
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> AccessRefused:
+        detail = _problem(response)
+        said_en = detail.get("detail") or response.text[:200]
+        said_zh = detail.get("detail_zh") or said_en
+        if response.status_code == 401:
+            return cls(
+                "token",
+                f"the service did not accept this checkpoint's sign-in ({said_en}): "
+                "sign in again as an officer (--token or --username)",
+                f"中心服务不接受本检查站的登录（{said_zh}）：请以检查站工作人员（officer）身份重新登录"
+                "（--token 或 --username）",
+            )
+        return cls(
+            "token",
+            f"the signed-in user may not do this ({said_en}): a checkpoint signs in as an officer",
+            f"当前登录用户无权执行此操作（{said_zh}）：检查站须以检查站工作人员（officer）身份登录",
+        )
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    """The problem-details body of an error answer, or {} when it is not JSON."""
+    if "json" not in response.headers.get("content-type", ""):
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 class Checkpoint:
     """One checkpoint's client, with its store at ``store_path``."""
 
@@ -65,7 +103,12 @@ class Checkpoint:
         catalog: RegionCatalog,
         *,
         timeout: float = 3.0,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
+        """``token``, or ``username`` and ``password`` (signed in on the first request), make
+        the requests as an officer; with neither, the service answers 401 (``AccessRefused``)."""
         store_path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(store_path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -76,6 +119,9 @@ class Checkpoint:
         self.policies = policies
         self.catalog = catalog
         self.http = httpx.Client(base_url=self.server, timeout=timeout)
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+        self._login = (username, password or "") if username and not token else None
         self._snapshot: OfflineSnapshot | None = None
 
     def close(self) -> None:
@@ -148,6 +194,12 @@ class Checkpoint:
             results = self.send()
         except ServiceUnavailable:
             results = {}
+        except AccessRefused:
+            # nobody was given a decision for this swipe and the service did not record it: it
+            # is taken back, or a later send would record a crossing that never happened (the
+            # swipes before it stay, to be sent once the sign-in is put right)
+            self.db.execute("DELETE FROM outbox WHERE swipe_id = ? AND sent = 0", (swipe_id,))
+            raise
         online = results.get(swipe_id)
         if online is not None:
             answer = online.get("answer") or {"decision": online.get("decision"), "id": resident.masked}
@@ -239,18 +291,30 @@ class Checkpoint:
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
+    def sign_in(self) -> None:
+        """Sign in with the username and password given (once; a no-op with a token or neither)."""
+        if self._login is None:
+            return
+        username, password = self._login
+        response = self._request(
+            "POST", "/v1/auth/token", data={"username": username, "password": password}, sign_in=False
+        )
+        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        self._login = None
+
     def _get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
-        try:
-            response = self.http.get(path, params=params)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(str(exc)) from exc
-        return self._checked(response)
+        return self._request("GET", path, params=params)
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self._request(
+            "POST", path, content=orjson.dumps(body), headers={"content-type": "application/json"}
+        )
+
+    def _request(self, method: str, path: str, *, sign_in: bool = True, **kwargs: Any) -> httpx.Response:
+        if sign_in:
+            self.sign_in()
         try:
-            response = self.http.post(
-                path, content=orjson.dumps(body), headers={"content-type": "application/json"}
-            )
+            response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(str(exc)) from exc
         return self._checked(response)
@@ -259,8 +323,10 @@ class Checkpoint:
     def _checked(response: httpx.Response) -> httpx.Response:
         if response.status_code >= 500:
             raise ServiceUnavailable(f"HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            raise AccessRefused.of(response)
         if response.status_code >= 400:
-            detail = response.json() if "json" in response.headers.get("content-type", "") else {}
+            detail = _problem(response)
             raise InputError(
                 str(detail.get("field", "request")),
                 f"the service refused the request: {detail.get('detail', response.text[:200])}",

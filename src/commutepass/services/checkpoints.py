@@ -18,6 +18,7 @@ from commutepass.domain.decisions import Mode
 from commutepass.domain.errors import InputError
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import Decision
+from commutepass.services import audit
 from commutepass.services.context import App
 from commutepass.services.decide import ENTERING, CheckRequest, CheckSession, check_json, swipe_row
 from commutepass.store import credentials as store
@@ -54,8 +55,9 @@ def _offline_row(app: App, swipe: CheckpointSwipe, conn: Any) -> dict[str, Any]:
     }
 
 
-def receive(app: App, checkpoint: str, swipe: CheckpointSwipe) -> dict[str, Any]:
-    """Record one swipe (its own transaction); the answer says whether it was new."""
+def receive(app: App, checkpoint: str, swipe: CheckpointSwipe, actor: audit.Actor) -> dict[str, Any]:
+    """Record one swipe (its own transaction), audited as the ``actor``'s check like a check at
+    ``/v1/checks``; the answer says whether it was new."""
     with app.engine.connect() as conn:
         known = store.swipe_decision(conn, swipe.swipe_id)
     if known is not None:
@@ -77,6 +79,18 @@ def receive(app: App, checkpoint: str, swipe: CheckpointSwipe) -> dict[str, Any]
         new = store.record_checkpoint_swipe(
             conn, swipe.swipe_id, checkpoint, row, offline=swipe.decision is not None
         )
+        if new:
+            audit.record(
+                conn,
+                app,
+                actor,
+                "check",
+                row["person_id"],
+                f"check at {row['site']}",
+                decision=row["decision"],
+                checkpoint=checkpoint,
+                offline=swipe.decision is not None,
+            )
     if not new:  # another upload of the same swipe committed first
         with app.engine.connect() as conn:
             recorded = store.swipe_decision(conn, swipe.swipe_id)
@@ -84,12 +98,14 @@ def receive(app: App, checkpoint: str, swipe: CheckpointSwipe) -> dict[str, Any]
     return {"swipe_id": swipe.swipe_id, "duplicate": False, "decision": row["decision"], "answer": answer}
 
 
-def receive_all(app: App, checkpoint: str, swipes: list[CheckpointSwipe]) -> list[dict[str, Any]]:
+def receive_all(
+    app: App, checkpoint: str, swipes: list[CheckpointSwipe], actor: audit.Actor
+) -> list[dict[str, Any]]:
     """Each swipe in order; one that cannot be processed gets an ``error`` and the rest go on."""
     results: list[dict[str, Any]] = []
     for swipe in swipes:
         try:
-            results.append(receive(app, checkpoint, swipe))
+            results.append(receive(app, checkpoint, swipe, actor))
         except InputError as exc:
             results.append({"swipe_id": swipe.swipe_id, "error": exc.as_dict()})
     return results

@@ -25,9 +25,11 @@ from commutepass.domain.carried import CarriedStatus, decide_carried
 from commutepass.domain.clock import BEIJING, to_utc
 from commutepass.domain.decisions import Mode, Reason
 from commutepass.domain.errors import InputError
-from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.identity import mask_ids_in_text, parse_resident_id
 from commutepass.domain.policy import PolicyBook
 from commutepass.domain.reasons import reason_json, render
+from commutepass.services import audit, people
+from commutepass.services.auth import User
 from commutepass.services.context import App
 from commutepass.services.decide import assess, decision_json, policy_at
 from commutepass.store import credentials as store
@@ -94,6 +96,24 @@ def issue(
     }
 
 
+def issue_for(
+    app: App,
+    user: User,
+    id_number: str,
+    at: datetime,
+    region: str = "BJ",
+    *,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+    name: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """``issue`` for a signed-in user: a citizen for themself or a family member they added
+    (else ``Forbidden``), staff for anyone; a code of someone else's status is audited
+    (``code.issue``) like a status look-up."""
+    people.authorise_lookup(app, user, id_number, at, reason, "code.issue")
+    return issue(app, id_number, at, region, lifetime=lifetime, name=name)
+
+
 # --- trust list, revocations, anchor -------------------------------------------------------------
 
 
@@ -113,7 +133,8 @@ def revocation_document(app: App) -> dict[str, Any]:
     return RevocationList.document(hashes, datetime.now(UTC), keyring(app).trust_signer())
 
 
-def revoke(app: App, code_or_hash: str, reason: str = "") -> dict[str, Any]:
+def revoke(app: App, code_or_hash: str, reason: str = "", *, actor: audit.Actor) -> dict[str, Any]:
+    """Put the code's hash on the revocation list; who did it and why goes to the audit log."""
     value = (code_or_hash or "").strip()
     if len(value) == 64 and all(c in "0123456789abcdef" for c in value.lower()):
         digest = value.lower()
@@ -125,8 +146,10 @@ def revoke(app: App, code_or_hash: str, reason: str = "") -> dict[str, Any]:
             raise InputError(
                 "code", f"give a code or its 64-hex hash: {text.en}", f"请给出二维码或其64位哈希：{text.zh}"
             ) from None
+    why = mask_ids_in_text(reason.strip())[:500]
     with app.transaction() as conn:
-        new = store.add_revocation(conn, digest, reason.strip()[:500])
+        new = store.add_revocation(conn, digest, why)
+        audit.record(conn, app, actor, "code.revoke", None, why, hash=digest, already=not new)
     return {"hash": digest, "revoked": True, "already": not new}
 
 
@@ -248,6 +271,23 @@ def build_snapshot(app: App, as_of: datetime) -> dict[str, Any]:
         "snapshot": base64.b64encode(signed).decode("ascii"),
         "key": base64.b64encode(key).decode("ascii"),
     }
+
+
+def hand_out_snapshot(app: App, actor: audit.Actor, as_of: datetime) -> dict[str, Any]:
+    """``build_snapshot`` for a checkpoint, with who took it (and its key) in the audit log."""
+    built = build_snapshot(app, as_of)
+    with app.transaction() as conn:
+        audit.record(
+            conn,
+            app,
+            actor,
+            "checkpoint.snapshot",
+            None,
+            "offline snapshot",
+            as_of=built["as_of"],
+            people=built["people"],
+        )
+    return built
 
 
 def decode_b64(value: Any, field: str) -> bytes:

@@ -53,8 +53,11 @@ def lookup_reason(user: User, reason: str | None, default: str) -> str:
     return mask_ids_in_text((reason or "").strip()[:1000]) or default
 
 
-def status_for(app: App, user: User, id_number: str, at: datetime, reason: str | None) -> dict[str, Any]:
-    """``/v1/status`` by role: a citizen for themself or family, staff with an audited reason."""
+def authorise_lookup(
+    app: App, user: User, id_number: str, at: datetime, reason: str | None, action: str
+) -> None:
+    """A citizen may look at themself or family only (else ``Forbidden``); a look at anyone
+    else's data is audited as ``action``, with the reason."""
     resident = parse_resident_id(id_number)
     # a citizen's own look-up is not recorded; one of a family member is, with this reason
     why = lookup_reason(user, reason, "family member / 家人" if user.role is Role.CITIZEN else "review")
@@ -62,7 +65,12 @@ def status_for(app: App, user: User, id_number: str, at: datetime, reason: str |
         person_id = person_id_of(conn, app, resident)
         check_citizen_may_see(conn, user, person_id)
         if person_id is not None and person_id != user.person_id:
-            audit.record(conn, app, user.actor, "status.lookup", person_id, why, at=at.isoformat())
+            audit.record(conn, app, user.actor, action, person_id, why, at=at.isoformat())
+
+
+def status_for(app: App, user: User, id_number: str, at: datetime, reason: str | None) -> dict[str, Any]:
+    """``/v1/status`` by role: a citizen for themself or family, staff with an audited reason."""
+    authorise_lookup(app, user, id_number, at, reason, "status.lookup")
     return decide.status_of(app, id_number, at)
 
 
