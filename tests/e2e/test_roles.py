@@ -68,6 +68,42 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/v1/audit/verify"): frozenset({ADM}),
     ("POST", "/v1/retention/run"): frozenset({ADM}),
     ("GET", "/v1/stats"): frozenset({ANA, ADM}),
+    # the web pages: the same gate; a page answers 401 with the sign-in form and 403 with a page
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): EVERYONE,
+    ("GET", "/citizen"): frozenset({CIT}),
+    ("POST", "/citizen/family"): frozenset({CIT}),
+    ("GET", "/citizen/apply"): frozenset({CIT}),
+    ("POST", "/citizen/apply"): frozenset({CIT}),
+    ("GET", "/citizen/appeal"): frozenset({CIT}),
+    ("POST", "/citizen/appeal"): frozenset({CIT}),
+    ("GET", "/citizen/accesses"): frozenset({CIT}),
+    ("GET", "/checkpoint"): frozenset({OFF}),
+    ("POST", "/checkpoint"): frozenset({OFF}),
+    ("GET", "/checkpoint/apply"): frozenset({OFF}),
+    ("POST", "/checkpoint/apply"): frozenset({OFF}),
+    ("GET", "/hotline"): frozenset({HOT}),
+    ("POST", "/hotline/register"): frozenset({HOT}),
+    ("POST", "/hotline/lookup"): frozenset({HOT}),
+    ("GET", "/reviewer"): frozenset({REV}),
+    ("GET", "/reviewer/applications/{application_id}"): frozenset({REV}),
+    ("POST", "/reviewer/applications/{application_id}"): frozenset({REV}),
+    ("GET", "/reviewer/applications/{application_id}/documents/{sha256}"): frozenset({REV}),
+    ("GET", "/reviewer/appeals/{appeal_id}"): frozenset({REV}),
+    ("POST", "/reviewer/appeals/{appeal_id}"): frozenset({REV}),
+    ("GET", "/feedback"): frozenset({CIT, HOT, REV, ADM}),
+    ("POST", "/feedback"): frozenset({CIT}),
+    ("POST", "/feedback/{post_id}/reply"): frozenset({HOT, REV, ADM}),
+    ("GET", "/admin/risk"): frozenset({ADM}),
+    ("POST", "/admin/risk"): frozenset({ADM}),
+    ("POST", "/admin/risk/{period_id}/end"): frozenset({ADM}),
+    ("GET", "/admin/policies"): frozenset({ADM}),
+    ("GET", "/admin/users"): frozenset({ADM}),
+    ("POST", "/admin/users"): frozenset({ADM}),
+    ("POST", "/admin/users/{username}/{action}"): frozenset({ADM}),
+    ("GET", "/analyst"): frozenset({ANA, ADM}),
     ("POST", "/v1/codes"): frozenset({CIT, REV}),
     ("POST", "/v1/codes/verify"): frozenset({OFF}),
     ("POST", "/v1/codes/revocations"): frozenset({REV, ADM}),
@@ -84,6 +120,8 @@ SAMPLE_PATH = {
     "appeal_id": "999",
     "post_id": "999",
     "sha256": "0" * 64,
+    "period_id": "999",
+    "action": "disable",
 }
 
 
@@ -111,7 +149,7 @@ def _call(client: StaffClient, method: str, path: str, headers: dict[str, str]) 
     url = re.sub(r"{(\w+)}", lambda m: SAMPLE_PATH[m.group(1)], path)
     if method == "GET":
         return client.get(url, headers=headers).status_code
-    if path == "/v1/auth/token":
+    if path in ("/v1/auth/token", "/login"):
         answer = client.post(url, data={"username": "test-officer", "password": PASSWORD}, headers=headers)
         client.cookies.clear()
         return answer.status_code
@@ -129,7 +167,11 @@ def test_each_role_gets_exactly_what_the_matrix_allows(client: StaffClient, meth
     assert _call(client, method, path, {"Authorization": "Bearer not.a.token"}) == 401
     for role in Role:
         # signing out ends the session it is called with: that probe uses a session of its own
-        token = sign_in(client, f"test-{role.value}") if path == "/v1/auth/logout" else client.tokens[role]
+        token = (
+            sign_in(client, f"test-{role.value}")
+            if path in ("/v1/auth/logout", "/logout")
+            else client.tokens[role]
+        )
         client.cookies.clear()
         status = _call(client, method, path, token)
         if role in allowed:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from commutepass.api import problems
 from commutepass.api.deps import AppDep
-from commutepass.api.roles import PUBLIC, SessionCache, require_roles, token_of
+from commutepass.api.roles import PUBLIC, SessionCache, bearer, require_roles, token_of
 from commutepass.domain.roles import ALL_ROLES
 from commutepass.services import auth
 from commutepass.services.auth import AuthError, Forbidden, User
@@ -62,8 +62,13 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, app: AppDep, _user: Anyone) -> Response:
-    token = token_of(request, None)
+async def logout(
+    request: Request,
+    app: AppDep,
+    _user: Anyone,
+    bearer_token: Annotated[str | None, Depends(bearer)],
+) -> Response:
+    token = token_of(request, bearer_token)
     if token:
         await run_in_threadpool(auth.sign_out, app, token)
         cache: SessionCache = request.app.state.sessions
