@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -69,3 +70,44 @@ def test_a_failed_write_fails_the_check(app: App, monkeypatch: pytest.MonkeyPatc
         writer.close()
     assert _count(app, checks) == 0
     assert _count(app, people) == 0  # the person row was rolled back with the batch
+
+
+def test_checks_reach_the_audit_log_shortly_after_and_at_close(app: App) -> None:
+    from commutepass.services import audit
+    from commutepass.services.swipes import AUDIT_FLUSH_SECONDS
+
+    officer = audit.Actor("officer-1", "officer")
+    writer = SwipeWriter(app)
+    numbers = [make_id("120114", serial=n) for n in range(5)]
+    try:
+        for number in numbers[:3]:
+            _answer, row, person = decide.decide_for_swipe(
+                app, decide.CheckRequest(number, at("2021-11-20T07:00"), "武清站", Mode.RAIL)
+            )
+            writer.submit(row, person, officer).result()
+        deadline = time.monotonic() + 20 * AUDIT_FLUSH_SECONDS
+        while audit.verify(app).entries < 3 and time.monotonic() < deadline:
+            time.sleep(AUDIT_FLUSH_SECONDS / 5)
+        assert audit.verify(app).entries == 3, "the writer appends the checks within its flush time"
+        for number in numbers[3:]:
+            _answer, row, person = decide.decide_for_swipe(
+                app, decide.CheckRequest(number, at("2021-11-20T07:05"), "武清站", Mode.RAIL)
+            )
+            writer.submit(row, person, officer).result()
+    finally:
+        writer.close()
+    result = audit.verify(app)
+    assert (result.ok, result.entries) == (True, 5), "closing the writer appends what is left"
+    accesses = audit.accesses_to(app, [_person_id(app, n) for n in numbers])
+    assert {(a["who"], a["action"], a["reason"]) for a in accesses} == {
+        ("officer-1", "check", "check at 武清站")
+    }
+    assert len(accesses) == 5
+
+
+def _person_id(app: App, number: str) -> int:
+    from commutepass.domain.identity import parse_resident_id
+
+    key = app.vault.key(parse_resident_id(number))
+    with app.engine.connect() as conn:
+        return int(conn.execute(sa.select(people.c.id).where(people.c.person_key == key)).scalar_one())

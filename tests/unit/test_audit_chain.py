@@ -17,8 +17,8 @@ def chain(n: int) -> list[AuditEntry]:
     prev = GENESIS
     for seq in range(1, n + 1):
         at = T("2021-11-20T08:00")
-        body = canonical(seq, at, "hotline-1", "hotline", "status.lookup", seq, "caller asked", "{}")
-        digest = chain_hash(KEY, prev, body)
+        body = canonical(at, "hotline-1", "hotline", "status.lookup", seq, "caller asked", "{}")
+        digest = chain_hash(KEY, prev, seq, body)
         entries.append(
             AuditEntry(
                 seq, at, "hotline-1", "hotline", "status.lookup", seq, "caller asked", "{}", prev, digest

@@ -1,7 +1,8 @@
 """The tamper-evident audit log as pure functions: each entry carries the hash of the one before.
 
-An entry's hash is HMAC-SHA256 (key derived from the app secret) over the previous hash and the
-entry's canonical JSON. Editing an entry breaks its own hash; inserting or deleting one breaks
+An entry's hash is HMAC-SHA256 (key derived from the app secret) over the previous hash, the
+entry's sequence number and its canonical JSON (which does not hold the sequence number, so it
+can be built before the append takes the lock). Editing an entry breaks its own hash; inserting or deleting one breaks
 the sequence numbers and the next entry's link; cutting the tail is caught by the head record
 (last sequence number and hash) kept beside the log. Without the secret nobody can rebuild a
 consistent chain after tampering.
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+
+import orjson
 
 GENESIS = "0" * 64
 
@@ -35,7 +37,6 @@ class AuditEntry:
 
 
 def canonical(
-    seq: int,
     at: datetime,
     actor: str,
     actor_role: str,
@@ -44,17 +45,18 @@ def canonical(
     reason: str,
     detail: str,
 ) -> bytes:
-    body = [seq, at.isoformat(timespec="microseconds"), actor, actor_role, action, person_id, reason, detail]
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(
+        [at.isoformat(timespec="microseconds"), actor, actor_role, action, person_id, reason, detail]
+    )
 
 
-def chain_hash(key: bytes, prev_hash: str, body: bytes) -> str:
-    return hmac.new(key, prev_hash.encode("ascii") + b"\n" + body, hashlib.sha256).hexdigest()
+def chain_hash(key: bytes, prev_hash: str, seq: int, body: bytes) -> str:
+    message = b"%s\n%d\n%s" % (prev_hash.encode("ascii"), seq, body)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def entry_hash(key: bytes, entry: AuditEntry) -> str:
     body = canonical(
-        entry.seq,
         entry.at,
         entry.actor,
         entry.actor_role,
@@ -63,7 +65,7 @@ def entry_hash(key: bytes, entry: AuditEntry) -> str:
         entry.reason,
         entry.detail,
     )
-    return chain_hash(key, entry.prev_hash, body)
+    return chain_hash(key, entry.prev_hash, entry.seq, body)
 
 
 @dataclass(frozen=True, slots=True)

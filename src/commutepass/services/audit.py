@@ -6,16 +6,19 @@ row lock on PostgreSQL, so concurrent appends are serialised and the chain never
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+import orjson
+from sqlalchemy import Connection, select
 
 from commutepass.domain.audit import GENESIS, AuditEntry, Finding, canonical, chain_hash, verify_chain
 from commutepass.domain.clock import BEIJING
+from commutepass.security import IdVault
 from commutepass.services.context import App
 from commutepass.store import repositories as repo
 from commutepass.store.tables import audit_head, audit_log, users
@@ -43,7 +46,13 @@ class Event:
 
 
 def audit_key(app: App) -> bytes:
-    return app.vault.derive(AUDIT_KEY_PURPOSE)
+    return _derived(app.vault)
+
+
+@functools.lru_cache(maxsize=8)
+def _derived(vault: IdVault) -> bytes:
+    """HKDF once per secret, not once per append (appends sit inside the write lock)."""
+    return vault.derive(AUDIT_KEY_PURPOSE)
 
 
 def record(
@@ -59,49 +68,59 @@ def record(
     return record_many(conn, app, actor, [Event(action, person_id, reason, detail)])[-1]
 
 
-def record_many(conn: Connection, app: App, actor: Actor, events: Sequence[Event]) -> list[int]:
-    if not events:
-        return []
-    move = (
-        update(audit_head)
-        .where(audit_head.c.id == 1)
-        .values(seq=audit_head.c.seq + len(events))
-        .returning(audit_head.c.seq, audit_head.c.hash)
-    )
-    head = conn.execute(move).first()
-    if head is None:  # the first entry ever: create the head (a concurrent first append waits)
-        conn.execute(repo.insert_ignoring(conn, audit_head), [{"id": 1, "seq": 0, "hash": GENESIS}])
-        head = conn.execute(move).one()
-    key = audit_key(app)
-    seq = head.seq - len(events)
-    prev = head.hash
-    now = datetime.now(UTC)
-    rows = []
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An entry with everything but its place in the chain: built before the append's lock."""
+
+    at: datetime
+    actor: Actor
+    event: Event
+    detail: str
+    body: bytes
+
+
+def prepare(actor: Actor, events: Sequence[Event], at: datetime | None = None) -> list[Prepared]:
+    now = at or datetime.now(UTC)
+    prepared = []
     for event in events:
+        detail = orjson.dumps(event.detail, option=orjson.OPT_SORT_KEYS, default=str).decode("utf-8")
+        body = canonical(now, actor.username, actor.role, event.action, event.person_id, event.reason, detail)
+        prepared.append(Prepared(now, actor, event, detail, body))
+    return prepared
+
+
+def append(conn: Connection, app: App, prepared: Sequence[Prepared]) -> list[int]:
+    """Chain and insert prepared entries in the caller's transaction (the head row is the lock)."""
+    if not prepared:
+        return []
+    last_seq, prev = repo.move_audit_head(conn, len(prepared), GENESIS)
+    key = audit_key(app)
+    seq = last_seq - len(prepared)
+    rows = []
+    for entry in prepared:
         seq += 1
-        detail = json.dumps(event.detail, ensure_ascii=False, sort_keys=True, default=str)
-        body = canonical(
-            seq, now, actor.username, actor.role, event.action, event.person_id, event.reason, detail
-        )
-        digest = chain_hash(key, prev, body)
+        digest = chain_hash(key, prev, seq, entry.body)
         rows.append(
             {
                 "seq": seq,
-                "at": now,
-                "actor": actor.username,
-                "actor_role": actor.role,
-                "action": event.action,
-                "person_id": event.person_id,
-                "reason": event.reason,
-                "detail": detail,
+                "at": entry.at,
+                "actor": entry.actor.username,
+                "actor_role": entry.actor.role,
+                "action": entry.event.action,
+                "person_id": entry.event.person_id,
+                "reason": entry.event.reason,
+                "detail": entry.detail,
                 "prev_hash": prev,
                 "hash": digest,
             }
         )
         prev = digest
-    conn.execute(audit_log.insert(), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=prev))
-    return [r["seq"] for r in rows]
+    repo.append_audit(conn, rows, prev)
+    return list(range(last_seq - len(prepared) + 1, last_seq + 1))
+
+
+def record_many(conn: Connection, app: App, actor: Actor, events: Sequence[Event]) -> list[int]:
+    return append(conn, app, prepare(actor, events))
 
 
 def _entry(row: Any) -> AuditEntry:

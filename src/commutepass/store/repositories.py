@@ -321,3 +321,41 @@ def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows
     ]
     conn.exec_driver_sql(sql, values)
+
+
+_AUDIT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "actor_role",
+    "action",
+    "person_id",
+    "reason",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+def move_audit_head(conn: Connection, count: int, genesis: str) -> tuple[int, str]:
+    """Reserve ``count`` sequence numbers: the head's (new last seq, old hash). Moving the head
+    row first takes the write lock (SQLite) or the row lock (PostgreSQL), so appends queue up;
+    the first append ever creates the head."""
+    p = DriverStyle.of(conn).placeholder
+    move = f"UPDATE audit_head SET seq = seq + {p} WHERE id = 1 RETURNING seq, hash"
+    head = conn.exec_driver_sql(move, (count,)).first()
+    if head is None:
+        conn.exec_driver_sql(
+            f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, {p}) ON CONFLICT DO NOTHING", (genesis,)
+        )
+        head = conn.exec_driver_sql(move, (count,)).one()
+    return int(head[0]), str(head[1])
+
+
+def append_audit(conn: Connection, rows: Sequence[dict[str, Any]], last_hash: str) -> None:
+    """Insert chained audit rows and record the new head hash (driver-level: checks write these)."""
+    style = DriverStyle.of(conn)
+    markers = ", ".join([style.placeholder] * len(_AUDIT_COLUMNS))
+    values = [tuple(style.time(r[c]) if c == "at" else r[c] for c in _AUDIT_COLUMNS) for r in rows]
+    conn.exec_driver_sql(f"INSERT INTO audit_log ({', '.join(_AUDIT_COLUMNS)}) VALUES ({markers})", values)
+    conn.exec_driver_sql(f"UPDATE audit_head SET hash = {style.placeholder} WHERE id = 1", (last_hash,))

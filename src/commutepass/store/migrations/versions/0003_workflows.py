@@ -2,7 +2,7 @@
 feedback, the hash-chained audit log and the daily counts kept after retention
 
 Revision ID: 0003_workflows
-Revises: 0001
+Revises: 0002_credentials
 Create Date: 2026-11-21 06:39:35.697035
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from commutepass.store.tables import UtcDateTime
 
 revision = "0003_workflows"
-down_revision = "0001"
+down_revision = "0002_credentials"
 branch_labels = None
 depends_on = None
 
