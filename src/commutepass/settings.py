@@ -20,6 +20,14 @@ class Settings(BaseSettings):
     the data directory on first use (file ``secret.key``, mode 0600)."""
     policy_dir: Path | None = None
     """Use the policy files in this folder instead of the built-in versions."""
+    lake_dir: Path | None = None
+    """The privacy-safe Parquet copy of travel records that identification reads (per day,
+    pseudonymous keys only). Default: ``lake`` in the data directory."""
+    spark_master: str | None = None
+    """Spark master URL for ``identify --engine spark`` (default ``local[*]``)."""
+
+    def resolved_lake_dir(self) -> Path:
+        return self.lake_dir if self.lake_dir is not None else self.data_dir / "lake"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

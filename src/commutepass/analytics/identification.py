@@ -154,7 +154,8 @@ class DuckDBEngine:
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.con = ibis.duckdb.connect(
-            **({"threads": threads} if threads else {}), **({"memory_limit": memory_limit} if memory_limit else {})
+            **({"threads": threads} if threads else {}),
+            **({"memory_limit": memory_limit} if memory_limit else {}),
         )
 
     def read(self, paths: list[Path], schema: pa.Schema) -> ir.Table:
@@ -273,7 +274,9 @@ def features_and_rules(
     window = rules.window_days
     total_workdays = int(pc.sum(cal["workday"]).as_py() or 0)
     first = as_of - timedelta(days=window - 1)
-    s = activity.filter(activity.day.between(ibis.literal(first, type="date"), ibis.literal(as_of, type="date")))
+    s = activity.filter(
+        activity.day.between(ibis.literal(first, type="date"), ibis.literal(as_of, type="date"))
+    )
     s = s.join(ibis.memtable(cal), "day")
     e = s.filter(s.entered == 1)
     e = e.mutate(
@@ -296,10 +299,10 @@ def features_and_rules(
     homes = e.select(person_key=e.person_key, home_no=e.day_no, home_county=e.entry_county).filter(
         lambda r: r.home_county.notnull()
     )
-    everyone = s.group_by("person_key").aggregate(passages=s.passages.sum(), ring_passages=s.ring_passages.sum())
-    f = everyone.left_join(entries, "person_key").select(
-        ~ibis.selectors.endswith("_right")
+    everyone = s.group_by("person_key").aggregate(
+        passages=s.passages.sum(), ring_passages=s.ring_passages.sum()
     )
+    f = everyone.left_join(entries, "person_key").select(~ibis.selectors.endswith("_right"))
     f = f.left_join(homes, ["person_key", "home_no"]).select(~ibis.selectors.endswith("_right"))
     entry_days = f.entry_days.fill_null(0)
     workdays_since_first = total_workdays - f.wd_before_first
@@ -405,7 +408,9 @@ def features_of(row: dict[str, Any], window_days: int) -> Features:
         entry_workdays=int(row["entry_workdays"]),
         active_weeks=int(row["active_weeks"]),
         edge_entries=int(row["edge_entries"]),
-        days_since_last_entry=None if row["days_since_last_entry"] is None else int(row["days_since_last_entry"]),
+        days_since_last_entry=None
+        if row["days_since_last_entry"] is None
+        else int(row["days_since_last_entry"]),
         passages=int(row["passages"]),
         ring_passages=int(row["ring_passages"]),
         home_county=row["home_county"],

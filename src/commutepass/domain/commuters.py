@@ -69,7 +69,9 @@ class Classification:
     evidence_en: str
 
 
-def explain(outcome: Outcome, f: Features, rules: IdentificationRules, catalog: RegionCatalog) -> Classification:
+def explain(
+    outcome: Outcome, f: Features, rules: IdentificationRules, catalog: RegionCatalog
+) -> Classification:
     """The evidence for an outcome, in plain words, with the numbers the rule used."""
     home = catalog.get(f.home_county) if f.home_county else None
     place_zh = home.name if home else "—"

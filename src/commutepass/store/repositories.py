@@ -27,6 +27,7 @@ from commutepass.store.tables import (
     loads,
     people,
     risk_periods,
+    travel,
 )
 
 
@@ -58,6 +59,11 @@ def _people_ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
         ):
             ids[row.person_key] = row.id
     return ids
+
+
+def people_ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    """Row ids of the people with these keys (those that exist)."""
+    return _people_ids(conn, keys)
 
 
 def ensure_people(conn: Connection, persons: Iterable[tuple[str, date, str, str]]) -> dict[str, int]:
@@ -316,3 +322,31 @@ def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows
     ]
     conn.exec_driver_sql(sql, values)
+
+
+# --- the travel copy for identification ------------------------------------------------------
+
+
+def travel_load_ids(conn: Connection) -> list[int]:
+    """Loads that added travel rows, oldest first."""
+    stmt = select(loads.c.id).where(loads.c.kind == "travel", loads.c.rows_added > 0).order_by(loads.c.id)
+    return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def travel_of_load(conn: Connection, load_id: int, batch: int = 50_000) -> Iterable[Sequence[Any]]:
+    """The travel rows a load added, with the person's pseudonymous key (never the number),
+    in batches of rows (person_key, event_time UTC, direction, mode, site, county)."""
+    stmt = (
+        select(
+            people.c.person_key,
+            travel.c.event_time,
+            travel.c.direction,
+            travel.c.mode,
+            travel.c.site,
+            travel.c.county,
+        )
+        .join(people, people.c.id == travel.c.person_id)
+        .where(travel.c.load_id == load_id)
+    )
+    result = conn.execution_options(yield_per=batch).execute(stmt)
+    yield from result.partitions(batch)
