@@ -208,6 +208,11 @@ class _Chunk:
         self.move_day = rng.integers(self.days // 3, max(self.days // 3 + 1, self.days - 7), size=size)
         serial = np.arange(first_serial, first_serial + size)
         age = rng.choice(AGE_BUCKETS, size=size, p=AGE_SHARES)
+        # people who commute or travel weekly are of working age; infants and elders travel otherwise
+        working = np.isin(
+            b, [i for i, (_n, _s, cls) in enumerate(BEHAVIOURS) if cls] + [_B["far_weekly"], _B["stopped"]]
+        )
+        age = np.where(working & ((age < 20) | (age > 55)), rng.choice(AGE_BUCKETS[1:9], size=size), age)
         anchor = np.datetime64(start, "D") - (age * 365.25).astype("timedelta64[D]")
         birth = anchor - (serial // 1000).astype("timedelta64[D]")
         self.id_number = id_numbers(self.county, birth, serial)
