@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import platform
@@ -62,7 +60,6 @@ from commutepass.policies import builtin_policies
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 START = date(2021, 9, 13)
-SECRET = b"bench-identify-secret"
 MARK = "bench_identify"
 
 
@@ -70,9 +67,10 @@ def _policy() -> Policy:
     return builtin_policies().policies[-1]
 
 
-def _key(number: str) -> str:
-    """The store's person key: HMAC-SHA256 of the number (here with a fixed bench secret)."""
-    return hmac.new(SECRET, number.encode("ascii"), hashlib.sha256).hexdigest()
+def _people(region: Path) -> dict[str, int]:
+    """A row id per person, as the store gives one (here: the person's line in the truth file)."""
+    ids = pq.read_table(region / "truth.parquet", columns=["id_number"])["id_number"].to_pylist()
+    return {number: row for row, number in enumerate(ids, start=1)}
 
 
 def prepare(people: int, days: int) -> tuple[Path, Path]:
@@ -97,17 +95,16 @@ def prepare(people: int, days: int) -> tuple[Path, Path]:
         shutil.rmtree(lake_root, ignore_errors=True)
         lake = Lake(lake_root)
         source = pq.ParquetFile(region / "travel.parquet")
-        keys: dict[str, str] = {}
+        row_ids = _people(region)
         for number, batch in enumerate(source.iter_batches(batch_size=4_000_000)):
             ids = batch.column("id_number")
             unique = pc.unique(ids)
-            for i in unique.to_pylist():
-                if i not in keys:
-                    keys[i] = _key(i)
-            mapped = pc.take(pa.array([keys[i] for i in unique.to_pylist()]), pc.index_in(ids, unique))
+            mapped = pc.take(
+                pa.array([row_ids[i] for i in unique.to_pylist()], pa.int64()), pc.index_in(ids, unique)
+            )
             table = pa.table(
                 {
-                    "person_key": mapped,
+                    "person_id": mapped,
                     "event_time": pc.strptime(batch.column("event_time"), "%Y-%m-%dT%H:%M", "us"),
                     "direction": batch.column("direction"),
                     "mode": batch.column("mode"),
@@ -129,18 +126,17 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     files = [p for d in days for p in lake.travel_files(d)]
     t = pd.concat(
         [
-            pd.read_parquet(f, columns=["person_key", "event_time", "direction", "site", "county"])
+            pd.read_parquet(f, columns=["person_id", "event_time", "direction", "site", "county"])
             for f in files
         ]
     )
-    t = t.drop_duplicates()
     t["day"] = t["event_time"].dt.date
     t["entering"] = t["direction"] == "enter"
     t["ring"] = t["county"].str[:2].isin(ring.provinces) | t["county"].str[:4].isin(ring.prefectures)
     t["minute"] = t["event_time"].dt.hour * 60 + t["event_time"].dt.minute
     t["entry_minute"] = t["minute"].where(t["entering"])
     t["entry_county"] = t["county"].where(t["entering"] & t["ring"])
-    g = t.groupby(["person_key", "day"], sort=False)
+    g = t.groupby(["person_id", "day"], sort=False)
     act = g.agg(
         entered=("entering", "max"),
         first_entry_min=("entry_minute", "min"),
@@ -151,15 +147,15 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     del t, g
     cal = calendar_table(as_of, window).to_pandas()
     act = act.merge(cal, on="day")
-    everyone = act.groupby("person_key").agg(
+    everyone = act.groupby("person_id").agg(
         passages=("passages", "sum"), ring_passages=("ring_passages", "sum")
     )
-    e = act[act["entered"]].sort_values(["person_key", "first_entry_min", "day"])
-    e["rank"] = e.groupby("person_key").cumcount()
-    e["n"] = e.groupby("person_key")["day"].transform("size")
-    p10 = e[e["rank"] == (e["n"] - 1) // 10].groupby("person_key")["first_entry_min"].min()
-    p90 = e[e["rank"] == ((e["n"] - 1) * 9) // 10].groupby("person_key")["first_entry_min"].max()
-    entries = e.groupby("person_key").agg(
+    e = act[act["entered"]].sort_values(["person_id", "first_entry_min", "day"])
+    e["rank"] = e.groupby("person_id").cumcount()
+    e["n"] = e.groupby("person_id")["day"].transform("size")
+    p10 = e[e["rank"] == (e["n"] - 1) // 10].groupby("person_id")["first_entry_min"].min()
+    p90 = e[e["rank"] == ((e["n"] - 1) * 9) // 10].groupby("person_id")["first_entry_min"].max()
+    entries = e.groupby("person_id").agg(
         entry_days=("day", "size"),
         entry_workdays=("workday", "sum"),
         active_weeks=("week", "nunique"),
@@ -168,8 +164,8 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
         first_no=("day_no", "min"),
         last_no=("day_no", "max"),
     )
-    entries["wd_before_first"] = (e["wd_before"]).groupby(e["person_key"]).min()
-    homes = e[e["entry_county"].notna()].sort_values("day_no").groupby("person_key")["entry_county"].last()
+    entries["wd_before_first"] = (e["wd_before"]).groupby(e["person_id"]).min()
+    homes = e[e["entry_county"].notna()].sort_values("day_no").groupby("person_id")["entry_county"].last()
     f = everyone.join(entries).join(homes.rename("home_county"))
     f["entry_from_min"], f["entry_to_min"] = p10, p90
     total_wd = int(cal["workday"].sum())
@@ -185,11 +181,9 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     out["span_workdays"] = np.where(joiner, since.fillna(0), total_wd).astype("int64")
     out["days_since_last_entry"] = ((window - 1) - f["last_no"]).astype("Int64")
     out["passages"], out["ring_passages"] = f["passages"].astype("int64"), f["ring_passages"].astype("int64")
-    out["home_county"], out["entry_from_min"], out["entry_to_min"] = (
-        f["home_county"],
-        f["entry_from_min"],
-        f["entry_to_min"],
-    )
+    out["home_county"] = f["home_county"]
+    out["entry_from_min"] = f["entry_from_min"].astype("Int32")
+    out["entry_to_min"] = f["entry_to_min"].astype("Int32")
 
     def pm(x: float) -> int:
         return round(x * 1000)
@@ -222,7 +216,7 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
         default=Outcome.IRREGULAR,
     )
     o["outcome"] = o["outcome"].astype(str)
-    return o.reset_index().sort_values("person_key")[list(RESULT_COLUMNS)]
+    return o.reset_index().sort_values("person_id")[list(RESULT_COLUMNS)]
 
 
 class PeakMemory:
@@ -307,8 +301,8 @@ def _measure(run: str, lake_root: Path, as_of: date, out: Path) -> dict[str, Any
 
 def _same(a: pa.Table, b: pa.Table) -> float:
     """Share of people on whom two outputs agree in every column."""
-    left = a.select(list(RESULT_COLUMNS)).to_pandas().set_index("person_key")
-    right = b.select(list(RESULT_COLUMNS)).to_pandas().set_index("person_key").reindex(left.index)
+    left = a.select(list(RESULT_COLUMNS)).to_pandas().set_index("person_id")
+    right = b.select(list(RESULT_COLUMNS)).to_pandas().set_index("person_id").reindex(left.index)
     equal = pd.Series(True, index=left.index)
     for column in left.columns:
         x, y = left[column], right[column]
@@ -360,10 +354,11 @@ def main() -> None:
         if label != "duckdb_prepare_previous_day"
     }
     truth = pq.read_table(region / "truth.parquet", columns=["id_number", "behaviour", "expected_class"])
-    found = dict(zip(reference["person_key"].to_pylist(), reference["outcome"].to_pylist(), strict=True))
+    found = dict(zip(reference["person_id"].to_pylist(), reference["outcome"].to_pylist(), strict=True))
+    people = _people(region)
     classes = {o.value: (o.commuter_class.value if o.commuter_class else "") for o in Outcome}
     quality = score(
-        (b, e, classes[found.get(_key(i), "no_entry")])
+        (b, e, classes[found.get(people[i], "no_entry")])
         for i, b, e in zip(*(truth[c].to_pylist() for c in truth.column_names), strict=True)
     )
     summary = {

@@ -6,7 +6,6 @@ when ``java`` is missing). One session for the whole test run; the data is small
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -43,15 +42,16 @@ def spark() -> Iterator[SparkEngine]:
 
 
 def _lake(root: Path, region: Path) -> Lake:
-    """The synthetic travel rows as the lake holds them (pseudonymous key, Beijing wall clock)."""
+    """The synthetic travel rows as the lake holds them (a row id per person, Beijing wall clock)."""
     travel = pq.read_table(region / "travel.parquet")
-    ids = travel["id_number"].to_pylist()
+    people: dict[str, int] = {}
+    ids = [people.setdefault(i, len(people) + 1) for i in travel["id_number"].to_pylist()]
     lake = Lake(root)
     write_travel(
         lake,
         pa.table(
             {
-                "person_key": [hashlib.sha256(i.encode()).hexdigest() for i in ids],
+                "person_id": pa.array(ids, pa.int64()),
                 "event_time": pc.strptime(travel["event_time"], "%Y-%m-%dT%H:%M", "us"),
                 "direction": travel["direction"],
                 "mode": travel["mode"],

@@ -54,7 +54,7 @@ def classify(
     lake = Lake(tmp_path / "lake")
     table = pa.table(
         {
-            "person_key": ["k"] * len(passages),
+            "person_id": [1] * len(passages),
             "event_time": pa.array([p[0] for p in passages], pa.timestamp("us")),
             "direction": ["enter" if p[1] else "exit" for p in passages],
             "mode": ["road"] * len(passages),
@@ -66,7 +66,7 @@ def classify(
     rules = policy.commuters.identification
     run = run_job(lake, engine, as_of, rules, policy.ring_area)
     rows = run.result.to_pylist()
-    assert [r["person_key"] for r in rows] == ["k"]
+    assert [r["person_id"] for r in rows] == [1]
     return explain(Outcome(rows[0]["outcome"]), features_of(rows[0], rules.window_days), rules, catalog)
 
 
@@ -216,7 +216,7 @@ def test_a_day_is_rebuilt_when_its_travel_files_change(
     rules = p2021.commuters.identification
     one = pa.table(
         {
-            "person_key": ["a"],
+            "person_id": [1],
             "event_time": pa.array([_at(date(2021, 11, 26), 7)], pa.timestamp("us")),
             "direction": ["enter"],
             "mode": ["road"],
@@ -229,9 +229,9 @@ def test_a_day_is_rebuilt_when_its_travel_files_change(
     assert len(full.days_built) == 28
     again = run_job(lake, engine, AS_OF, rules, p2021.ring_area)
     assert again.days_built == [] and again.result.equals(full.result)
-    write_travel(lake, one.set_column(0, "person_key", pa.array(["b"])), "second")
+    write_travel(lake, one.set_column(0, "person_id", pa.array([2])), "second")
     changed = run_job(lake, engine, AS_OF, rules, p2021.ring_area)
     assert changed.days_built == [date(2021, 11, 26)]
-    assert changed.result["person_key"].to_pylist() == ["a", "b"]
+    assert changed.result["person_id"].to_pylist() == [1, 2]
     next_day = run_job(lake, engine, AS_OF + timedelta(days=1), rules, p2021.ring_area)
     assert next_day.days_built == [AS_OF + timedelta(days=1)]

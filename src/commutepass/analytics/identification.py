@@ -2,8 +2,8 @@
 
 The job is written once as Ibis expressions; Ibis compiles them to DuckDB SQL (the embedded
 default) or to Spark SQL (a cluster, or ``local[*]``). It reads the privacy-safe travel copy
-(the "lake": Parquet files per Beijing calendar day, keyed by the pseudonymous ``person_key``,
-never a raw ID number) and works in two steps:
+(the "lake": Parquet files per Beijing calendar day, keyed by the store's row id of the person,
+never an ID number) and works in two steps:
 
 1. **daily activity** — one row per person and day (entered?, first entry minute, passages,
    passages to the ring area, the ring county entered from), computed from that day's travel
@@ -40,7 +40,7 @@ from commutepass.domain.workdays import calendar
 
 TRAVEL_SCHEMA = pa.schema(
     [
-        ("person_key", pa.string()),
+        ("person_id", pa.int64()),  # the store's row id of the person: no ID number, no key
         ("event_time", pa.timestamp("us")),  # Beijing wall-clock time (no zone: no DST since 1991)
         ("direction", pa.string()),
         ("mode", pa.string()),
@@ -50,7 +50,7 @@ TRAVEL_SCHEMA = pa.schema(
 )
 ACTIVITY_SCHEMA = pa.schema(
     [
-        ("person_key", pa.string()),
+        ("person_id", pa.int64()),
         ("day", pa.date32()),
         ("entered", pa.int32()),
         ("first_entry_min", pa.int32()),
@@ -60,7 +60,7 @@ ACTIVITY_SCHEMA = pa.schema(
     ]
 )
 RESULT_COLUMNS = (
-    "person_key",
+    "person_id",
     "outcome",
     "span_days",
     "span_workdays",
@@ -226,8 +226,9 @@ def _in_ring(county: ir.StringValue, ring: RingArea) -> ir.BooleanValue:
 
 
 def daily_activity(travel: ir.Table, ring: RingArea) -> ir.Table:
-    """One row per person and Beijing calendar day from travel rows (exact duplicates dropped)."""
-    t = travel.select("person_key", "event_time", "direction", "site", "county").distinct()
+    """One row per person and Beijing calendar day from travel rows. Lake rows are unique (the
+    store's unique key); a repeated swipe a minute later falls into the same day."""
+    t = travel
     t = t.mutate(
         day=t.event_time.date(),
         entering=t.direction == "enter",
@@ -235,7 +236,7 @@ def daily_activity(travel: ir.Table, ring: RingArea) -> ir.Table:
         minute=(t.event_time.hour() * 60 + t.event_time.minute()).cast("int32"),
     )
     return (
-        t.group_by("person_key", "day")
+        t.group_by("person_id", "day")
         .aggregate(
             entered=t.entering.cast("int32").max(),
             first_entry_min=t.minute.min(where=t.entering),
@@ -280,10 +281,10 @@ def features_and_rules(
     s = s.join(ibis.memtable(cal), "day")
     e = s.filter(s.entered == 1)
     e = e.mutate(
-        rank=ibis.row_number().over(group_by=e.person_key, order_by=[e.first_entry_min, e.day]),
-        n=e.day.count().over(group_by=e.person_key),
+        rank=ibis.row_number().over(group_by=e.person_id, order_by=[e.first_entry_min, e.day]),
+        n=e.day.count().over(group_by=e.person_id),
     )
-    entries = e.group_by("person_key").aggregate(
+    entries = e.group_by("person_id").aggregate(
         entry_days=e.count(),
         entry_workdays=e.workday.sum(),
         active_weeks=e.week.nunique(),
@@ -296,14 +297,14 @@ def features_and_rules(
         entry_from_min=e.first_entry_min.min(where=e.rank == (e.n - 1) // 10),
         entry_to_min=e.first_entry_min.max(where=e.rank == ((e.n - 1) * 9) // 10),
     )
-    homes = e.select(person_key=e.person_key, home_no=e.day_no, home_county=e.entry_county).filter(
+    homes = e.select(person_id=e.person_id, home_no=e.day_no, home_county=e.entry_county).filter(
         lambda r: r.home_county.notnull()
     )
-    everyone = s.group_by("person_key").aggregate(
+    everyone = s.group_by("person_id").aggregate(
         passages=s.passages.sum(), ring_passages=s.ring_passages.sum()
     )
-    f = everyone.left_join(entries, "person_key").select(~ibis.selectors.endswith("_right"))
-    f = f.left_join(homes, ["person_key", "home_no"]).select(~ibis.selectors.endswith("_right"))
+    f = everyone.left_join(entries, "person_id").select(~ibis.selectors.endswith("_right"))
+    f = f.left_join(homes, ["person_id", "home_no"]).select(~ibis.selectors.endswith("_right"))
     entry_days = f.entry_days.fill_null(0)
     workdays_since_first = total_workdays - f.wd_before_first
     joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
@@ -353,7 +354,7 @@ class JobRun:
     days_built: list[date]
     """Days whose activity was (re)built from travel files in this run; the rest was reused."""
     result: pa.Table
-    """RESULT_COLUMNS, one row per person seen in the window, sorted by person_key."""
+    """RESULT_COLUMNS, one row per person seen in the window, sorted by person_id."""
 
 
 def _window_days(as_of: date, window_days: int) -> Iterator[date]:
@@ -390,7 +391,7 @@ def run_job(lake: Lake, engine: Engine, as_of: date, rules: IdentificationRules,
     paths = [lake.activity_file(ring, d) for d in _window_days(as_of, rules.window_days)]
     activity = engine.read(paths, ACTIVITY_SCHEMA)
     expr = features_and_rules(activity, as_of, rules, calendar_table(as_of, rules.window_days))
-    result = engine.to_arrow(expr.order_by("person_key"))
+    result = engine.to_arrow(expr.order_by("person_id"))
     return JobRun(engine.name, as_of, rules.window_days, built, result)
 
 

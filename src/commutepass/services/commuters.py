@@ -150,22 +150,19 @@ def identify(
         days_built=len(job.days_built),
         people_seen=job.result.num_rows,
     )
-    classified: dict[str, Classification] = {}
-    judged: dict[str, Classification] = {}
+    classified: dict[int, Classification] = {}
+    judged: dict[int, Classification] = {}
     for row in job.result.to_pylist():
         result = explain(Outcome(row["outcome"]), features_of(row, rules.window_days), rules, app.catalog)
-        judged[row["person_key"]] = result
+        judged[row["person_id"]] = result
         if result.commuter_class is not None:
-            classified[row["person_key"]] = result
+            classified[row["person_id"]] = result
             summary.by_class[result.commuter_class.value] = (
                 summary.by_class.get(result.commuter_class.value, 0) + 1
             )
     with app.transaction() as conn:
-        ids = repo.people_ids(conn, list(judged))
-        keys = {person_id: key for key, person_id in ids.items()}
         current = repo.open_entries(conn)
-        for key, result in classified.items():
-            person_id = ids[key]
+        for person_id, result in classified.items():
             entry = current.get(person_id)
             assert result.commuter_class is not None
             evidence = f"{result.evidence_zh} / {result.evidence_en}"
@@ -198,17 +195,16 @@ def identify(
                 evidence=evidence,
             )
         for person_id, entry in current.items():
-            owner = keys.get(person_id)
-            if (owner is not None and owner in classified) or entry.valid_from >= effective:
+            if person_id in classified or entry.valid_from >= effective:
                 continue
             if entry.source is not Source.AUTO:
                 grace_end = entry.valid_from + timedelta(days=policy.commuters.application_grace_days)
                 if effective < grace_end:
                     summary.kept_in_grace += 1
                     continue
-            why = judged.get(owner) if owner is not None else None
-            if why is None:
-                why = explain(Outcome.NO_ENTRY, NO_FEATURES(rules.window_days), rules, app.catalog)
+            why = judged.get(person_id) or explain(
+                Outcome.NO_ENTRY, NO_FEATURES(rules.window_days), rules, app.catalog
+            )
             repo.end_entry(
                 conn,
                 entry.id,
@@ -226,7 +222,7 @@ def NO_FEATURES(window_days: int) -> Features:
 
 def lake_of(app: App) -> Lake:
     """The travel copy identification reads, brought up to date with the store first: every
-    travel load not yet copied is copied (pseudonymous keys only, Beijing wall-clock times)."""
+    travel load not yet copied is copied (people by row id only, Beijing wall-clock times)."""
     lake = Lake(app.settings.resolved_lake_dir())
     marks = lake.root / "exported"
     with app.engine.connect() as conn:
@@ -238,7 +234,7 @@ def lake_of(app: App) -> Lake:
                 columns = list(zip(*rows, strict=True))
                 table = pa.table(
                     {
-                        "person_key": pa.array(columns[0], pa.string()),
+                        "person_id": pa.array(columns[0], pa.int64()),
                         "event_time": pa.array(
                             [t.astimezone(BEIJING).replace(tzinfo=None) for t in columns[1]],
                             pa.timestamp("us"),

@@ -61,11 +61,6 @@ def _people_ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     return ids
 
 
-def people_ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
-    """Row ids of the people with these keys (those that exist)."""
-    return _people_ids(conn, keys)
-
-
 def ensure_people(conn: Connection, persons: Iterable[tuple[str, date, str, str]]) -> dict[str, int]:
     """Make sure each (key, birth_date, masked, cipher) person exists; return key → row id."""
     wanted = {key: (birth, masked, cipher) for key, birth, masked, cipher in persons}
@@ -334,19 +329,15 @@ def travel_load_ids(conn: Connection) -> list[int]:
 
 
 def travel_of_load(conn: Connection, load_id: int, batch: int = 50_000) -> Iterable[Sequence[Any]]:
-    """The travel rows a load added, with the person's pseudonymous key (never the number),
-    in batches of rows (person_key, event_time UTC, direction, mode, site, county)."""
-    stmt = (
-        select(
-            people.c.person_key,
-            travel.c.event_time,
-            travel.c.direction,
-            travel.c.mode,
-            travel.c.site,
-            travel.c.county,
-        )
-        .join(people, people.c.id == travel.c.person_id)
-        .where(travel.c.load_id == load_id)
-    )
+    """The travel rows a load added, by the person's row id (never the number), in batches of
+    rows (person_id, event_time UTC, direction, mode, site, county)."""
+    stmt = select(
+        travel.c.person_id,
+        travel.c.event_time,
+        travel.c.direction,
+        travel.c.mode,
+        travel.c.site,
+        travel.c.county,
+    ).where(travel.c.load_id == load_id)
     result = conn.execution_options(yield_per=batch).execute(stmt)
     yield from result.partitions(batch)
