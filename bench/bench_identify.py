@@ -151,10 +151,7 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
         passages=("passages", "sum"), ring_passages=("ring_passages", "sum")
     )
     e = act[act["entered"]].sort_values(["person_id", "first_entry_min", "day"])
-    e["rank"] = e.groupby("person_id").cumcount()
-    e["n"] = e.groupby("person_id")["day"].transform("size")
-    p10 = e[e["rank"] == (e["n"] - 1) // 10].groupby("person_id")["first_entry_min"].min()
-    p90 = e[e["rank"] == ((e["n"] - 1) * 9) // 10].groupby("person_id")["first_entry_min"].max()
+    e["minute_sq"] = e["first_entry_min"].astype("int64") ** 2
     entries = e.groupby("person_id").agg(
         entry_days=("day", "size"),
         entry_workdays=("workday", "sum"),
@@ -163,11 +160,14 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
         last_wd=("last_wd", "sum"),
         first_no=("day_no", "min"),
         last_no=("day_no", "max"),
+        entry_min_first=("first_entry_min", "min"),
+        entry_min_last=("first_entry_min", "max"),
+        entry_min_sum=("first_entry_min", "sum"),
+        entry_min_sumsq=("minute_sq", "sum"),
     )
     entries["wd_before_first"] = (e["wd_before"]).groupby(e["person_id"]).min()
     homes = e[e["entry_county"].notna()].sort_values("day_no").groupby("person_id")["entry_county"].last()
     f = everyone.join(entries).join(homes.rename("home_county"))
-    f["entry_from_min"], f["entry_to_min"] = p10, p90
     total_wd = int(cal["workday"].sum())
     n_days = f["entry_days"].fillna(0).astype("int64")
     since = total_wd - f["wd_before_first"]
@@ -182,8 +182,8 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     out["days_since_last_entry"] = ((window - 1) - f["last_no"]).astype("Int64")
     out["passages"], out["ring_passages"] = f["passages"].astype("int64"), f["ring_passages"].astype("int64")
     out["home_county"] = f["home_county"]
-    out["entry_from_min"] = f["entry_from_min"].astype("Int32")
-    out["entry_to_min"] = f["entry_to_min"].astype("Int32")
+    for column in ("entry_min_first", "entry_min_last", "entry_min_sum", "entry_min_sumsq"):
+        out[column] = f[column].astype("Int64")
 
     def pm(x: float) -> int:
         return round(x * 1000)

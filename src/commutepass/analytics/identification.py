@@ -10,7 +10,8 @@ never an ID number) and works in two steps:
    files only and kept as state, so the next day's run reads only the new day's rows;
 2. **features and rules** — over the look-back window of daily activity, joined with the
    holiday calendar: entry days, workday entries, active weeks, entries on the first/last
-   workday of the week, days since the last entry, usual entry time, home county; then the
+   workday of the week, days since the last entry, the usual entry time and its spread (the
+   regularity of the entry hour), home county; then the
    rules, every threshold a named parameter of the policy, give ``daily``, ``weekly`` or none.
 
 Thresholds are compared in integer arithmetic (shares as per-mille), so both engines decide
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,8 +74,10 @@ RESULT_COLUMNS = (
     "passages",
     "ring_passages",
     "home_county",
-    "entry_from_min",
-    "entry_to_min",
+    "entry_min_first",
+    "entry_min_last",
+    "entry_min_sum",
+    "entry_min_sumsq",
 )
 
 
@@ -279,40 +283,37 @@ def features_and_rules(
         activity.day.between(ibis.literal(first, type="date"), ibis.literal(as_of, type="date"))
     )
     s = s.join(ibis.memtable(cal), "day")
-    e = s.filter(s.entered == 1)
-    e = e.mutate(
-        rank=ibis.row_number().over(group_by=e.person_id, order_by=[e.first_entry_min, e.day]),
-        n=e.day.count().over(group_by=e.person_id),
+    entered = s.entered == 1
+    minute = s.first_entry_min.cast("int64")  # null on days without an entry
+    weeks = range(int(pc.max(cal["week"]).as_py() or 0) + 1)
+    # one pass, one row per person: every entry feature filters on the days with an entry
+    f = s.group_by("person_id").aggregate(
+        passages=s.passages.sum(),
+        ring_passages=s.ring_passages.sum(),
+        entry_days=s.entered.sum(),
+        entry_workdays=(s.workday * s.entered).sum(),
+        # active weeks as one flag per calendar week: far cheaper than a distinct count
+        **{f"in_week_{w}": ((s.week == w) & entered).cast("int32").max() for w in weeks},
+        first_wd_entries=(s.first_wd * s.entered).sum(),
+        last_wd_entries=(s.last_wd * s.entered).sum(),
+        first_no=s.day_no.min(where=entered),
+        last_no=s.day_no.max(where=entered),
+        wd_before_first=s.wd_before.min(where=entered),
+        home_county=s.entry_county.argmax(s.day_no, where=s.entry_county.notnull()),
+        # the usual entry time and its spread, in whole numbers so that engines agree exactly
+        entry_min_first=s.first_entry_min.min(),
+        entry_min_last=s.first_entry_min.max(),
+        entry_min_sum=minute.sum(),
+        entry_min_sumsq=(minute * minute).sum(),
     )
-    entries = e.group_by("person_id").aggregate(
-        entry_days=e.count(),
-        entry_workdays=e.workday.sum(),
-        active_weeks=e.week.nunique(),
-        first_wd_entries=e.first_wd.sum(),
-        last_wd_entries=e.last_wd.sum(),
-        first_no=e.day_no.min(),
-        last_no=e.day_no.max(),
-        wd_before_first=e.wd_before.min(),
-        home_no=e.day_no.max(where=e.entry_county.notnull()),
-        entry_from_min=e.first_entry_min.min(where=e.rank == (e.n - 1) // 10),
-        entry_to_min=e.first_entry_min.max(where=e.rank == ((e.n - 1) * 9) // 10),
-    )
-    homes = e.select(person_id=e.person_id, home_no=e.day_no, home_county=e.entry_county).filter(
-        lambda r: r.home_county.notnull()
-    )
-    everyone = s.group_by("person_id").aggregate(
-        passages=s.passages.sum(), ring_passages=s.ring_passages.sum()
-    )
-    f = everyone.left_join(entries, "person_id").select(~ibis.selectors.endswith("_right"))
-    f = f.left_join(homes, ["person_id", "home_no"]).select(~ibis.selectors.endswith("_right"))
     entry_days = f.entry_days.fill_null(0)
     workdays_since_first = total_workdays - f.wd_before_first
     joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
     f = f.mutate(
         entry_days=entry_days,
         entry_workdays=f.entry_workdays.fill_null(0),
-        active_weeks=f.active_weeks.fill_null(0),
-        edge_entries=ibis.greatest(f.first_wd_entries.fill_null(0), f.last_wd_entries.fill_null(0)),
+        active_weeks=sum((f[f"in_week_{w}"] for w in weeks), ibis.literal(0)),
+        edge_entries=ibis.greatest(f.first_wd_entries, f.last_wd_entries),
         span_days=ibis.ifelse(joiner, window - f.first_no, window),
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
         days_since_last_entry=(window - 1) - f.last_no,
@@ -395,8 +396,22 @@ def run_job(lake: Lake, engine: Engine, as_of: date, rules: IdentificationRules,
     return JobRun(engine.name, as_of, rules.window_days, built, result)
 
 
-def _hhmm(minutes: Any) -> str | None:
-    return None if minutes is None else f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
+def _hhmm(minutes: float) -> str:
+    whole = round(minutes)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def usual_entry_time(row: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Mean ± 1.28 standard deviations of the day's first entry (about the 10th–90th percentile
+    of a regular habit), kept within the earliest and latest entry seen."""
+    n = int(row["entry_days"])
+    if not n or row["entry_min_sum"] is None:
+        return None, None
+    mean = row["entry_min_sum"] / n
+    spread = math.sqrt(max(row["entry_min_sumsq"] / n - mean * mean, 0.0))
+    low = max(mean - 1.28 * spread, row["entry_min_first"])
+    high = min(mean + 1.28 * spread, row["entry_min_last"])
+    return _hhmm(low), _hhmm(high)
 
 
 def features_of(row: dict[str, Any], window_days: int) -> Features:
@@ -415,6 +430,6 @@ def features_of(row: dict[str, Any], window_days: int) -> Features:
         passages=int(row["passages"]),
         ring_passages=int(row["ring_passages"]),
         home_county=row["home_county"],
-        entry_from=_hhmm(row["entry_from_min"]),
-        entry_to=_hhmm(row["entry_to_min"]),
+        entry_from=usual_entry_time(row)[0],
+        entry_to=usual_entry_time(row)[1],
     )

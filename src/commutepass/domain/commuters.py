@@ -56,7 +56,8 @@ class Features:
     home_county: str | None
     """The ring county of the most recent entry (a person who moved counts from the new home)."""
     entry_from: str | None
-    """Usual entry time, 10th and 90th percentile of the first entry of each day (HH:MM)."""
+    """Usual entry time: the mean ± 1.28 standard deviations of the first entry of each day
+    (about its 10th–90th percentile), within the earliest and latest entry seen (HH:MM)."""
     entry_to: str | None
 
 
