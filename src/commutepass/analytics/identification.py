@@ -188,6 +188,9 @@ class SparkEngine:
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", os.environ.get("COMMUTEPASS_SPARK_PARTITIONS", "8"))
+            # the driver collects a week of daily activity at a time (millions of rows at Beijing scale)
+            .config("spark.driver.memory", os.environ.get("COMMUTEPASS_SPARK_DRIVER_MEMORY", "4g"))
+            .config("spark.driver.maxResultSize", "0")
         )
         for key, value in (conf or {}).items():
             builder = builder.config(key, value)
