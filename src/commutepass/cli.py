@@ -120,15 +120,68 @@ def identify(
     window: Annotated[
         int | None, typer.Option("--window", help="Days to look back (default: policy).")
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (embedded, default) or spark (COMMUTEPASS_SPARK_MASTER).")
+    ] = "duckdb",
 ) -> None:
-    """Identify commuters from travel records (rule-based); entries change from the next day."""
+    """Identify commuters from travel records; entries change from the next day."""
     try:
         day = parse_date(as_of, "as_of")
+        if engine not in ("duckdb", "spark"):
+            raise InputError(
+                "engine", f"'{engine}' is not one of duckdb, spark", f"“{engine}”不是 duckdb 或 spark"
+            )
+        from commutepass.services import audit, people
+
+        summary = people.identify_audited(_app(ctx), audit.CLI, day, window, engine)
     except InputError as exc:
         _fail(exc)
-    from commutepass.services import audit, people
+    _emit(summary)
 
-    _emit(people.identify_audited(_app(ctx), audit.CLI, day, window))
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    truth: Annotated[
+        Path, typer.Option("--truth", help="Truth file of the synthetic region (CSV or Parquet).")
+    ],
+    as_of: Annotated[str, typer.Option("--as-of", help="The day identification ran for (YYYY-MM-DD).")],
+) -> None:
+    """Precision, recall and class agreement of the commuter database against a truth file."""
+    try:
+        day = parse_date(as_of, "as_of")
+        result = commuter_service.evaluate(_app(ctx), truth, day)
+    except InputError as exc:
+        _fail(exc)
+    _emit({"scope": "overall", **result.overall.as_dict(), "confusion": result.overall.matrix()})
+    for behaviour, part in result.by_behaviour.items():
+        _emit({"scope": "behaviour", "behaviour": behaviour, **part.as_dict(), "confusion": part.matrix()})
+
+
+@app.command()
+def synth(
+    people: Annotated[int, typer.Option("--people", help="People in the region (up to 1,800,000).")],
+    days: Annotated[int, typer.Option("--days", help="Days of records.")],
+    start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same files.")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Write a synthetic ring-Beijing region in the load formats, with its truth file."""
+    from commutepass.analytics.synth import write_region
+
+    try:
+        first = parse_date(start, "start")
+        result = write_region(out, people=people, days=days, start=first, seed=seed, fmt=fmt, progress=True)
+    except InputError as exc:
+        _fail(exc)
+    _emit(
+        {
+            "people": result.people,
+            "travel_rows": result.travel_rows,
+            "files": {kind: str(path) for kind, path in result.files.items()},
+        }
+    )
 
 
 @commuters_app.command("add")

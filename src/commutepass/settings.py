@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     lowering it (the tests do) never locks anyone out."""
     password_hash_rounds: int = Field(3, ge=1)
     """Argon2id time cost of new password hashes."""
+    lake_dir: Path | None = None
+    """The privacy-safe Parquet copy of travel records that identification reads (per day,
+    pseudonymous keys only). Default: ``lake`` in the data directory."""
+    spark_master: str | None = None
+    """Spark master URL for ``identify --engine spark`` (default ``local[*]``)."""
+
+    def resolved_lake_dir(self) -> Path:
+        return self.lake_dir if self.lake_dir is not None else self.data_dir / "lake"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,191 +1,112 @@
 """A synthetic Beijing-ring region: people, their passages, NAT results, itineraries, risk areas.
 
-Deterministic by seed. Writes the load formats (CSV) plus ``truth.csv`` with each person's
-behaviour and the class identification should find. This first version serves the demo and
-the tests (a few thousand people); the Beijing-scale generator is its own issue.
+Vectorised (numpy) and streamed: people are made in chunks, each chunk's rows are written and
+dropped, so memory stays bounded at any size (1.5 M people × 28 days ≈ 40 M passages runs in a
+few hundred MB). Deterministic by seed (and chunk size). Writes the load formats of the core
+(CSV or Parquet, same columns) plus ``truth`` with each person's behaviour and the class
+identification should find. Days off and make-up workdays follow the real holiday calendar.
 """
 
 from __future__ import annotations
 
-import csv
-import random
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from stdnum.cn import ric
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from tqdm import tqdm
 
-from commutepass.domain.clock import BEIJING
+from commutepass.domain.errors import InputError
+from commutepass.domain.workdays import calendar
 
-if TYPE_CHECKING:
-    import _csv
+CHUNK_PEOPLE = 100_000
+MAX_PEOPLE = 1_800_000
+"""Serial (3 digits) × birth-date spread per age bucket keeps every ID number unique up to here."""
 
 
 @dataclass(frozen=True)
 class Site:
     name: str
     mode: str
-    county: str
-    """The county outside Beijing the site serves."""
+    counties: tuple[str, ...]
+    """Counties outside Beijing the site connects to (where its travellers live)."""
 
 
 ROAD_SITES = (
-    Site("西集检查站", "road", "131024"),  # 京哈高速, from 香河
-    Site("白庙检查站", "road", "131082"),  # from 燕郊 (三河)
-    Site("潮白河检查站", "road", "131028"),  # 京秦, from 大厂
-    Site("琉璃河检查站", "road", "130681"),  # 京港澳, from 涿州
-    Site("榆垡检查站", "road", "131022"),  # 京开, from 固安
-    Site("台湖检查站", "road", "120114"),  # 京津, from 武清
+    Site("西集检查站", "road", ("131024",)),  # 京哈高速, 香河
+    Site("白庙检查站", "road", ("131082",)),  # 燕郊 (三河)
+    Site("潮白河检查站", "road", ("131028",)),  # 京秦, 大厂
+    Site("琉璃河检查站", "road", ("130681", "130684")),  # 京港澳, 涿州 / 高碑店
+    Site("榆垡检查站", "road", ("131022", "131023")),  # 京开, 固安 / 永清
+    Site("台湖检查站", "road", ("120114", "120113")),  # 京津, 武清 / 北辰
+    Site("康庄检查站", "road", ("130730",)),  # 京藏, 怀来
+    Site("高岭检查站", "road", ("130824", "130821")),  # 京承, 滦平 / 承德县
 )
 RAIL_SITES = (
-    Site("武清站", "rail", "120114"),
-    Site("天津站", "rail", "120102"),
-    Site("廊坊站", "rail", "131002"),
-    Site("涿州东站", "rail", "130681"),
-    Site("保定东站", "rail", "130602"),
-    Site("张家口站", "rail", "130702"),
-    Site("承德南站", "rail", "130802"),
+    Site("武清站", "rail", ("120114",)),
+    Site("天津站", "rail", ("120102", "120101", "120104")),
+    Site("廊坊站", "rail", ("131002", "131003")),
+    Site("涿州东站", "rail", ("130681",)),
+    Site("保定东站", "rail", ("130602", "130606")),
+    Site("张家口站", "rail", ("130702", "130703")),
+    Site("承德南站", "rail", ("130802",)),
 )
 FAR_SITES = (
-    Site("石家庄站", "rail", "130102"),
-    Site("济南西站", "rail", "370102"),
-    Site("郑州东站", "rail", "410105"),
+    Site("石家庄站", "rail", ("130102",)),
+    Site("济南西站", "rail", ("370102",)),
+    Site("郑州东站", "rail", ("410105",)),
 )
+SITES = ROAD_SITES + RAIL_SITES + FAR_SITES
+_ROAD = np.arange(len(ROAD_SITES))
+_RAIL = np.arange(len(RAIL_SITES)) + len(ROAD_SITES)
+_RING = np.arange(len(ROAD_SITES) + len(RAIL_SITES))
+_FAR = np.arange(len(FAR_SITES)) + len(ROAD_SITES) + len(RAIL_SITES)
+_ANY = np.arange(len(SITES))
 
 SIDE_TRIPS = ("130821", "120116", "152501", "131028", "110105")
 """Counties of side trips: a case county, a Tianjin district with a case, a border port,
 a county with no risk, and a Beijing district (ignored by the entry rules)."""
 
+LABS = ("北京市疾控中心", "天津金域医学检验", "廊坊市人民医院", "保定市第一医院")
+
 BEHAVIOURS: tuple[tuple[str, float, str | None], ...] = (
-    # behaviour, share, class identification should find
-    ("daily_road", 0.26, "daily"),
-    ("daily_rail", 0.14, "daily"),
-    ("weekly_mon_fri", 0.08, "weekly"),
-    ("weekly_fri_sun", 0.06, "weekly"),
-    ("business", 0.14, None),
-    ("tourist", 0.12, None),
-    ("far_weekly", 0.06, None),
+    # behaviour, share of the default mix, class identification should find
+    ("daily_road", 0.24, "daily"),
+    ("daily_rail", 0.13, "daily"),
+    ("shift", 0.05, "daily"),  # four days on, four off, workdays or not
+    ("moved", 0.02, "daily"),  # a daily commuter who moved house (new county) mid-window
+    ("weekly_mon_fri", 0.07, "weekly"),
+    ("weekly_fri_sun", 0.05, "weekly"),  # family in Beijing, work in Tianjin or Hebei (吴浩)
+    ("business", 0.13, None),
+    ("tourist", 0.11, None),
+    ("far_weekly", 0.05, None),  # weekly, but from outside the ring area: never a commuter
     ("stopped", 0.05, None),
     ("new_joiner", 0.05, "daily"),
-    ("stay_home", 0.04, None),
+    ("stay_home", 0.05, None),
 )
+_NAMES = [b[0] for b in BEHAVIOURS]
+_B = {name: i for i, name in enumerate(_NAMES)}
+_DAILY_LIKE = [_B[n] for n in ("daily_road", "daily_rail", "moved", "stopped", "new_joiner")]
 
+AGE_BUCKETS = np.array([1, 20, 25, 30, 35, 40, 45, 50, 55, 62, 67, 72, 77])
+"""Ages (years) a birth date counts back from; 5 years apart, so (bucket, serial // 1000)
+never repeats a birth date within a bucket up to MAX_PEOPLE."""
+AGE_SHARES = np.array([0.03] + [0.92 / 8] * 8 + [0.05 / 4] * 4)
 
-@dataclass
-class Person:
-    id_number: str
-    behaviour: str
-    expected: str | None
-    home: Site
-    birth: date
-    nat_every: int
-    """Days between NAT tests (0: tests only before a trip)."""
-    travel: list[tuple[datetime, str, Site]] = field(default_factory=list)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "travel": ("id_number", "event_time", "direction", "mode", "site", "county"),
+    "nat": ("id_number", "sampled_at", "reported_at", "result", "lab"),
+    "itinerary": ("id_number", "date", "county"),
+    "risk": ("county", "level", "start", "end"),
+    "truth": ("id_number", "behaviour", "expected_class", "home_county", "site", "mode"),
+}
 
-
-def _id_number(county: str, birth: date, serial: int) -> str:
-    """A valid number: county, birth date, serial, check digit (computed from the first 17)."""
-    body = f"{county}{birth:%Y%m%d}{serial % 1000:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-def _birth(rng: random.Random, start: date) -> date:
-    roll = rng.random()
-    if roll < 0.03:
-        years = rng.randint(0, 3)  # infants
-    elif roll < 0.08:
-        years = rng.randint(60, 80)
-    else:
-        years = rng.randint(20, 59)
-    return start - timedelta(days=years * 365 + rng.randint(0, 364))
-
-
-def _at(day: date, hour: float, rng: random.Random) -> datetime:
-    minutes = int(hour * 60 + rng.gauss(0, 12))
-    minutes = max(0, min(minutes, 23 * 60 + 59))
-    return datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=BEIJING)
-
-
-def _plan(person: Person, rng: random.Random, start: date, days: int) -> None:
-    b = person.behaviour
-    site = person.home
-    all_days = [start + timedelta(days=n) for n in range(days)]
-    half = start + timedelta(days=days // 2)
-
-    def commute(day: date, in_hour: float, out_hour: float) -> None:
-        person.travel.append((_at(day, in_hour, rng), "enter", site))
-        if rng.random() > 0.03:  # an exit swipe is sometimes missing
-            person.travel.append((_at(day, out_hour, rng), "exit", site))
-
-    if b in ("daily_road", "daily_rail", "stopped", "new_joiner"):
-        attendance = rng.uniform(0.8, 0.97)
-        for day in all_days:
-            if day.weekday() >= 5 or rng.random() > attendance:
-                continue
-            if b == "stopped" and day >= half - timedelta(days=4):
-                continue
-            if b == "new_joiner" and day < half - timedelta(days=2):
-                continue
-            commute(day, 7.2, 19.0)
-    elif b in ("weekly_mon_fri", "far_weekly"):
-        for day in all_days:
-            if day.weekday() == 0 and rng.random() < 0.93:
-                person.travel.append((_at(day, 7.0, rng), "enter", site))
-            if day.weekday() == 4 and rng.random() < 0.93:
-                person.travel.append((_at(day, 18.5, rng), "exit", site))
-    elif b == "weekly_fri_sun":
-        for day in all_days:
-            if day.weekday() == 4 and rng.random() < 0.93:
-                person.travel.append((_at(day, 19.0, rng), "enter", site))
-            if day.weekday() == 6 and rng.random() < 0.93:
-                person.travel.append((_at(day, 17.0, rng), "exit", site))
-    elif b == "business":
-        for _ in range(rng.randint(1, 4)):
-            day = rng.choice(all_days)
-            stay = rng.randint(0, 2)
-            person.travel.append((_at(day, 9.0, rng), "enter", site))
-            person.travel.append((_at(day + timedelta(days=stay), 17.0, rng), "exit", site))
-    elif b == "tourist":
-        day = rng.choice(all_days)
-        person.travel.append((_at(day, 11.0, rng), "enter", site))
-        person.travel.append((_at(day + timedelta(days=rng.randint(1, 4)), 15.0, rng), "exit", site))
-    if person.travel and rng.random() < 0.05:  # a duplicate swipe
-        person.travel.append(person.travel[0])
-
-
-def generate(people: int, days: int, start: date, seed: int = 7) -> Iterator[Person]:
-    rng = random.Random(seed)
-    shares = [share for _b, share, _e in BEHAVIOURS]
-    for serial in range(people):
-        behaviour, _share, expected = rng.choices(BEHAVIOURS, weights=shares)[0]
-        if behaviour in ("daily_road",):
-            home = rng.choice(ROAD_SITES)
-        elif behaviour in (
-            "daily_rail",
-            "weekly_mon_fri",
-            "weekly_fri_sun",
-            "stopped",
-            "new_joiner",
-            "stay_home",
-        ):
-            home = rng.choice(RAIL_SITES if behaviour != "stopped" else ROAD_SITES + RAIL_SITES)
-        elif behaviour == "far_weekly":
-            home = rng.choice(FAR_SITES)
-        else:
-            home = rng.choice(ROAD_SITES + RAIL_SITES + FAR_SITES)
-        birth = _birth(rng, start)
-        person = Person(
-            id_number=_id_number(home.county, birth, serial),
-            behaviour=behaviour,
-            expected=expected,
-            home=home,
-            birth=birth,
-            nat_every=rng.choice((7, 7, 10, 14, 0)) if expected else 0,
-        )
-        _plan(person, rng, start, days)
-        yield person
+_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+_CHECK_CHARS = np.array(list("10X98765432"))
 
 
 @dataclass
@@ -196,108 +117,387 @@ class SynthResult:
     files: dict[str, Path]
 
 
-def write_region(out: Path, *, people: int, days: int, start: date, seed: int = 7) -> SynthResult:
-    """Write travel.csv, nat.csv, itinerary.csv, risk.csv and truth.csv into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed + 1)
-    files = {k: out / f"{k}.csv" for k in ("travel", "nat", "itinerary", "risk", "truth")}
-    end = start + timedelta(days=days - 1)
-    travel_rows = 0
-    handles = {k: p.open("w", encoding="utf-8", newline="") for k, p in files.items()}
-    try:
-        w = {k: csv.writer(h) for k, h in handles.items()}
-        w["travel"].writerow(["id_number", "event_time", "direction", "mode", "site", "county"])
-        w["nat"].writerow(["id_number", "sampled_at", "reported_at", "result", "lab"])
-        w["itinerary"].writerow(["id_number", "date", "county"])
-        w["risk"].writerow(["county", "level", "start", "end"])
-        w["truth"].writerow(["id_number", "behaviour", "expected_class", "home_county", "site", "mode"])
-        count = 0
-        for person in generate(people, days, start, seed):
-            count += 1
-            w["truth"].writerow(
+def id_numbers(county: np.ndarray, birth: np.ndarray, serial: np.ndarray) -> np.ndarray:
+    """Valid GB 11643 numbers: county, birth date (datetime64[D]), 3-digit serial, check digit."""
+    births = np.datetime_as_string(birth, unit="D")
+    body = np.char.add(
+        np.char.add(county.astype("U6"), np.char.replace(births, "-", "")),
+        np.char.zfill((serial % 1000).astype("U3"), 3),
+    )
+    digits = body.view("U1").reshape(len(body), 17).astype(np.int64)
+    check = _CHECK_CHARS[(digits * _ID_WEIGHTS).sum(axis=1) % 11]
+    result: np.ndarray = np.char.add(body, check)
+    return result
+
+
+class _Calendar:
+    """The window's days plus two weeks after it, as arrays (what the behaviours need)."""
+
+    def __init__(self, start: date, days: int) -> None:
+        cal = calendar(start, start + timedelta(days=days + 13))
+        self.days = days
+        self.workday = np.array([c.workday for c in cal])
+        self.first_wd = np.array([c.first_workday_of_week for c in cal])[:days]
+        self.last_wd = np.array([c.last_workday_of_week for c in cal])[:days]
+        # Friday-in people go home on the last day off after their last workday of the week
+        back = np.zeros(days, dtype=np.int64)
+        for d in range(days):
+            n = d + 1
+            while n + 1 < len(cal) and not self.workday[n + 1] and not self.workday[n]:
+                n += 1
+            back[d] = n
+        self.return_day = back
+        self.workday = self.workday[:days]
+        self.workdays_after = np.cumsum(self.workday[::-1])[::-1]
+        """Workdays from each day to the window's end."""
+
+
+def _minutes(rng: np.random.Generator, mean: np.ndarray, sd: float, shape: tuple[int, int]) -> np.ndarray:
+    values = mean[:, None] + rng.normal(0, sd, size=shape)
+    return np.clip(values, 0, 1439).astype(np.int32)
+
+
+def _trips(
+    rng: np.random.Generator, people: np.ndarray, trips: np.ndarray, days: int, stay: tuple[int, int]
+) -> tuple[np.ndarray, ...]:
+    """Occasional trips: (person, enter day, exit day) for ``trips[i]`` trips of each person."""
+    who = np.repeat(people, trips)
+    enter = rng.integers(0, days, size=len(who))
+    leave = enter + rng.integers(stay[0], stay[1] + 1, size=len(who))
+    return who, enter, leave
+
+
+class _Chunk:
+    """One chunk of people and every row they produce."""
+
+    def __init__(
+        self, rng: np.random.Generator, first_serial: int, size: int, start: date, cal: _Calendar
+    ) -> None:
+        self.rng = rng
+        self.size = size
+        self.days = cal.days
+        self.cal = cal
+        self.start = np.datetime64(start, "D")
+        shares = np.array([b[1] for b in BEHAVIOURS])
+        self.behaviour = rng.choice(len(BEHAVIOURS), size=size, p=shares / shares.sum())
+        b = self.behaviour
+        site = rng.choice(_ANY, size=size)
+        site = np.where(
+            np.isin(b, [_B["daily_road"], _B["shift"], _B["moved"]]), rng.choice(_ROAD, size=size), site
+        )
+        site = np.where(
+            np.isin(
+                b,
                 [
-                    person.id_number,
-                    person.behaviour,
-                    person.expected or "",
-                    person.home.county,
-                    person.home.name,
-                    person.home.mode,
-                ]
+                    _B["daily_rail"],
+                    _B["weekly_mon_fri"],
+                    _B["weekly_fri_sun"],
+                    _B["new_joiner"],
+                    _B["stay_home"],
+                ],
+            ),
+            rng.choice(_RAIL, size=size),
+            site,
+        )
+        site = np.where(b == _B["stopped"], rng.choice(_RING, size=size), site)
+        self.site = np.where(b == _B["far_weekly"], rng.choice(_FAR, size=size), site)
+        self.county = self._county_of(self.site)
+        # a person who moved lives near another ring site from the move day on
+        self.new_site = rng.choice(_RING, size=size)
+        self.new_county = self._county_of(self.new_site)
+        self.move_day = rng.integers(self.days // 3, max(self.days // 3 + 1, self.days - 7), size=size)
+        serial = np.arange(first_serial, first_serial + size)
+        age = rng.choice(AGE_BUCKETS, size=size, p=AGE_SHARES)
+        # people who commute or travel weekly are of working age; infants and elders travel otherwise
+        working = np.isin(
+            b, [i for i, (_n, _s, cls) in enumerate(BEHAVIOURS) if cls] + [_B["far_weekly"], _B["stopped"]]
+        )
+        age = np.where(working & ((age < 20) | (age > 55)), rng.choice(AGE_BUCKETS[1:9], size=size), age)
+        anchor = np.datetime64(start, "D") - (age * 365.25).astype("timedelta64[D]")
+        birth = anchor - (serial // 1000).astype("timedelta64[D]")
+        self.id_number = id_numbers(self.county, birth, serial)
+        expected = np.array([b_[2] or "" for b_ in BEHAVIOURS])
+        self.expected = expected[b]
+        self.events: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        """(person, day, minute, entering) arrays."""
+
+    def _county_of(self, site: np.ndarray) -> np.ndarray:
+        pick = self.rng.integers(0, 1 << 30, size=len(site))
+        options = [SITES[s].counties for s in range(len(SITES))]
+        return np.array(
+            [options[s][p % len(options[s])] for s, p in zip(site.tolist(), pick.tolist(), strict=True)]
+        )
+
+    def _add(self, mask: np.ndarray, minutes: np.ndarray, entering: bool) -> None:
+        who, day = np.nonzero(mask)
+        self.events.append((who, day, minutes[who, day], np.full(len(who), entering)))
+
+    def plan(self) -> None:
+        rng, size, days, cal = self.rng, self.size, self.days, self.cal
+        shape = (size, days)
+        b = self.behaviour
+        rolls = rng.random(shape)
+        day_index = np.arange(days)[None, :]
+        # daily commuters: attendance below 100 %, a sick spell, now and then a Saturday
+        attendance = rng.uniform(0.82, 0.98, size=size)
+        present = (cal.workday[None, :] & (rolls < attendance[:, None])) | (
+            ~cal.workday[None, :] & (rolls > 0.985)
+        )
+        sick_from = rng.integers(-2 * days, days, size=size)  # a third of the people are ill once
+        sick_len = rng.integers(1, 5, size=size)
+        present &= ~((day_index >= sick_from[:, None]) & (day_index < (sick_from + sick_len)[:, None]))
+        stop_day = rng.integers(2, max(3, days // 2 - 4), size=size)
+        # a new joiner starts with at least two weeks of workdays left, so there is a pattern to see
+        join_choices = np.nonzero((np.arange(days) >= days // 3) & (cal.workdays_after >= 10))[0]
+        join_day = rng.choice(join_choices if len(join_choices) else np.array([days // 3]), size=size)
+        daily = np.isin(b, _DAILY_LIKE)[:, None] & present
+        daily &= ~((b == _B["stopped"])[:, None] & (day_index >= stop_day[:, None]))
+        daily &= ~((b == _B["new_joiner"])[:, None] & (day_index < join_day[:, None]))
+        phase = rng.integers(0, 8, size=size)
+        shift = (b == _B["shift"])[:, None] & (((day_index + phase[:, None]) % 8) < 4) & (rolls < 0.95)
+        commute = daily | shift
+        enter_at = _minutes(rng, rng.uniform(6 * 60 + 20, 8 * 60 + 40, size=size), 12, shape)
+        leave_at = _minutes(rng, rng.uniform(17 * 60, 19 * 60 + 30, size=size), 15, shape)
+        self._add(commute, enter_at, True)
+        self._add(commute & (rng.random(shape) > 0.04), leave_at, False)  # exits go missing
+        # weekly: in on the first workday of the week, out on the last (holidays move both)
+        weekly_rolls = rng.random(shape)
+        mon_fri = np.isin(b, [_B["weekly_mon_fri"], _B["far_weekly"]])[:, None]
+        self._add(mon_fri & cal.first_wd[None, :] & (weekly_rolls < 0.94), enter_at, True)
+        self._add(mon_fri & cal.last_wd[None, :] & (rng.random(shape) < 0.94), leave_at + 30, False)
+        # family in Beijing: in after the last workday of the week, out on the last day off
+        fri_sun = (b == _B["weekly_fri_sun"])[:, None] & cal.last_wd[None, :] & (weekly_rolls < 0.94)
+        self._add(fri_sun, np.minimum(leave_at + 60, 1439), True)
+        who, day = np.nonzero(fri_sun)
+        back = cal.return_day[day]
+        keep = (back < days) & (rng.random(len(who)) < 0.96)
+        self.events.append(
+            (
+                who[keep],
+                back[keep],
+                rng.integers(15 * 60, 19 * 60, size=int(keep.sum())),
+                np.zeros(int(keep.sum()), bool),
             )
-            for moment, direction, site in sorted(person.travel, key=lambda t: t[0]):
-                w["travel"].writerow(
-                    [
-                        person.id_number,
-                        moment.strftime("%Y-%m-%dT%H:%M"),
-                        direction,
-                        site.mode,
-                        site.name,
-                        site.county,
-                    ]
+        )
+        # occasional travel: business trips and tourists
+        business = np.nonzero(b == _B["business"])[0]
+        tourist = np.nonzero(b == _B["tourist"])[0]
+        for people, trips, stay, hours in (
+            (business, rng.integers(1, 5, size=len(business)), (0, 2), (9, 17)),
+            (tourist, np.ones(len(tourist), dtype=np.int64), (1, 4), (11, 15)),
+        ):
+            who, enter, leave = _trips(rng, people, trips, days, stay)
+            self.events.append(
+                (
+                    who,
+                    enter,
+                    rng.integers(hours[0] * 60 - 60, hours[0] * 60 + 60, size=len(who)),
+                    np.ones(len(who), bool),
                 )
-                travel_rows += 1
-            _nats(w["nat"], person, rng, start, end)
-            _itinerary(w["itinerary"], person, rng, start, end)
-        for county, level, first, last in _risk(start, days):
-            w["risk"].writerow([county, level, first.isoformat(), last.isoformat() if last else ""])
-    finally:
-        for handle in handles.values():
-            handle.close()
-    return SynthResult(out, count, travel_rows, files)
+            )
+            gone = leave < days
+            self.events.append(
+                (
+                    who[gone],
+                    leave[gone],
+                    rng.integers(hours[1] * 60 - 60, hours[1] * 60 + 60, size=int(gone.sum())),
+                    np.zeros(int(gone.sum()), bool),
+                )
+            )
 
+    def travel(self) -> pa.Table:
+        who = np.concatenate([e[0] for e in self.events])
+        day = np.concatenate([e[1] for e in self.events]).astype(np.int64)
+        minute = np.concatenate([e[2] for e in self.events]).astype(np.int64)
+        entering = np.concatenate([e[3] for e in self.events])
+        # duplicate swipes: a second swipe at the same gate a minute or two later, or the very same row
+        dup = self.rng.random(len(who)) < 0.02
+        who = np.concatenate([who, who[dup]])
+        day = np.concatenate([day, day[dup]])
+        minute = np.concatenate(
+            [minute, np.minimum(minute[dup] + self.rng.integers(0, 3, int(dup.sum())), 1439)]
+        )
+        entering = np.concatenate([entering, entering[dup]])
+        order = np.lexsort((minute, day, who))
+        who, day, minute, entering = who[order], day[order], minute[order], entering[order]
+        moved = (self.behaviour[who] == _B["moved"]) & (day >= self.move_day[who])
+        site = np.where(moved, self.new_site[who], self.site[who])
+        county = np.where(moved, self.new_county[who], self.county[who])
+        moment = self.start + day.astype("timedelta64[D]") + minute.astype("timedelta64[m]")
+        names = np.array([s.name for s in SITES])
+        modes = np.array([s.mode for s in SITES])
+        return pa.table(
+            {
+                "id_number": self.id_number[who],
+                "event_time": np.datetime_as_string(moment, unit="m"),
+                "direction": np.where(entering, "enter", "exit"),
+                "mode": modes[site],
+                "site": names[site],
+                "county": county,
+            }
+        )
 
-def _nats(writer: _csv.Writer, person: Person, rng: random.Random, start: date, end: date) -> None:
-    lab = rng.choice(("北京市疾控中心", "天津金域医学检验", "廊坊市人民医院", "保定市第一医院"))
-    days_tested: set[date] = set()
-    if person.nat_every:
-        day = start + timedelta(days=rng.randint(0, person.nat_every - 1))
-        while day <= end:
-            if rng.random() > 0.08:  # sometimes a test is missed
-                days_tested.add(day)
-            day += timedelta(days=person.nat_every)
-    for moment, direction, _site in person.travel:
-        if direction == "enter" and rng.random() < 0.7:
-            days_tested.add(moment.date() - timedelta(days=1))
-    positive_day = max(days_tested) if days_tested and rng.random() < 0.004 else None
-    for day in sorted(days_tested):
-        sampled = datetime.combine(day, time(rng.randint(8, 20), rng.choice((0, 15, 30, 45))), tzinfo=BEIJING)
-        reported = sampled + timedelta(hours=rng.randint(4, 20))
-        result = "positive" if day == positive_day else "negative"
-        writer.writerow(
-            [
-                person.id_number,
-                sampled.strftime("%Y-%m-%dT%H:%M"),
-                reported.strftime("%Y-%m-%dT%H:%M"),
-                result,
-                lab,
-            ]
+    def nat(self) -> pa.Table:
+        rng, size, days = self.rng, self.size, self.days
+        every = rng.choice(np.array([7, 7, 10, 14, 0]), size=size)
+        every = np.where(self.expected != "", every, 0)
+        offset = rng.integers(0, 14, size=size)
+        day_index = np.arange(days)[None, :]
+        regular = (every[:, None] > 0) & ((day_index + offset[:, None]) % np.maximum(every, 1)[:, None] == 0)
+        regular &= rng.random((size, days)) > 0.08  # sometimes a test is missed
+        before_trip = np.zeros((size, days), dtype=bool)
+        for who, day, _minute, entering in self.events:
+            pick = entering & (day >= 1) & (rng.random(len(who)) < 0.7)
+            before_trip[who[pick], day[pick] - 1] = True
+        who, day = np.nonzero(regular | before_trip)
+        sampled_min = rng.integers(8, 21, size=len(who)) * 60 + rng.choice(
+            np.array([0, 15, 30, 45]), size=len(who)
+        )
+        sampled = self.start + day.astype("timedelta64[D]") + sampled_min.astype("timedelta64[m]")
+        reported = sampled + (rng.integers(4, 21, size=len(who)) * 60).astype("timedelta64[m]")
+        # now and then a person's last test is positive
+        last = np.ones(len(who), dtype=bool)
+        last[:-1] = who[1:] != who[:-1]
+        positive = last & (rng.random(size)[who] < 0.004)
+        lab = np.array(LABS)[rng.integers(0, len(LABS), size=size)][who]
+        return pa.table(
+            {
+                "id_number": self.id_number[who],
+                "sampled_at": np.datetime_as_string(sampled, unit="m"),
+                "reported_at": np.datetime_as_string(reported, unit="m"),
+                "result": np.where(positive, "positive", "negative"),
+                "lab": lab,
+            }
+        )
+
+    def itinerary(self) -> pa.Table:
+        """A trip card: every day in the home county for people who travel (or stay home),
+        and for a few a side trip in the last 12 days, sometimes to a county with risk."""
+        rng, days = self.rng, self.days
+        travels = np.zeros(self.size, dtype=bool)
+        for who, *_rest in self.events:
+            travels[who] = True
+        carded = np.nonzero(travels | (self.behaviour == _B["stay_home"]))[0]
+        who = np.repeat(carded, days)
+        day = np.tile(np.arange(days), len(carded))
+        county = self.county[who]
+        side = carded[rng.random(len(carded)) < 0.05]
+        side_day = days - 1 - rng.integers(0, min(12, days), size=len(side))
+        side_county = np.array(SIDE_TRIPS)[rng.integers(0, len(SIDE_TRIPS), size=len(side))]
+        who = np.concatenate([who, side])
+        day = np.concatenate([day, side_day])
+        county = np.concatenate([county, side_county])
+        keep = np.ones(len(who), dtype=bool)
+        order = np.lexsort((county, day, who))
+        who, day, county = who[order], day[order], county[order]
+        keep[1:] = (who[1:] != who[:-1]) | (day[1:] != day[:-1]) | (county[1:] != county[:-1])
+        when = self.start + day[keep].astype("timedelta64[D]")
+        return pa.table(
+            {
+                "id_number": self.id_number[who[keep]],
+                "date": np.datetime_as_string(when, unit="D"),
+                "county": county[keep],
+            }
+        )
+
+    def truth(self) -> pa.Table:
+        names = np.array([s.name for s in SITES])
+        modes = np.array([s.mode for s in SITES])
+        moved = self.behaviour == _B["moved"]
+        site = np.where(moved, self.new_site, self.site)
+        return pa.table(
+            {
+                "id_number": self.id_number,
+                "behaviour": np.array(_NAMES)[self.behaviour],
+                "expected_class": self.expected,
+                "home_county": np.where(moved, self.new_county, self.county),
+                "site": names[site],
+                "mode": modes[site],
+            }
         )
 
 
-def _itinerary(writer: _csv.Writer, person: Person, rng: random.Random, start: date, end: date) -> None:
-    if not person.travel and person.behaviour != "stay_home":
-        return
-    days: set[tuple[date, str]] = set()
-    day = start
-    while day <= end:
-        days.add((day, person.home.county))
-        day += timedelta(days=1)
-    if rng.random() < 0.05:  # a side trip in the last 12 days, sometimes to a risk county
-        trip = end - timedelta(days=rng.randint(0, 11))
-        days.add((trip, rng.choice(SIDE_TRIPS)))
-    for day, county in sorted(days):
-        writer.writerow([person.id_number, day.isoformat(), county])
-
-
-def _risk(start: date, days: int) -> list[tuple[str, str, date, date | None]]:
+def _risk(start: date, days: int) -> pa.Table:
     end = start + timedelta(days=days - 1)
-    return [
+    rows = [
         ("130821", "case", end - timedelta(days=8), None),  # 承德县: 承德 counts as a whole
-        (
-            "120116",
-            "case",
-            end - timedelta(days=20),
-            end - timedelta(days=6),
-        ),  # 滨海新区: by district
+        ("120116", "case", end - timedelta(days=20), end - timedelta(days=6)),  # 滨海新区: by district
         ("152501", "border_port", date(2020, 1, 1), None),  # 二连浩特: a land border port
     ]
+    return pa.table(
+        {
+            "county": [r[0] for r in rows],
+            "level": [r[1] for r in rows],
+            "start": [r[2].isoformat() for r in rows],
+            "end": [r[3].isoformat() if r[3] else "" for r in rows],
+        }
+    )
+
+
+class _Writers:
+    """One streaming writer per kind, Parquet or CSV, all columns as text (the load formats)."""
+
+    def __init__(self, out: Path, fmt: str) -> None:
+        self.fmt = fmt
+        self.files = {kind: out / f"{kind}.{fmt}" for kind in COLUMNS}
+        self._open: dict[str, Any] = {}
+
+    def write(self, kind: str, table: pa.Table) -> None:
+        schema = pa.schema([(c, pa.string()) for c in COLUMNS[kind]])
+        table = table.select(list(COLUMNS[kind])).cast(schema)
+        writer = self._open.get(kind)
+        if writer is None:
+            if self.fmt == "parquet":
+                writer = pq.ParquetWriter(self.files[kind], schema, compression="zstd")
+            else:
+                writer = pacsv.CSVWriter(
+                    self.files[kind], schema, write_options=pacsv.WriteOptions(quoting_style="needed")
+                )
+            self._open[kind] = writer
+        writer.write_table(table)
+
+    def close(self) -> None:
+        for writer in self._open.values():
+            writer.close()
+
+
+def write_region(
+    out: Path,
+    *,
+    people: int,
+    days: int,
+    start: date,
+    seed: int = 7,
+    fmt: str = "csv",
+    progress: bool = False,
+    chunk_people: int = CHUNK_PEOPLE,
+) -> SynthResult:
+    """Write travel, nat, itinerary, risk and truth files (``fmt``: csv or parquet) into ``out``."""
+    if not 1 <= people <= MAX_PEOPLE:
+        raise InputError("people", f"must be between 1 and {MAX_PEOPLE:,}", f"须在 1 到 {MAX_PEOPLE:,} 之间")
+    if not 7 <= days <= 366:
+        raise InputError("days", "must be between 7 and 366", "须在 7 到 366 之间")
+    if fmt not in ("csv", "parquet"):
+        raise InputError("format", f"'{fmt}' is not one of csv, parquet", f"“{fmt}”不是 csv 或 parquet")
+    out.mkdir(parents=True, exist_ok=True)
+    cal = _Calendar(start, days)
+    writers = _Writers(out, fmt)
+    travel_rows = 0
+    bar = tqdm(total=people, unit="person", desc="synth", disable=not progress or None)
+    try:
+        for number, first in enumerate(range(0, people, chunk_people)):
+            size = min(chunk_people, people - first)
+            chunk = _Chunk(np.random.default_rng([seed, number]), first, size, start, cal)
+            chunk.plan()
+            travel = chunk.travel()
+            travel_rows += travel.num_rows
+            writers.write("travel", travel)
+            writers.write("nat", chunk.nat())
+            writers.write("itinerary", chunk.itinerary())
+            writers.write("truth", chunk.truth())
+            bar.update(size)
+        writers.write("risk", _risk(start, days))
+    finally:
+        writers.close()
+        bar.close()
+    return SynthResult(out, people, travel_rows, writers.files)

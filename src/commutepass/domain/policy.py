@@ -101,7 +101,17 @@ class IdentificationRules(_Frozen):
     """Distinct weeks with an entry for a weekly commuter."""
     weekly_max_entry_days_per_week: float = Field(3.0, gt=0)
     weekly_min_weekday_share: float = Field(0.6, gt=0, le=1)
-    """Share of entries on the person's usual weekday (Monday in, or Friday home)."""
+    """Share of entries on the person's usual day of the working week: the first workday
+    (Monday in) or the last (Friday home), by the holiday calendar, so a Monday holiday
+    moves the day rather than breaking the pattern."""
+    daily_min_entry_days: int = Field(5, gt=0)
+    """Entry days a daily commuter needs at least (a few business trips in a short span are not commuting)."""
+    daily_min_day_share: float = Field(0.4, gt=0, le=1)
+    """Share of all days (workdays or not) with an entry that also makes a daily commuter, over
+    at least ``weekly_min_weeks`` active weeks: shift work (four days on, four off)."""
+    new_joiner_min_workdays: int = Field(5, gt=0)
+    """A person whose first entry in the window is at least this many workdays back is judged
+    from that entry on (a new joiner), not over the whole window."""
     max_days_since_last_entry: int = Field(14, gt=0)
     ring_share_min: float = Field(0.8, gt=0, le=1)
     """Share of a person's passages that must connect to the ring area."""

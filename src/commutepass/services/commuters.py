@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+import pyarrow as pa
+from sqlalchemy import Connection
 
+from commutepass.analytics.evaluate import Evaluation, read_truth, score
+from commutepass.analytics.identification import (
+    DuckDBEngine,
+    Engine,
+    Lake,
+    SparkEngine,
+    features_of,
+    run_job,
+    write_travel,
+)
 from commutepass.domain.clock import BEIJING, local_midnight
-from commutepass.domain.commuters import Passage, classify
+from commutepass.domain.commuters import Classification, Features, Outcome, explain
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
 from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import CommuterClass
 from commutepass.services.context import App
 from commutepass.store import repositories as repo
-from commutepass.store.tables import travel
 
 
 def _entry_json(listed: repo.ListedEntry) -> dict[str, Any]:
@@ -126,6 +136,9 @@ def list_commuters(app: App, as_of: datetime) -> list[dict[str, Any]]:
 class IdentifySummary:
     as_of: str
     window_days: int
+    engine: str = "duckdb"
+    days_built: int = 0
+    """Window days whose daily activity was built from travel rows in this run (the rest reused)."""
     people_seen: int = 0
     added: int = 0
     changed_class: int = 0
@@ -138,37 +151,42 @@ class IdentifySummary:
         return dict(self.__dict__)
 
 
-def identify(app: App, as_of: date, window_days: int | None = None) -> IdentifySummary:
-    """Rule-based identification over the window ending on ``as_of``; entries change from the
-    next day 00:00 and old rows are closed, never overwritten."""
+def identify(
+    app: App, as_of: date, window_days: int | None = None, engine: str | Engine = "duckdb"
+) -> IdentifySummary:
+    """Run the identification job over the window ending on ``as_of`` and record what it found:
+    entries change from the next day 00:00 and old rows are closed, never overwritten."""
     effective = local_midnight(as_of + timedelta(days=1))
     policy = app.policies.in_force(effective)
     rules = policy.commuters.identification
     if window_days is not None:
+        if window_days < 7:
+            raise InputError("window", "must be at least 7 days", "至少 7 天")
         rules = rules.model_copy(update={"window_days": window_days})
-    first = local_midnight(as_of - timedelta(days=rules.window_days - 1))
-    summary = IdentifySummary(as_of=as_of.isoformat(), window_days=rules.window_days)
-    passages: dict[int, list[Passage]] = defaultdict(list)
-    with app.transaction() as conn:
-        rows = conn.execute(
-            select(travel.c.person_id, travel.c.event_time, travel.c.direction, travel.c.county).where(
-                travel.c.event_time >= first, travel.c.event_time < effective
+    lake = lake_of(app)
+    job = run_job(lake, _engine(app, engine), as_of, rules, policy.ring_area)
+    summary = IdentifySummary(
+        as_of=as_of.isoformat(),
+        window_days=rules.window_days,
+        engine=job.engine,
+        days_built=len(job.days_built),
+        people_seen=job.result.num_rows,
+    )
+    classified: dict[int, Classification] = {}
+    judged: dict[int, Classification] = {}
+    for row in job.result.to_pylist():
+        result = explain(Outcome(row["outcome"]), features_of(row, rules.window_days), rules, app.catalog)
+        judged[row["person_id"]] = result
+        if result.commuter_class is not None:
+            classified[row["person_id"]] = result
+            summary.by_class[result.commuter_class.value] = (
+                summary.by_class.get(result.commuter_class.value, 0) + 1
             )
-        )
-        for r in rows:
-            passages[r.person_id].append(Passage(r.event_time, r.direction == "enter", r.county))
-        summary.people_seen = len(passages)
+    with app.transaction() as conn:
         current = repo.open_entries(conn)
-        classified: dict[int, Any] = {}
-        for person_id, items in passages.items():
-            result = classify(items, as_of, rules, policy.ring_area, app.catalog)
-            if result.commuter_class is not None:
-                classified[person_id] = result
-                summary.by_class[result.commuter_class.value] = (
-                    summary.by_class.get(result.commuter_class.value, 0) + 1
-                )
         for person_id, result in classified.items():
             entry = current.get(person_id)
+            assert result.commuter_class is not None
             evidence = f"{result.evidence_zh} / {result.evidence_en}"
             if entry is not None and entry.valid_from >= effective:
                 summary.unchanged += 1  # a later run already decided from that day on
@@ -206,8 +224,9 @@ def identify(app: App, as_of: date, window_days: int | None = None) -> IdentifyS
                 if effective < grace_end:
                     summary.kept_in_grace += 1
                     continue
-            items = passages.get(person_id, [])
-            why = classify(items, as_of, rules, policy.ring_area, app.catalog)
+            why = judged.get(person_id) or explain(
+                Outcome.NO_ENTRY, NO_FEATURES(rules.window_days), rules, app.catalog
+            )
             repo.end_entry(
                 conn,
                 entry.id,
@@ -216,3 +235,73 @@ def identify(app: App, as_of: date, window_days: int | None = None) -> IdentifyS
             )
             summary.revoked += 1
     return summary
+
+
+def NO_FEATURES(window_days: int) -> Features:
+    """The features of a person with no travel row in the window."""
+    return Features(window_days, window_days, 0, 0, 0, 0, 0, None, 0, 0, None, None, None)
+
+
+def lake_of(app: App) -> Lake:
+    """The travel copy identification reads, brought up to date with the store first: every
+    travel load not yet copied is copied (people by row id only, Beijing wall-clock times)."""
+    lake = Lake(app.settings.resolved_lake_dir())
+    marks = lake.root / "exported"
+    with app.engine.connect() as conn:
+        for load_id in repo.travel_load_ids(conn):
+            mark = marks / f"load-{load_id}"
+            if mark.exists():
+                continue
+            for batch, rows in enumerate(repo.travel_of_load(conn, load_id)):
+                columns = list(zip(*rows, strict=True))
+                table = pa.table(
+                    {
+                        "person_id": pa.array(columns[0], pa.int64()),
+                        "event_time": pa.array(
+                            [t.astimezone(BEIJING).replace(tzinfo=None) for t in columns[1]],
+                            pa.timestamp("us"),
+                        ),
+                        "direction": pa.array(columns[2], pa.string()),
+                        "mode": pa.array(columns[3], pa.string()),
+                        "site": pa.array(columns[4], pa.string()),
+                        "county": pa.array(columns[5], pa.string()),
+                    }
+                )
+                write_travel(lake, table, f"load-{load_id}-{batch}")
+            marks.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+    return lake
+
+
+def _engine(app: App, engine: str | Engine) -> Engine:
+    if not isinstance(engine, str):
+        return engine
+    if engine == "duckdb":
+        return DuckDBEngine()
+    if engine == "spark":
+        return SparkEngine(master=app.settings.spark_master)
+    raise InputError("engine", f"'{engine}' is not one of duckdb, spark", f"“{engine}”不是 duckdb 或 spark")
+
+
+def evaluate(app: App, truth_path: Path, as_of: date) -> Evaluation:
+    """Score the database as identification left it for the day after ``as_of`` against a
+    truth file (the generator's ``truth``): every person in it, commuter or not."""
+    truth = read_truth(truth_path)
+    moment = local_midnight(as_of + timedelta(days=1))
+    with app.engine.connect() as conn:
+        found = {e.person_key: e.entry.commuter_class.value for e in repo.entries_in_force(conn, moment)}
+    rows: list[tuple[str, str, str]] = []
+    for number, (id_number, behaviour, expected) in enumerate(
+        zip(*(truth[c].to_pylist() for c in ("id_number", "behaviour", "expected_class")), strict=True),
+        start=2,
+    ):
+        try:
+            key = app.vault.key(parse_resident_id(id_number or ""))
+        except InputError as exc:
+            raise InputError(
+                "truth",
+                f"{truth_path}, row {number}: id_number {exc.en}",
+                f"{truth_path}，第 {number} 行：身份证号{exc.zh}",
+            ) from None
+        rows.append((behaviour or "", expected or "", found.get(key, "")))
+    return score(rows)

@@ -208,9 +208,11 @@ def list_commuters(app: App, user: User, as_of: datetime) -> list[dict[str, Any]
     return commuters.list_commuters(app, as_of)
 
 
-def identify_audited(app: App, actor: audit.Actor, as_of: date, window_days: int | None) -> dict[str, Any]:
+def identify_audited(
+    app: App, actor: audit.Actor, as_of: date, window_days: int | None, engine: str = "duckdb"
+) -> dict[str, Any]:
     """An identification run (``commuters.identify``), with its summary in the audit log."""
-    summary = commuters.identify(app, as_of, window_days).as_dict()
+    summary = commuters.identify(app, as_of, window_days, engine).as_dict()
     with app.transaction() as conn:
         audit.record(conn, app, actor, "commuters.identify", None, f"as of {as_of.isoformat()}", **summary)
     return summary

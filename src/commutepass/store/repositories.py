@@ -27,6 +27,7 @@ from commutepass.store.tables import (
     loads,
     people,
     risk_periods,
+    travel,
 )
 
 
@@ -359,3 +360,27 @@ def append_audit(conn: Connection, rows: Sequence[dict[str, Any]], last_hash: st
     values = [tuple(style.time(r[c]) if c == "at" else r[c] for c in _AUDIT_COLUMNS) for r in rows]
     conn.exec_driver_sql(f"INSERT INTO audit_log ({', '.join(_AUDIT_COLUMNS)}) VALUES ({markers})", values)
     conn.exec_driver_sql(f"UPDATE audit_head SET hash = {style.placeholder} WHERE id = 1", (last_hash,))
+
+
+# --- the travel copy for identification ------------------------------------------------------
+
+
+def travel_load_ids(conn: Connection) -> list[int]:
+    """Loads that added travel rows, oldest first."""
+    stmt = select(loads.c.id).where(loads.c.kind == "travel", loads.c.rows_added > 0).order_by(loads.c.id)
+    return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def travel_of_load(conn: Connection, load_id: int, batch: int = 50_000) -> Iterable[Sequence[Any]]:
+    """The travel rows a load added, by the person's row id (never the number), in batches of
+    rows (person_id, event_time UTC, direction, mode, site, county)."""
+    stmt = select(
+        travel.c.person_id,
+        travel.c.event_time,
+        travel.c.direction,
+        travel.c.mode,
+        travel.c.site,
+        travel.c.county,
+    ).where(travel.c.load_id == load_id)
+    result = conn.execution_options(yield_per=batch).execute(stmt)
+    yield from result.partitions(batch)

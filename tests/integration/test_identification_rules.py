@@ -1,0 +1,237 @@
+"""The identification rules, person by person, run as the real job on DuckDB over a small lake."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from commutepass.analytics.identification import DuckDBEngine, Lake, features_of, run_job, write_travel
+from commutepass.domain.commuters import Classification, Outcome, explain
+from commutepass.domain.policy import CommuterClass, Policy
+from commutepass.domain.regions import RegionCatalog, region_catalog
+from commutepass.policies import builtin_policies
+
+AS_OF = date(2021, 11, 28)  # a Sunday; the window is 2021-11-01 .. 2021-11-28 (no holidays)
+Passage = tuple[datetime, bool, str]
+"""(Beijing wall-clock time, entering?, county)."""
+
+
+@pytest.fixture(scope="module")
+def p2021() -> Policy:
+    return builtin_policies().policies[-1]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> RegionCatalog:
+    return region_catalog()
+
+
+@pytest.fixture(scope="module")
+def engine() -> DuckDBEngine:
+    return DuckDBEngine(threads=1)
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute))
+
+
+def _days(first: date = date(2021, 11, 1), last: date = AS_OF) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def classify(
+    tmp_path: Path,
+    engine: DuckDBEngine,
+    passages: list[Passage],
+    policy: Policy,
+    catalog: RegionCatalog,
+    as_of: date = AS_OF,
+) -> Classification:
+    """Run the job for one person and explain the outcome."""
+    lake = Lake(tmp_path / "lake")
+    table = pa.table(
+        {
+            "person_id": [1] * len(passages),
+            "event_time": pa.array([p[0] for p in passages], pa.timestamp("us")),
+            "direction": ["enter" if p[1] else "exit" for p in passages],
+            "mode": ["road"] * len(passages),
+            "site": ["白庙检查站"] * len(passages),
+            "county": [p[2] for p in passages],
+        }
+    )
+    write_travel(lake, table, "test")
+    rules = policy.commuters.identification
+    run = run_job(lake, engine, as_of, rules, policy.ring_area)
+    rows = run.result.to_pylist()
+    assert [r["person_id"] for r in rows] == [1]
+    return explain(Outcome(rows[0]["outcome"]), features_of(rows[0], rules.window_days), rules, catalog)
+
+
+def test_daily_commuter_with_evidence(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages = [
+        p
+        for i, d in enumerate(_days())
+        if d.weekday() < 5 and i % 7 != 3  # misses some days
+        for p in ((_at(d, 7, 10), True, "131082"), (_at(d, 19, 0), False, "131082"))
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.DAILY and result.outcome is Outcome.DAILY
+    assert result.features.home_county == "131082"
+    assert result.features.entry_workdays == 16 and result.features.span_workdays == 20
+    assert (
+        result.evidence_en
+        == "Entered on 16 of the last 20 workdays, mostly between 07:10 and 07:10, from 三河市."
+    )
+    assert "20 个工作日中有 16 天进京" in result.evidence_zh
+
+
+def test_duplicate_swipes_and_missing_exits_do_not_change_the_count(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages: list[Passage] = []
+    for i, d in enumerate(d for d in _days() if d.weekday() < 5):
+        passages.append((_at(d, 7, 10), True, "131082"))
+        passages.append((_at(d, 7, 11), True, "131082"))  # the gate read the card twice
+        if i % 3:
+            passages.append((_at(d, 19), False, "131082"))  # and exits go missing
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.DAILY
+    assert result.features.entry_days == 20
+
+
+def test_holidays_and_make_up_workdays_are_counted_by_the_calendar(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # 2021-09-13 .. 2021-10-10: Mid-Autumn and National Day off, three weekend make-up workdays
+    as_of = date(2021, 10, 10)
+    from commutepass.domain.workdays import is_workday
+
+    days = [d for d in _days(date(2021, 9, 13), as_of) if is_workday(d)]
+    assert len(days) == 16 and date(2021, 9, 26) in days and date(2021, 10, 4) not in days
+    passages = [(_at(d, 7, 30), True, "130681") for d in days[:-3]]  # 13 of 16 workdays
+    result = classify(tmp_path, engine, passages, p2021, catalog, as_of)
+    assert result.commuter_class is CommuterClass.DAILY
+    assert (result.features.entry_workdays, result.features.span_workdays) == (13, 16)
+
+
+def test_weekly_friday_to_sunday(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages = [
+        (_at(d, 19 if d.weekday() == 4 else 17), d.weekday() == 4, "120104")
+        for d in _days()
+        if d.weekday() in (4, 6)
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.WEEKLY
+    assert result.features.active_weeks == 4 and result.features.edge_entries == 4
+    assert "in 4 weeks" in result.evidence_en
+
+
+def test_weekly_monday_in_when_monday_is_a_holiday(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # 2021-09-20 and 21 are off (中秋): the week's first workday is Wednesday the 22nd
+    as_of = date(2021, 10, 3)
+    entries = [date(2021, 9, 6), date(2021, 9, 13), date(2021, 9, 22), date(2021, 9, 27)]
+    passages = [(_at(d, 7), True, "120114") for d in entries]
+    passages += [(_at(d + timedelta(days=4), 18), False, "120114") for d in entries]
+    result = classify(tmp_path, engine, passages, p2021, catalog, as_of)
+    assert result.commuter_class is CommuterClass.WEEKLY
+    assert result.features.edge_entries == 4
+
+
+def test_shift_worker_four_on_four_off_is_a_daily_commuter(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # on from Friday to Monday, Saturday to Tuesday, Sunday to Wednesday: 7 of 20 workdays
+    passages = [(_at(d, 7, 30), True, "131024") for i, d in enumerate(_days()) if i % 8 >= 4]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.outcome is Outcome.SHIFT and result.commuter_class is CommuterClass.DAILY
+    assert (
+        "shift work" in result.evidence_en and "12 of the last 24 days" in result.evidence_en
+    )  # judged from the first entry
+
+
+def test_a_person_who_moved_counts_from_the_new_home(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages = [
+        (_at(d, 7), True, "131082" if d < date(2021, 11, 20) else "130681")
+        for d in _days()
+        if d.weekday() < 5
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.DAILY
+    assert result.features.home_county == "130681"
+    assert "涿州市" in result.evidence_en
+
+
+def test_far_away_weekly_traveller_is_never_a_commuter(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages = [(_at(d, 7), d.weekday() == 0, "130102") for d in _days() if d.weekday() in (0, 4)]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is None and result.outcome is Outcome.NOT_RING
+    assert "ring area" in result.evidence_en
+
+
+def test_stopped_commuting_lapses(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages = [(_at(d, 7), True, "131082") for d in _days(last=date(2021, 11, 12)) if d.weekday() < 5]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is None and result.outcome is Outcome.LAPSED
+    assert "Last entry 16 days ago" in result.evidence_en
+
+
+def test_new_joiner_is_judged_from_first_entry(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages = [(_at(d, 7), True, "130681") for d in _days(first=date(2021, 11, 15)) if d.weekday() < 5]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.DAILY
+    assert (result.features.entry_workdays, result.features.span_workdays) == (10, 10)
+
+
+def test_occasional_business_trips_are_not_commuting(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    passages = [
+        (_at(d, 9), True, "131082") for d in (date(2021, 11, 2), date(2021, 11, 10), date(2021, 11, 25))
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is None and result.outcome is Outcome.IRREGULAR
+
+
+def test_a_day_is_rebuilt_when_its_travel_files_change(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy
+) -> None:
+    lake = Lake(tmp_path / "lake")
+    rules = p2021.commuters.identification
+    one = pa.table(
+        {
+            "person_id": [1],
+            "event_time": pa.array([_at(date(2021, 11, 26), 7)], pa.timestamp("us")),
+            "direction": ["enter"],
+            "mode": ["road"],
+            "site": ["白庙检查站"],
+            "county": ["131082"],
+        }
+    )
+    write_travel(lake, one, "first")
+    full = run_job(lake, engine, AS_OF, rules, p2021.ring_area)
+    assert len(full.days_built) == 28
+    again = run_job(lake, engine, AS_OF, rules, p2021.ring_area)
+    assert again.days_built == [] and again.result.equals(full.result)
+    write_travel(lake, one.set_column(0, "person_id", pa.array([2])), "second")
+    changed = run_job(lake, engine, AS_OF, rules, p2021.ring_area)
+    assert changed.days_built == [date(2021, 11, 26)]
+    assert changed.result["person_id"].to_pylist() == [1, 2]
+    next_day = run_job(lake, engine, AS_OF + timedelta(days=1), rules, p2021.ring_area)
+    assert next_day.days_built == [AS_OF + timedelta(days=1)]
