@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
 from commutepass.domain.roles import Role
-from commutepass.services import auth
+from commutepass.services import audit, auth, credentials
 from commutepass.services.commuters import add_commuter
 from commutepass.services.context import App
 from commutepass.services.decide import CheckRequest, check
@@ -98,6 +98,9 @@ def _build_scene(data_dir: Path) -> None:
             linked = PEOPLE.commuter if role is Role.CITIZEN else None
             auth.add_user(app, USERS[role], PASSWORD, role, id_number=linked)
         auth.add_user(app, "citizen-two", PASSWORD, Role.CITIZEN, id_number=PEOPLE.visitor)
+        # the officer's checkpoint took its offline snapshot at 06:00 (the console shows its age)
+        officer = audit.Actor(USERS[Role.OFFICER], Role.OFFICER.value)
+        credentials.hand_out_snapshot(app, officer, at("2021-11-29T06:00"))
     finally:
         app.close()
 

@@ -115,6 +115,9 @@ def test_checkpoint_console_by_keyboard_alone(as_role: AsRole, shoot: Shoot) -> 
     expect(desk).to_have_url(re.compile(r"/checkpoint$"))
     expect(desk.locator("#connection")).to_have_class(re.compile(r"\bonline\b"))
     assert desk.evaluate("document.activeElement.id") == "q", "the ID field has the focus"
+    # the offline snapshot taken at 06:00 is 1.5 hours old at 07:30: within the 24-hour limit
+    expect(desk.locator("#snapshot")).to_contain_text("11-29 06:00 · 1.5")
+    expect(desk.locator("#snapshot")).to_have_attribute("data-stale", "false")
 
     desk.keyboard.type(PEOPLE.commuter)
     desk.keyboard.press("Enter")

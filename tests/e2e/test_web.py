@@ -91,6 +91,11 @@ def test_sign_in_goes_back_only_to_a_page_of_this_site(clients: dict[Role | None
 def test_a_check_on_the_console_is_recorded_and_counted(clients: dict[Role | None, TestClient]) -> None:
     number = make_id("130681", date(1970, 5, 5), 9)
     officer = clients[Role.OFFICER]
+    console = officer.get("/checkpoint", params={"lang": "zh"}).text
+    # no snapshot taken by this checkpoint yet: the officer is told what that means offline
+    assert (
+        'id="snapshot" class="snapshot stale" data-stale="true"' in console and "尚未下载离线快照" in console
+    )
     response = officer.post("/checkpoint", data={"q": number, "site": "白庙检查站", "mode": "road"})
     assert response.status_code == 200
     assert 'data-decision="refuse"' in response.text

@@ -200,6 +200,20 @@ def _who_when_why(r: Any) -> dict[str, Any]:
     }
 
 
+def last_by(app: App, actor: str, action: str) -> dict[str, Any] | None:
+    """The newest entry of one kind by one user (e.g. the snapshot a checkpoint took last)."""
+    with app.engine.connect() as conn:
+        row = conn.execute(
+            select(audit_log)
+            .where(audit_log.c.actor == actor, audit_log.c.action == action)
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return {**_who_when_why(row), "detail": json.loads(row.detail)}
+
+
 def recent(app: App, *, limit: int = 200) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
         rows = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).all()

@@ -238,7 +238,20 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Keyboard: type or scan, then Enter to check; Esc clears the verdict; Alt+N toggles “no smartphone”.",
     ),
     "console.online": ("在线", "Online"),
-    "console.offline": ("离线：无法连接中心服务", "Offline: the central service cannot be reached"),
+    "console.offline": (
+        "离线：无法连接中心服务，请用检查站离线终端按快照核验",
+        "Offline: the central service cannot be reached; use the checkpoint's offline terminal (snapshot)",
+    ),
+    "console.snapshot": ("本检查站离线快照：", "This checkpoint's offline snapshot:"),
+    "console.hours_old": ("小时前", "hours old"),
+    "console.snapshot_stale": (
+        "已过期，离线时不能使用，请联网同步",
+        "too old to decide from offline; sync it while online",
+    ),
+    "console.no_snapshot": (
+        "本检查站尚未下载离线快照：断网时只能人工查验材料",
+        "No offline snapshot at this checkpoint yet: without the network, documents are checked by hand",
+    ),
     "console.verdict": ("核验结论", "Verdict"),
     "console.why": ("原因", "Why"),
     "console.by_hand": ("需人工核验", "Check by hand"),

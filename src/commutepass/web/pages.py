@@ -22,7 +22,7 @@ from commutepass.domain.errors import InputError
 from commutepass.domain.policy import Decision
 from commutepass.domain.reasons import headline
 from commutepass.domain.roles import Role
-from commutepass.services import credentials, dashboard, decide, people, risk_areas
+from commutepass.services import audit, credentials, dashboard, decide, people, risk_areas
 from commutepass.services.auth import User, family_of
 from commutepass.services.context import App
 from commutepass.web import charts
@@ -106,18 +106,40 @@ def _seconds_until(iso: str | None, now: datetime) -> int | None:
 # --- checkpoint console ------------------------------------------------------------------------
 
 
-def _console(request: Request, user: User, status_code: int = 200, **context: Any) -> Response:
+def _snapshot_state(app: App, user: User) -> dict[str, Any] | None:
+    """The offline snapshot this officer's checkpoint took last: when, how old, and whether it is
+    past the policy's limit (an offline checkpoint refuses a stale one)."""
+    taken = audit.last_by(app, user.username, "checkpoint.snapshot")
+    if taken is None:
+        return None
+    as_of = datetime.fromisoformat(str(taken["detail"]["as_of"]))
+    now = app.now()
+    limit = app.policies.in_force(now).offline.snapshot_max_age_hours
+    age = max(0.0, (now - as_of).total_seconds() / 3600)
+    return {"as_of": as_of.astimezone(BEIJING), "age_hours": age, "limit": limit, "stale": age > limit}
+
+
+def _console(request: Request, app: App, user: User, status_code: int = 200, **context: Any) -> Response:
     site = context.pop("site", None) or unquote(request.cookies.get(SITE_COOKIE, "")) or DEFAULT_SITE
     defaults: dict[str, Any] = {"result": None, "error": None, "mode": "road", "no_smartphone": False}
-    response = page(request, "checkpoint.html", status_code, user=user, site=site, **{**defaults, **context})
+    snapshot = _snapshot_state(app, user)
+    response = page(
+        request,
+        "checkpoint.html",
+        status_code,
+        user=user,
+        site=site,
+        snapshot=snapshot,
+        **{**defaults, **context},
+    )
     # cookies carry Latin-1 only: the site's name (Chinese) travels percent-encoded
     response.set_cookie(SITE_COOKIE, quote(site), max_age=365 * 86400, samesite="lax")
     return response
 
 
 @router.get("/checkpoint")
-async def checkpoint(request: Request, user: Officer) -> Response:
-    return _console(request, user)
+async def checkpoint(request: Request, app: AppDep, user: Officer) -> Response:
+    return await run_in_threadpool(_console, request, app, user)
 
 
 @router.post("/checkpoint")
@@ -144,7 +166,7 @@ async def checkpoint_check(
         if q.strip().startswith(CODE_PREFIX):
             verified = await run_in_threadpool(_verify_code, app, q.strip(), site.strip()[:64], mode)
             kept["no_smartphone"] = False
-            return _console(request, user, result=verified, headline=_headline(verified), **kept)
+            return _console(request, app, user, result=verified, headline=_headline(verified), **kept)
         check = decide.CheckRequest(
             id_number=q.strip(),
             at=app.now().astimezone(BEIJING),
@@ -155,12 +177,14 @@ async def checkpoint_check(
         )
         result, row, person = await run_in_threadpool(decide.decide_for_swipe, app, check, officer=True)
     except InputError as exc:
-        return _console(request, user, 422, error=error_of(exc, lang), q=q, companions=companions, **kept)
+        return _console(
+            request, app, user, 422, error=error_of(exc, lang), q=q, companions=companions, **kept
+        )
     # recorded (and audited) exactly as a swipe through the API is, before the verdict shows
     await asyncio.wrap_future(swipes.submit(row, person, user.actor))
     # the site and the mode stay for the next swipe; the person's own options do not
     kept["no_smartphone"] = False
-    return _console(request, user, result=result, headline=_headline(result), **kept)
+    return _console(request, app, user, result=result, headline=_headline(result), **kept)
 
 
 def _headline(result: dict[str, Any]) -> dict[str, str]:
