@@ -14,6 +14,7 @@ from commutepass.api.roles import PUBLIC, SessionCache, bearer, require_roles, t
 from commutepass.domain.roles import ALL_ROLES, Role
 from commutepass.services import audit, auth
 from commutepass.services.auth import User
+from commutepass.services.context import App
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 Anyone = Annotated[User, require_roles(*ALL_ROLES)]
@@ -39,6 +40,25 @@ class UserIn(BaseModel):
     id_number: str | None = Field(None, description="A citizen's own ID number (required for citizens)")
 
 
+def set_session_cookie(response: Response, signed: auth.SignedIn) -> None:
+    """The session token as the HttpOnly cookie the pages (and the API) accept."""
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        signed.token,
+        httponly=True,
+        samesite="lax",
+        max_age=int(auth.TOKEN_LIFETIME.total_seconds()),
+    )
+
+
+async def end_session(request: Request, app: App, token: str, response: Response) -> None:
+    """Revoke the session, forget it in this worker's cache, and drop the cookie."""
+    await run_in_threadpool(auth.sign_out, app, token)
+    cache: SessionCache = request.app.state.sessions
+    cache.drop(token)
+    response.delete_cookie(auth.SESSION_COOKIE)
+
+
 @router.post(
     "/auth/token", response_model=TokenOut, summary="Sign in (OAuth2 password flow)", dependencies=[PUBLIC]
 )
@@ -48,13 +68,7 @@ async def token(
     """Form fields ``username`` and ``password``. The token is returned and also set as the
     HttpOnly cookie ``commutepass_session`` (for the web pages)."""
     signed = await run_in_threadpool(auth.sign_in, app, form.username, form.password)
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        signed.token,
-        httponly=True,
-        samesite="lax",
-        max_age=int(auth.TOKEN_LIFETIME.total_seconds()),
-    )
+    set_session_cookie(response, signed)
     return {
         "access_token": signed.token,
         "expires_at": signed.expires_at.isoformat(),
@@ -71,11 +85,8 @@ async def logout(
 ) -> Response:
     current = token_of(request, bearer_token)
     assert current is not None, "the role gate let a request without a token through"
-    await run_in_threadpool(auth.sign_out, app, current)
-    cache: SessionCache = request.app.state.sessions
-    cache.drop(current)
     response = Response(status_code=204)
-    response.delete_cookie(auth.SESSION_COOKIE)
+    await end_session(request, app, current, response)
     return response
 
 

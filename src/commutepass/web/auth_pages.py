@@ -10,8 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from commutepass.api import problems
+from commutepass.api.accounts import end_session, set_session_cookie
 from commutepass.api.deps import AppDep
-from commutepass.api.roles import PUBLIC, SessionCache, bearer, require_roles, token_of
+from commutepass.api.roles import PUBLIC, bearer, require_roles, token_of
 from commutepass.domain.roles import ALL_ROLES
 from commutepass.services import auth
 from commutepass.services.auth import AuthError, Forbidden, User
@@ -51,13 +52,7 @@ async def login(
         return _login_page(request, 401, message, local_path(next, ""))
     target = local_path(next, home_of(signed.user.role))
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        signed.token,
-        httponly=True,
-        samesite="lax",
-        max_age=int(auth.TOKEN_LIFETIME.total_seconds()),
-    )
+    set_session_cookie(response, signed)
     return response
 
 
@@ -69,12 +64,9 @@ async def logout(
     bearer_token: Annotated[str | None, Depends(bearer)],
 ) -> Response:
     token = token_of(request, bearer_token)
-    if token:
-        await run_in_threadpool(auth.sign_out, app, token)
-        cache: SessionCache = request.app.state.sessions
-        cache.drop(token)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(auth.SESSION_COOKIE)
+    if token:
+        await end_session(request, app, token, response)
     return response
 
 
