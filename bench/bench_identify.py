@@ -346,7 +346,10 @@ def main() -> None:
             if fresh:
                 shutil.rmtree(activity, ignore_errors=True)
             else:  # the new day is built again each time; the other days' state is reused
-                for stale in activity.glob(f"*/{day.isoformat()}.*"):
+                for stale in [
+                    *activity.glob(f"*/{day.isoformat()}.*"),
+                    *activity.glob(f"*/state-*/{day.isoformat()}.*"),
+                ]:
                     stale.unlink()
             runs.append(_measure(kind, lake_root, day, outputs[label]))
         runs.sort(key=lambda r: float(r["seconds"]))

@@ -3,16 +3,20 @@
 The job is written once as Ibis expressions; Ibis compiles them to DuckDB SQL (the embedded
 default) or to Spark SQL (a cluster, or ``local[*]``). It reads the privacy-safe travel copy
 (the "lake": Parquet files per Beijing calendar day, keyed by the store's row id of the person,
-never an ID number) and works in two steps:
+never an ID number) and works in three steps:
 
 1. **daily activity** — one row per person and day (entered?, first entry minute, passages,
    passages to the ring area, the ring county entered from), computed from that day's travel
    files only and kept as state, so the next day's run reads only the new day's rows;
-2. **features and rules** — over the look-back window of daily activity, joined with the
-   holiday calendar: entry days, workday entries, active weeks, entries on the first/last
-   workday of the week, days since the last entry, the usual entry time and its spread (the
-   regularity of the entry hour), home county; then the
-   rules, every threshold a named parameter of the policy, give ``daily``, ``weekly`` or none.
+2. **rolling state** — one row per person over the window (each day's first entry minute, and
+   sums), built from the window's daily activity, or moved on by one day from the previous day's
+   state (the leaving day subtracted, the new day added) so the next day's run does not re-read
+   the window;
+3. **features and rules** — from the state and the window's holiday calendar: entry days,
+   workday entries, active weeks, entries on the first/last workday of the week, days since the
+   last entry, the usual entry time and its spread (the regularity of the entry hour), home
+   county; then the rules, every threshold a named parameter of the policy, give ``daily``,
+   ``weekly`` or none.
 
 Thresholds are compared in integer arithmetic (shares as per-mille), so both engines decide
 exactly alike.
@@ -106,6 +110,9 @@ class Lake:
 
     def activity_file(self, ring: RingArea, day: date) -> Path:
         return self.activity_dir(ring) / f"{day.isoformat()}.parquet"
+
+    def state_file(self, ring: RingArea, window: int, as_of: date) -> Path:
+        return self.activity_dir(ring) / f"state-w{window}" / f"{as_of.isoformat()}.parquet"
 
     def sources_of(self, day: date) -> str:
         return json.dumps([[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in self.travel_files(day)])
@@ -275,51 +282,151 @@ def _permille(share: float) -> int:
     return round(share * 1000)
 
 
-def features_and_rules(
-    activity: ir.Table, as_of: date, rules: IdentificationRules, cal: pa.Table
-) -> ir.Table:
-    """Per-person features over the window and the rule that decides (``outcome``)."""
-    window = rules.window_days
-    total_workdays = int(pc.sum(cal["workday"]).as_py() or 0)
+STATE_COLUMNS = ("days", "passages", "ring_days", "ring", "entry_days", "minute_sum", "minute_sumsq")
+"""Per person over the window: days with travel, passages, days with a ring-area count, passages
+to the ring area, days with an entry, and the sum and sum of squares of the first entry minutes;
+sums, so moving a day on subtracts the dropped day and adds the new."""
+
+
+def _minute(i: int) -> str:
+    """The first entry minute on window day ``i`` (0 = the window's first day); null: no entry."""
+    return f"minute_{i}"
+
+
+def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Table:
+    """The rolling per-person state of the window ending on ``as_of``, built from the window's
+    daily activity: one row per person with the window's sums, one first-entry minute per window
+    day, and the latest ring county entered from (``home_county``) with its day (``home_no``)."""
     first = as_of - timedelta(days=window - 1)
     s = activity.filter(
         activity.day.between(ibis.literal(first, type="date"), ibis.literal(as_of, type="date"))
     )
-    s = s.join(ibis.memtable(cal), "day")
-    entered = s.entered == 1
-    minute = s.first_entry_min.cast("int64")  # null on days without an entry
-    weeks = range(int(pc.max(cal["week"]).as_py() or 0) + 1)
-    # one pass, one row per person: every entry feature filters on the days with an entry
-    f = s.group_by("person_id").aggregate(
-        passages=s.passages.sum(),
-        ring_passages=s.ring_passages.sum(),
-        entry_days=s.entered.sum(),
-        entry_workdays=(s.workday * s.entered).sum(),
-        # active weeks as one flag per calendar week: far cheaper than a distinct count
-        **{f"in_week_{w}": ((s.week == w) & entered).cast("int32").max() for w in weeks},
-        first_wd_entries=(s.first_wd * s.entered).sum(),
-        last_wd_entries=(s.last_wd * s.entered).sum(),
-        first_no=s.day_no.min(where=entered),
-        last_no=s.day_no.max(where=entered),
-        wd_before_first=s.wd_before.min(where=entered),
-        home_county=s.entry_county.argmax(s.day_no, where=s.entry_county.notnull()),
-        # the usual entry time and its spread, in whole numbers so that engines agree exactly
-        entry_min_first=s.first_entry_min.min(),
-        entry_min_last=s.first_entry_min.max(),
-        entry_min_sum=minute.sum(),
-        entry_min_sumsq=(minute * minute).sum(),
+    slots = pa.table(
+        {
+            "day": pa.array(list(_window_days(as_of, window)), pa.date32()),
+            "day_no": pa.array(range(window), pa.int32()),
+        }
     )
-    entry_days = f.entry_days.fill_null(0)
-    workdays_since_first = total_workdays - f.wd_before_first
+    s = s.join(ibis.memtable(slots), "day")
+    minute = s.first_entry_min.cast("int64")
+    return s.group_by("person_id").aggregate(
+        **{_minute(i): s.first_entry_min.max(where=s.day_no == i).cast("int16") for i in range(window)},
+        days=s.count(),
+        passages=s.passages.sum().cast("int64"),
+        ring_days=s.ring_passages.count(),
+        ring=s.ring_passages.sum().fill_null(0).cast("int64"),
+        entry_days=minute.notnull().cast("int64").sum(),
+        minute_sum=minute.sum().fill_null(0),
+        minute_sumsq=(minute * minute).sum().fill_null(0),
+        home_county=s.entry_county.argmax(s.day_no, where=s.entry_county.notnull()),
+        home_no=s.day_no.max(where=s.entry_county.notnull()),
+    )
+
+
+def _sums(day: ir.Table) -> dict[str, ir.IntegerValue]:
+    """One day's activity as the state's sums."""
+    return {
+        "days": ibis.literal(1, type="int64"),
+        "passages": day.passages.cast("int64"),
+        "ring_days": day.ring_passages.notnull().cast("int64"),
+        "ring": day.ring_passages.fill_null(0).cast("int64"),
+        "entry_days": day.first_entry_min.notnull().cast("int64"),
+        "minute_sum": day.first_entry_min.cast("int64").fill_null(0),
+        "minute_sumsq": (day.first_entry_min.cast("int64") * day.first_entry_min.cast("int64")).fill_null(0),
+    }
+
+
+def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, window: int) -> ir.Table:
+    """The state one day later: the window's first day (``dropped``, its daily activity) is taken
+    out of the sums, every minute moves one day back, and the new day's activity is added; people
+    left without travel in the window drop out."""
+    gone = dropped.select(gone_id=dropped.person_id, **{f"gone_{k}": v for k, v in _sums(dropped).items()})
+    j = previous.join(gone, previous.person_id == gone.gone_id, how="left")
+    old = j.select(
+        "person_id",
+        *[j[_minute(i + 1)].name(_minute(i)) for i in range(window - 1)],
+        **{k: j[k] - j[f"gone_{k}"].fill_null(0) for k in STATE_COLUMNS},
+        home_county=j.home_county,
+        home_no=j.home_no - 1,
+    )
+    new = new_day.select(
+        new_id=new_day.person_id,
+        **{_minute(window - 1): new_day.first_entry_min.cast("int16")},
+        **{f"new_{k}": v for k, v in _sums(new_day).items()},
+        new_county=new_day.entry_county,
+    )
+    j = old.join(new, old.person_id == new.new_id, how="outer")
+    kept_home = j.home_no >= 0
+    state = j.select(
+        person_id=j.person_id.fill_null(j.new_id),
+        **{_minute(i): j[_minute(i)] for i in range(window)},
+        **{k: j[k].fill_null(0) + j[f"new_{k}"].fill_null(0) for k in STATE_COLUMNS},
+        home_county=ibis.ifelse(
+            j.new_county.notnull(), j.new_county, ibis.ifelse(kept_home, j.home_county, ibis.null("string"))
+        ),
+        home_no=ibis.ifelse(
+            j.new_county.notnull(),
+            ibis.literal(window - 1, type="int32"),
+            ibis.ifelse(kept_home, j.home_no, ibis.null("int32")),
+        ).cast("int32"),
+    )
+    return state.filter(state.days > 0)
+
+
+def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules, cal: pa.Table) -> ir.Table:
+    """Per-person features over the window and the rule that decides (``outcome``), from the
+    rolling state: a projection, one row per person, no grouping."""
+    window = rules.window_days
+    total_workdays = int(pc.sum(cal["workday"]).as_py() or 0)
+    days = cal.to_pylist()
+    f = state
+    minutes = [f[_minute(i)] for i in range(window)]
+    entered = [m.notnull().cast("int64") for m in minutes]
+
+    def count(flag: str) -> ir.IntegerValue:
+        return sum((e for e, d in zip(entered, days, strict=True) if d[flag]), ibis.literal(0, type="int64"))
+
+    def first_where(values: list[Any]) -> ir.IntegerValue:
+        return ibis.cases(
+            *[(m.notnull(), ibis.literal(v, type="int64")) for m, v in zip(minutes, values, strict=True)],
+            else_=ibis.null("int64"),
+        )
+
+    by_week = [
+        [e for e, d in zip(entered, days, strict=True) if d["week"] == w]
+        for w in sorted({d["week"] for d in days})
+    ]
+    # a week is active when any of its days has an entry
+    active_weeks = sum(
+        (flags[0] if len(flags) == 1 else ibis.greatest(*flags) for flags in by_week),
+        ibis.literal(0, type="int64"),
+    )
+    first_no = first_where([d["day_no"] for d in days])
+    last_no = ibis.cases(
+        *[(minutes[i].notnull(), ibis.literal(i, type="int64")) for i in reversed(range(window))],
+        else_=ibis.null("int64"),
+    )
+    wd_before_first = first_where([d["wd_before"] for d in days])
+    entry_days = f.entry_days
+    workdays_since_first = total_workdays - wd_before_first
     joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
-    f = f.mutate(
+    f = f.select(
+        "person_id",
+        passages=f.passages,
+        ring_passages=ibis.ifelse(f.ring_days > 0, f.ring, ibis.null("int64")),
         entry_days=entry_days,
-        entry_workdays=f.entry_workdays.fill_null(0),
-        active_weeks=sum((f[f"in_week_{w}"] for w in weeks), ibis.literal(0)),
-        edge_entries=ibis.greatest(f.first_wd_entries, f.last_wd_entries),
-        span_days=ibis.ifelse(joiner, window - f.first_no, window),
+        entry_workdays=count("workday"),
+        active_weeks=active_weeks,
+        edge_entries=ibis.greatest(count("first_wd"), count("last_wd")),
+        span_days=ibis.ifelse(joiner, window - first_no, window),
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
-        days_since_last_entry=(window - 1) - f.last_no,
+        days_since_last_entry=(window - 1) - last_no,
+        home_county=f.home_county,
+        # the usual entry time and its spread, in whole numbers so that engines agree exactly
+        entry_min_first=ibis.least(*minutes).cast("int32"),
+        entry_min_last=ibis.greatest(*minutes).cast("int32"),
+        entry_min_sum=ibis.ifelse(entry_days > 0, f.minute_sum, ibis.null("int64")),
+        entry_min_sumsq=ibis.ifelse(entry_days > 0, f.minute_sumsq, ibis.null("int64")),
     )
     daily_by_workdays = (f.entry_days >= rules.daily_min_entry_days) & (
         f.entry_workdays * 1000 >= f.span_workdays * _permille(rules.daily_min_workday_share)
@@ -390,11 +497,62 @@ def refresh_activity(
     return stale
 
 
+def _stamp(lake: Lake, ring: RingArea, days: list[date]) -> dict[str, list[int]]:
+    """Which daily-activity files (size, modification time) a state was built from."""
+    stamp = {}
+    for day in days:
+        st = lake.activity_file(ring, day).stat()
+        stamp[day.isoformat()] = [st.st_size, st.st_mtime_ns]
+    return stamp
+
+
+def _read_stamp(path: Path) -> dict[str, list[int]] | None:
+    stamp = path.with_suffix(".sources")
+    if not (path.is_file() and stamp.is_file()):
+        return None
+    value: dict[str, list[int]] = json.loads(stamp.read_text())
+    return value
+
+
+def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: RingArea) -> Path:
+    """The rolling state of the window ending on ``as_of``, kept up to date: reused when its
+    daily activity is unchanged; moved on from the previous day's state when that one's days are
+    unchanged (only the new day's activity is read); else built from the window's activity."""
+    days = list(_window_days(as_of, window))
+    stamp = _stamp(lake, ring, days)
+    target = lake.state_file(ring, window, as_of)
+    if _read_stamp(target) == stamp:
+        return target
+    previous = lake.state_file(ring, window, as_of - timedelta(days=1))
+    before = _read_stamp(previous)
+    dropped = as_of - timedelta(days=window)
+    dropped_file = lake.activity_file(ring, dropped)
+    if before is not None and dropped_file.is_file() and before == _stamp(lake, ring, [dropped, *days[:-1]]):
+        expr = state_next_day(
+            engine.read([previous], pa.schema([])),
+            engine.read([dropped_file], ACTIVITY_SCHEMA),
+            engine.read([lake.activity_file(ring, as_of)], ACTIVITY_SCHEMA),
+            window,
+        )
+    else:
+        expr = state_from_activity(
+            engine.read([lake.activity_file(ring, d) for d in days], ACTIVITY_SCHEMA), as_of, window
+        )
+    table = engine.to_arrow(expr)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, target)
+    target.with_suffix(".sources").write_text(json.dumps(stamp))
+    return target
+
+
 def run_job(lake: Lake, engine: Engine, as_of: date, rules: IdentificationRules, ring: RingArea) -> JobRun:
     built = refresh_activity(lake, engine, as_of, rules.window_days, ring)
-    paths = [lake.activity_file(ring, d) for d in _window_days(as_of, rules.window_days)]
-    activity = engine.read(paths, ACTIVITY_SCHEMA)
-    expr = features_and_rules(activity, as_of, rules, calendar_table(as_of, rules.window_days))
+    state = refresh_state(lake, engine, as_of, rules.window_days, ring)
+    expr = features_and_rules(
+        engine.read([state], pa.schema([])), as_of, rules, calendar_table(as_of, rules.window_days)
+    )
     result = engine.to_arrow(expr.order_by("person_id"))
     return JobRun(engine.name, as_of, rules.window_days, built, result)
 
