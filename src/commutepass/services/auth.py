@@ -289,10 +289,15 @@ def family_of(conn: Connection, user: User) -> list[int]:
     )
 
 
+def household_of(conn: Connection, user: User) -> list[int]:
+    """A citizen's own person first, then the family members they added, in order."""
+    own = [user.person_id] if user.person_id is not None else []
+    return own + family_of(conn, user)
+
+
 def people_of(conn: Connection, user: User) -> set[int]:
     """The people a citizen may see: themself and the family members they added."""
-    own = {user.person_id} if user.person_id is not None else set()
-    return own | set(family_of(conn, user))
+    return set(household_of(conn, user))
 
 
 def add_family(app: App, user: User, id_number: str) -> dict[str, Any]:
@@ -317,8 +322,7 @@ def add_family(app: App, user: User, id_number: str) -> dict[str, Any]:
 
 def profile(app: App, user: User) -> dict[str, Any]:
     with app.engine.connect() as conn:
-        ids = [user.person_id] if user.person_id is not None else []
-        ids += family_of(conn, user)
+        ids = household_of(conn, user)
         masked: dict[int, str] = {}
         if ids:
             for r in conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids))):

@@ -18,7 +18,7 @@ from commutepass.domain.identity import ResidentId, mask_ids_in_text, parse_resi
 from commutepass.domain.roles import Role
 from commutepass.domain.workflows import require_reason
 from commutepass.services import audit, commuters, decide
-from commutepass.services.auth import Forbidden, User, people_of
+from commutepass.services.auth import Forbidden, User, household_of, people_of
 from commutepass.services.context import App
 from commutepass.store.facts import NAT_LOOKBACK
 from commutepass.store.tables import (
@@ -172,6 +172,12 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
             for o in corrections
         ],
     }
+
+
+def household(app: App, user: User) -> list[tuple[int, str]]:
+    """(person id, masked ID) of a citizen and the family members they added, self first."""
+    with app.engine.connect() as conn:
+        return [(person_id, masked_id(conn, person_id)) for person_id in household_of(conn, user)]
 
 
 def masked_id(conn: Connection, person_id: int) -> str:

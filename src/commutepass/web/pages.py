@@ -23,7 +23,7 @@ from commutepass.domain.policy import Decision
 from commutepass.domain.reasons import headline
 from commutepass.domain.roles import Role
 from commutepass.services import audit, credentials, dashboard, decide, people, risk_areas
-from commutepass.services.auth import User, family_of
+from commutepass.services.auth import User, add_family
 from commutepass.services.context import App
 from commutepass.web import charts
 from commutepass.web.i18n import lang_of, translator
@@ -49,15 +49,8 @@ async def home(request: Request) -> Response:
 # --- citizen -----------------------------------------------------------------------------------
 
 
-def _household(app: App, user: User) -> list[tuple[int, str]]:
-    """(person id, masked ID) of the citizen and the family members they added, self first."""
-    with app.engine.connect() as conn:
-        ids = ([user.person_id] if user.person_id is not None else []) + family_of(conn, user)
-        return [(person_id, people.masked_id(conn, person_id)) for person_id in ids]
-
-
 def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
-    household = _household(app, user)
+    household = people.household(app, user)
     if not household:
         return {"household": [], "result": None}
     chosen = household[who if 0 <= who < len(household) else 0][0]
@@ -86,14 +79,12 @@ async def citizen(request: Request, app: AppDep, user: Citizen, who: int = 0) ->
 async def citizen_family(
     request: Request, app: AppDep, user: Citizen, id_number: Annotated[str, Form()] = ""
 ) -> Response:
-    from commutepass.services.auth import add_family
-
     try:
         await run_in_threadpool(add_family, app, user, id_number)
     except InputError as exc:
         view = await run_in_threadpool(_citizen_view, app, user, 0, lang_of(request))
         return page(request, "citizen.html", 422, user=user, error=error_of(exc, lang_of(request)), **view)
-    household = await run_in_threadpool(_household, app, user)
+    household = await run_in_threadpool(people.household, app, user)
     return RedirectResponse(f"/citizen?who={len(household) - 1}", status_code=303)
 
 

@@ -20,7 +20,7 @@ from commutepass.domain.policy import CommuterClass
 from commutepass.domain.roles import Role, parse_role
 from commutepass.domain.workflows import AppealKind, AppealState, AppState
 from commutepass.services import appeals, applications, audit, auth, documents, feedback, people
-from commutepass.services.auth import User, family_of
+from commutepass.services.auth import User, household_of
 from commutepass.services.context import App
 from commutepass.web.i18n import lang_of
 from commutepass.web.render import error_of, page
@@ -37,22 +37,22 @@ Staff = Annotated[User, require_roles(HOT, REV, ADM)]
 DOCUMENT_FIELDS = ("work_proof", "residence_proof", "nat_proof")
 
 
-def _household_ids(app: App, user: User) -> list[tuple[str, str]]:
-    """(masked ID, full ID) of a citizen and their family: whom they may apply or appeal for."""
-    with app.engine.connect() as conn:
-        ids = ([user.person_id] if user.person_id is not None else []) + family_of(conn, user)
-        return [(people.masked_id(conn, i), people.id_number_of(conn, app, i)) for i in ids]
+def _household_labels(app: App, user: User) -> list[str]:
+    """Masked IDs of a citizen and their family: whom they may apply or appeal for."""
+    return [masked for _person_id, masked in people.household(app, user)]
 
 
 def _chosen_id(app: App, user: User, who: str, typed: str) -> str:
     """A citizen picks a household member (by position); staff type the applicant's ID number."""
     if user.role is not Role.CITIZEN:
         return typed.strip()
-    household = _household_ids(app, user)
-    try:
-        return household[int(who)][1]
-    except (ValueError, IndexError):
-        raise InputError("who", "choose yourself or a family member", "请选择本人或家人") from None
+    with app.engine.connect() as conn:
+        ids = household_of(conn, user)
+        try:
+            chosen = ids[int(who)]
+        except (ValueError, IndexError):
+            raise InputError("who", "choose yourself or a family member", "请选择本人或家人") from None
+        return people.id_number_of(conn, app, chosen)
 
 
 async def _read_documents(files: dict[str, UploadFile | None]) -> list[tuple[str, bytes]]:
@@ -94,7 +94,7 @@ def _submit(app: App, user: User, id_number: str, form: dict[str, str], docs: li
 
 def _apply_page(request: Request, app: App, user: User, status_code: int = 200, **context: Any) -> Response:
     mine = applications.mine(app, user)
-    household = [masked for masked, _ in _household_ids(app, user)] if user.role is Role.CITIZEN else []
+    household = _household_labels(app, user) if user.role is Role.CITIZEN else []
     defaults: dict[str, Any] = {"error": None, "form": {}, "created": None}
     return page(
         request,
@@ -255,7 +255,7 @@ def _appeal_page(request: Request, app: App, user: User, status_code: int = 200,
         status_code,
         user=user,
         mine=appeals.mine(app, user),
-        household=[masked for masked, _ in _household_ids(app, user)],
+        household=_household_labels(app, user),
         kinds=[k.value for k in AppealKind],
         **{**defaults, **context},
     )
@@ -291,7 +291,7 @@ async def citizen_appeal_post(
 async def citizen_accesses(request: Request, app: AppDep, user: Citizen) -> Response:
     def load() -> list[dict[str, Any]]:
         with app.engine.connect() as conn:
-            ids = ([user.person_id] if user.person_id is not None else []) + family_of(conn, user)
+            ids = household_of(conn, user)
         return audit.accesses_to(app, ids)
 
     entries = await run_in_threadpool(load)
