@@ -328,6 +328,7 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index(None, "person_id"),
+    Index(None, "actor", "action", "seq"),
 )
 
 audit_head = Table(
