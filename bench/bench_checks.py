@@ -30,15 +30,16 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
-from commutepass.analytics.synth import write_region
+from commutepass.accounts import service as auth
+from commutepass.checks import service as decide
 from commutepass.domain.clock import parse_time, to_utc
 from commutepass.domain.decisions import Mode, decide_check
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.roles import Role
-from commutepass.services import auth, decide
-from commutepass.services.context import App
-from commutepass.services.loading import load_file
-from commutepass.settings import Settings
+from commutepass.kit.context import App
+from commutepass.kit.settings import Settings
+from commutepass.loads.service import load_file
+from commutepass.synth import write_region
 from docs_section import publish  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def build(data_dir: Path, people: int) -> tuple[App, list[dict[str, str]]]:
     app = App.open(Settings(data_dir=data_dir, secret="bench"))
     for kind in ("travel", "nat", "itinerary", "risk"):
         load_file(app, kind, region.files[kind])
-    from commutepass.services.commuters import identify
+    from commutepass.commuters.service import identify
 
     end = START + timedelta(days=27)
     for as_of in (end - timedelta(days=14), end - timedelta(days=7), end):

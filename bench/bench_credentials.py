@@ -28,9 +28,11 @@ from pathlib import Path
 
 from stdnum.cn import ric
 
+from commutepass.checkpoints.snapshot import OfflineSnapshot, encode_person, encode_snapshot, pseudonym
+from commutepass.checks.service import decision_json
 from commutepass.credentials.codes import Verifier, encode_code
 from commutepass.credentials.keys import KeyRing
-from commutepass.credentials.snapshot import OfflineSnapshot, encode_person, encode_snapshot, pseudonym
+from commutepass.credentials.service import verify
 from commutepass.credentials.trust import RevocationList, TrustList, load_anchor
 from commutepass.domain.carried import CarriedStatus
 from commutepass.domain.decisions import Mode
@@ -39,8 +41,6 @@ from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import Color, CommuterClass
 from commutepass.domain.regions import region_catalog
 from commutepass.policies import builtin_policies
-from commutepass.services.credentials import verify
-from commutepass.services.decide import decision_json
 from docs_section import publish  # bench/ is on sys.path when run as a script
 
 MARK = "bench_credentials"

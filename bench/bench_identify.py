@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from commutepass.analytics.evaluate import score
-from commutepass.analytics.identification import (
+from commutepass.commuters.evaluate import score
+from commutepass.commuters.identification import (
     RESULT_COLUMNS,
     DuckDBEngine,
     Lake,
@@ -52,10 +52,10 @@ from commutepass.analytics.identification import (
     run_job,
     write_travel,
 )
-from commutepass.analytics.synth import write_region
 from commutepass.domain.commuters import Outcome
 from commutepass.domain.policy import IdentificationRules, Policy, RingArea
 from commutepass.policies import builtin_policies
+from commutepass.synth import write_region
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"

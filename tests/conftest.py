@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from commutepass.services.context import App
+from commutepass.kit.context import App
 from tests.helpers import free_port, open_app
 
 POSTGRES_URL_ENV = "COMMUTEPASS_TEST_POSTGRES_URL"

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, MetaData, func, select
 from stdnum.cn import ric
 
 from commutepass.domain.clock import parse_time
-from commutepass.services.context import App
-from commutepass.settings import Settings
+from commutepass.kit.context import App
+from commutepass.kit.settings import Settings
 
 TEST_SECRET = "test-secret"
 

@@ -16,15 +16,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from commutepass.accounts import service as auth
+from commutepass.checks.service import CheckRequest, check
+from commutepass.commuters.service import add_commuter
+from commutepass.credentials import service as credentials
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
 from commutepass.domain.roles import Role
-from commutepass.services import audit, auth, credentials
-from commutepass.services.commuters import add_commuter
-from commutepass.services.context import App
-from commutepass.services.decide import CheckRequest, check
-from commutepass.services.loading import COLUMNS, load_file
-from commutepass.settings import Settings
+from commutepass.kit import audit
+from commutepass.kit.context import App
+from commutepass.kit.settings import Settings
+from commutepass.loads.service import COLUMNS, load_file
 from tests.e2e.auth import FAST_HASHING, PASSWORD
 from tests.e2e.support import SECRET, Running, background, free_port, wait_until_healthy
 from tests.helpers import at, make_id, write_csv

@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from commutepass.api.app import create_app
+from commutepass.accounts import service as auth
+from commutepass.app import create_app
 from commutepass.domain.roles import Role
-from commutepass.services import auth
-from commutepass.services.context import App
-from commutepass.settings import Settings
+from commutepass.kit.context import App
+from commutepass.kit.settings import Settings
 
 PASSWORD = "correct horse battery"
 FAST_HASHING: dict[str, Any] = {"password_hash_memory_kib": 1024, "password_hash_rounds": 1}

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from commutepass.api.app import create_app
+from commutepass.app import create_app
 from commutepass.domain.roles import Role
-from commutepass.settings import Settings
+from commutepass.kit.settings import Settings
 from tests.e2e.auth import FAST_HASHING, StaffClient, make_users, staff_client
 from tests.e2e.support import Call, free_port, masked, resident_id, run_cli, run_many, write_csv
 

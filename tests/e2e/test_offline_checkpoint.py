@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from commutepass.credentials.checkpoint import AccessRefused, Checkpoint
+from commutepass.checkpoints.client import AccessRefused, Checkpoint
 from commutepass.domain.clock import parse_time
 from commutepass.domain.decisions import Mode
 from commutepass.domain.regions import region_catalog

@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 from fastapi import FastAPI
 
-from commutepass.api.roles import api_routes, declared_roles
 from commutepass.domain.roles import Role
+from commutepass.kit.gates import api_routes, declared_roles
 from tests.e2e.auth import PASSWORD, StaffClient, sign_in, staff_client
 from tests.e2e.support import resident_id
 

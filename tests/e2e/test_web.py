@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from commutepass.api.app import create_app
+from commutepass.app import create_app
 from commutepass.domain.roles import Role
-from commutepass.settings import Settings
-from commutepass.web.i18n import LANG_COOKIE, TEXTS
-from commutepass.web.render import NAV
+from commutepass.kit.i18n import LANG_COOKIE, TEXTS
+from commutepass.kit.render import NAV
+from commutepass.kit.settings import Settings
 from tests.e2e.auth import FAST_HASHING, PASSWORD, make_users
 from tests.helpers import make_id
 

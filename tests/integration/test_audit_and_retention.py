@@ -9,9 +9,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 
+from commutepass.checks import repository as checks_repo
 from commutepass.domain.clock import BEIJING
-from commutepass.services import audit, retention
-from commutepass.services.context import App
+from commutepass.kit import audit
+from commutepass.kit.context import App
+from commutepass.oversight import retention
 from commutepass.store import repositories as repo
 from commutepass.store.tables import audit_log, checks, daily_counts, itinerary, travel
 from tests.helpers import at
@@ -100,7 +102,7 @@ def test_retention_deletes_old_rows_and_keeps_their_counts(app: App) -> None:
         )
         days = [date(2021, 11, 29), date(2021, 11, 30), date(2021, 12, 1), date(2021, 12, 5)]
         conn.execute(insert(itinerary), [{"person_id": person, "day": d, "county": "131082"} for d in days])
-        repo.record_checks(
+        checks_repo.record_checks(
             conn,
             [
                 {

@@ -12,14 +12,14 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import select
 
+from commutepass.checks.service import CheckRequest, check, check_batch, preview
+from commutepass.commuters.service import add_commuter
 from commutepass.domain.decisions import Mode
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
 from commutepass.domain.identity import parse_resident_id
-from commutepass.services.commuters import add_commuter
-from commutepass.services.context import App
-from commutepass.services.decide import CheckRequest, check, check_batch
-from commutepass.services.loading import COLUMNS, load_file
+from commutepass.kit.context import App
+from commutepass.loads.service import COLUMNS, load_file
 from commutepass.store.tables import checks, people
 from tests.helpers import at, make_id, masked, row_counts, with_wrong_check_digit, write_csv
 
@@ -84,8 +84,8 @@ def test_a_check_is_recorded_as_a_swipe(scene: App) -> None:
     assert "COMMUTER_FIRST_CHECK" in recorded and "NAT_ENTRY_VALID" in recorded
 
 
-def test_record_false_decides_without_a_swipe(scene: App) -> None:
-    result = check(scene, CheckRequest(FIRST, at("2021-11-21T07:30"), "白庙检查站", Mode.ROAD), record=False)
+def test_preview_decides_without_a_swipe(scene: App) -> None:
+    result = preview(scene, CheckRequest(FIRST, at("2021-11-21T07:30"), "白庙检查站", Mode.ROAD))
     assert result["decision"] == "allow"
     assert _swipes(scene) == []
 

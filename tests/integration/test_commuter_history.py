@@ -7,13 +7,13 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from commutepass.commuters.service import add_commuter, list_commuters
 from commutepass.domain.clock import local_midnight
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import CommuterClass
-from commutepass.services.commuters import add_commuter, list_commuters
-from commutepass.services.context import App
+from commutepass.kit.context import App
 from commutepass.store import repositories as repo
 from commutepass.store.tables import commuter_entries, people
 from tests.helpers import at, make_id, masked, row_counts, with_wrong_check_digit

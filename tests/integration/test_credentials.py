@@ -11,21 +11,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from commutepass.checkpoints import service as checkpoints
+from commutepass.checkpoints.snapshot import OfflineSnapshot
+from commutepass.checks.service import CheckRequest, preview
+from commutepass.commuters.service import add_commuter
+from commutepass.credentials import service
 from commutepass.credentials.codes import Verifier, credential_hash
-from commutepass.credentials.snapshot import OfflineSnapshot
 from commutepass.credentials.trust import load_anchor
 from commutepass.domain.clock import to_utc
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import Decision
+from commutepass.domain.roles import Role
+from commutepass.kit import audit
+from commutepass.kit.context import App
+from commutepass.kit.sessions import User, cli_user
+from commutepass.loads.service import COLUMNS, load_file
 from commutepass.policies import builtin_policies
-from commutepass.services import audit, checkpoints
-from commutepass.services import credentials as service
-from commutepass.services.commuters import add_commuter
-from commutepass.services.context import App
-from commutepass.services.decide import CheckRequest, check
-from commutepass.services.loading import COLUMNS, load_file
 from commutepass.store.tables import audit_log, checkpoint_swipes, checks
 from tests.helpers import at, make_id, masked, write_csv
 
@@ -35,7 +38,7 @@ POSITIVE = make_id("130602", date(1977, 1, 1), 13)
 STALE = make_id("131022", date(1992, 2, 2), 14)  # NAT too old for entry
 NOBODY = make_id("130681", date(2000, 5, 5), 15)  # nowhere in the store
 PEOPLE = (TIANJIN, COMMUTER, POSITIVE, STALE, NOBODY)
-GATE = audit.Actor("gate-1", "officer")
+GATE = User(0, "gate-1", Role.OFFICER, None)
 REVIEWER = audit.Actor("rev-1", "reviewer")
 
 
@@ -73,9 +76,9 @@ def _published_verifier(app: App, tmp_path: Path) -> Verifier:
 def test_tianjin_code_is_decided_at_a_beijing_checkpoint_from_the_published_lists(
     scene: App, tmp_path: Path
 ) -> None:
-    issued = service.issue(scene, TIANJIN, at("2021-11-29T06:30"), "TJ")
+    issued = service.issue(scene, cli_user(), TIANJIN, at("2021-11-29T06:30"), "TJ")
     checker = _published_verifier(scene, tmp_path)
-    answer = service.verify(
+    answer, _swipe = service.verify(
         checker, builtin_policies(), issued["code"], at("2021-11-29T07:30"), site="白庙检查站"
     )
     assert answer["valid"] is True
@@ -87,34 +90,40 @@ def test_tianjin_code_is_decided_at_a_beijing_checkpoint_from_the_published_list
     assert answer["credential"]["region"] == "TJ" and answer["credential"]["hash"] == issued["hash"]
     assert answer["nat_valid_until"].startswith("2021-11-30T08:00")
     # the same as the core's check of the same person at the same time
-    core = check(scene, CheckRequest(TIANJIN, at("2021-11-29T07:30"), "白庙检查站", Mode.ROAD), record=False)
+    core = preview(scene, CheckRequest(TIANJIN, at("2021-11-29T07:30"), "白庙检查站", Mode.ROAD))
     assert core["decision"] == answer["decision"]
 
 
 def test_positive_and_stale_codes_are_refused_with_the_reason(scene: App) -> None:
     checker = service.local_verifier(scene)
     for number, reason in ((POSITIVE, "REFUSE_POSITIVE"), (STALE, "CARRIED_NAT_MISSING")):
-        code = service.issue(scene, number, at("2021-11-29T06:30"), "HE")["code"]
-        answer = service.verify(checker, scene.policies, code, at("2021-11-29T07:00"))
+        code = service.issue(scene, cli_user(), number, at("2021-11-29T06:30"), "HE")["code"]
+        answer, _swipe = service.verify(checker, scene.policies, code, at("2021-11-29T07:00"))
         assert (answer["valid"], answer["decision"]) == (True, "refuse")
         assert [r["code"] for r in answer["reasons"]] == [reason]
 
 
 def test_revoked_code_is_refused_with_its_reason_and_remedy(scene: App) -> None:
-    code = service.issue(scene, TIANJIN, at("2021-11-29T06:30"), "TJ")["code"]
+    code = service.issue(scene, cli_user(), TIANJIN, at("2021-11-29T06:30"), "TJ")["code"]
     assert service.revoke(scene, code, f"lost phone of {TIANJIN}", actor=REVIEWER) == {
         "hash": credential_hash(code),
         "revoked": True,
         "already": False,
     }
-    assert service.revoke(scene, credential_hash(code), actor=audit.CLI)["already"] is True
+    assert service.revoke(scene, credential_hash(code), actor=cli_user().actor)["already"] is True
     with scene.engine.connect() as conn:
         logged = conn.execute(
             select(audit_log.c.actor, audit_log.c.reason).where(audit_log.c.action == "code.revoke")
         ).all()
     # who revoked and why, with the ID number in the reason masked like every free text kept
-    assert [tuple(row) for row in logged] == [("rev-1", f"lost phone of {masked(TIANJIN)}"), ("cli", "")]
-    answer = service.verify(service.local_verifier(scene), scene.policies, code, at("2021-11-29T07:00"))
+    assert [tuple(row) for row in logged] == [
+        ("rev-1", f"lost phone of {masked(TIANJIN)}"),
+        (cli_user().username, ""),
+    ]
+    answer, swipe = service.verify(
+        service.local_verifier(scene), scene.policies, code, at("2021-11-29T07:00")
+    )
+    assert swipe is None  # a refused code is no check: nothing to record
     assert (answer["valid"], answer["decision"]) == (False, "refuse")
     assert answer["reason"]["code"] == "CREDENTIAL_REVOKED"
     assert answer["reason"]["remedy"]["zh"] and answer["explanation"]["en"].startswith(
@@ -123,7 +132,7 @@ def test_revoked_code_is_refused_with_its_reason_and_remedy(scene: App) -> None:
 
 
 def _offline(app: App, as_of: str) -> OfflineSnapshot:
-    built = service.build_snapshot(app, at(as_of))
+    built = checkpoints.build_snapshot(app, at(as_of))
     return OfflineSnapshot.load(
         base64.b64decode(built["snapshot"]),
         base64.b64decode(built["key"]),
@@ -140,7 +149,7 @@ def test_offline_decisions_equal_the_services_at_the_snapshot_time(scene: App, m
     for number in PEOPLE:
         moment = at("2021-11-29T07:00")
         offline = snapshot.decide(parse_resident_id(number), policy, to_utc(moment), scene.catalog, mode=mode)
-        online = check(scene, CheckRequest(number, moment, "白庙检查站", mode), record=False)
+        online = preview(scene, CheckRequest(number, moment, "白庙检查站", mode))
         assert offline.usable
         assert offline.outcome.decision.value == online["decision"], number
         assert [r.code for r in offline.outcome.reasons][1:] == [r["code"] for r in online["reasons"]]

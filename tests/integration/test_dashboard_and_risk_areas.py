@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from commutepass.checks.service import CheckRequest, check, status_of
+from commutepass.commuters.service import add_commuter
 from commutepass.domain.decisions import Mode
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
 from commutepass.domain.policy import CommuterClass
-from commutepass.services import dashboard
-from commutepass.services.commuters import add_commuter
-from commutepass.services.context import App
-from commutepass.services.decide import CheckRequest, check, status_of
-from commutepass.services.loading import COLUMNS, load_file
-from commutepass.services.risk_areas import add_risk_area, end_risk_area, list_risk_areas
+from commutepass.kit.context import App
+from commutepass.loads.service import COLUMNS, load_file
+from commutepass.oversight import dashboard
+from commutepass.oversight.risk_areas import add_risk_area, end_risk_area, list_risk_areas
 from tests.helpers import at, make_id, write_csv
 
 COMMUTER = make_id("131082", date(1986, 8, 8), 301)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from commutepass.analytics.identification import (
+from commutepass.commuters.identification import (
     RESULT_COLUMNS,
     DuckDBEngine,
     Lake,
@@ -24,8 +24,8 @@ from commutepass.analytics.identification import (
     run_job,
     write_travel,
 )
-from commutepass.analytics.synth import write_region
 from commutepass.policies import builtin_policies
+from commutepass.synth import write_region
 
 START = date(2021, 9, 20)  # Mid-Autumn (20–21 September) and a make-up Sunday (26th) in the window
 DAYS = 22

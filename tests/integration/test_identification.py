@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from commutepass.analytics.synth import SynthResult, write_region
+from commutepass.commuters.service import add_commuter, identify
 from commutepass.domain.clock import local_midnight
 from commutepass.domain.facts import Source
 from commutepass.domain.identity import parse_resident_id
-from commutepass.services.commuters import add_commuter, identify
-from commutepass.services.context import App
-from commutepass.services.loading import COLUMNS, load_file
+from commutepass.kit.context import App
+from commutepass.loads.service import COLUMNS, load_file
 from commutepass.store import repositories as repo
+from commutepass.synth import SynthResult, write_region
 from tests.helpers import at, make_id, row_counts, write_csv
 
 AS_OF = date(2021, 11, 28)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from commutepass.analytics.identification import DuckDBEngine, Lake, features_of, run_job, write_travel
+from commutepass.commuters.identification import DuckDBEngine, Lake, features_of, run_job, write_travel
 from commutepass.domain.commuters import Classification, Outcome, explain
 from commutepass.domain.policy import CommuterClass, Policy
 from commutepass.domain.regions import RegionCatalog, region_catalog

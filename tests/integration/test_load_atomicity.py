@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection
 
-from commutepass.services import loading
-from commutepass.services.context import App
-from commutepass.services.loading import COLUMNS, load_file
+from commutepass.kit.context import App
+from commutepass.loads import service as loading
+from commutepass.loads.service import COLUMNS, load_file
 from tests.helpers import make_id, open_app, row_counts, write_csv
 
 
@@ -76,7 +76,7 @@ def test_a_load_killed_midway_leaves_nothing(tmp_path: Path) -> None:
     # The command line, with a line on stdout after each chunk it writes (inside the transaction).
     script = (
         "import sys\n"
-        "from commutepass.services import loading\n"
+        "from commutepass.loads import service as loading\n"
         "real = loading._Loader.write\n"
         "def write(self, *args):\n"
         "    result = real(self, *args)\n"

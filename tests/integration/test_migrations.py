@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
-from commutepass.services.context import App
+from commutepass.kit.context import App
 from commutepass.store import repositories as repo
 from commutepass.store.db import alembic_config, migrate
 from commutepass.store.tables import loads, metadata

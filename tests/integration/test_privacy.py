@@ -6,13 +6,13 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from commutepass.analytics.synth import write_region
+from commutepass.checks.service import CheckRequest, check, check_batch
+from commutepass.commuters.service import add_commuter, identify
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
-from commutepass.services.commuters import add_commuter, identify
-from commutepass.services.context import App
-from commutepass.services.decide import CheckRequest, check, check_batch
-from commutepass.services.loading import load_file
+from commutepass.kit.context import App
+from commutepass.loads.service import load_file
+from commutepass.synth import write_region
 from tests.helpers import at, dump_database, make_id, masked, row_counts, write_csv
 
 
@@ -53,9 +53,12 @@ def test_the_database_holds_no_raw_id_number(app: App, tmp_path: Path) -> None:
 def test_the_workflows_store_no_raw_id_number(app: App, tmp_path: Path) -> None:
     """Users, family links, applications, documents, appeals, overrides, the board and the
     audit log: still no raw ID number anywhere."""
+    from commutepass.accounts import service as auth
+    from commutepass.appeals import service as appeals
+    from commutepass.applications import service as applications
     from commutepass.domain.roles import Role
     from commutepass.domain.workflows import AppealKind, AppealState, AppState
-    from commutepass.services import appeals, applications, auth, feedback
+    from commutepass.feedback import service as feedback
 
     citizen_id = make_id("131082", date(1990, 1, 1), 401)
     child_id = make_id("131082", date(2016, 2, 2), 402)

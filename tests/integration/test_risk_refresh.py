@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from commutepass.services import context
-from commutepass.services.context import App
-from commutepass.services.loading import load_file
+from commutepass.kit import context
+from commutepass.kit.context import App
+from commutepass.loads.service import load_file
 from tests.helpers import open_app, write_csv
 
 HEADER = ("county", "level", "start", "end")

@@ -8,11 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from commutepass.checks import repository as repo
+from commutepass.checks import service as decide
+from commutepass.checks.writer import SwipeWriter
 from commutepass.domain.decisions import Mode
-from commutepass.services import decide
-from commutepass.services.context import App
-from commutepass.services.swipes import SwipeWriter
-from commutepass.store import repositories as repo
+from commutepass.domain.roles import Role
+from commutepass.kit import audit
+from commutepass.kit.context import App
 from commutepass.store.tables import checks, people
 from tests.helpers import at, make_id
 
@@ -22,11 +24,14 @@ def _count(app: App, table: sa.Table) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
+OFFICER = audit.Actor("officer-1", "officer")
+
+
 def _check(app: App, request: decide.CheckRequest, writer: SwipeWriter) -> dict[str, object]:
     """What the API does: decide, hand the swipe to the writer, answer once it is stored."""
-    answer, row, person = decide.decide_for_swipe(app, request)
-    writer.submit(row, person).result()
-    return answer
+    decided = decide.decide(app, request)
+    writer.submit(decided.swipe(), OFFICER).result()
+    return decided.view(Role.OFFICER)
 
 
 def test_concurrent_checks_are_each_stored_once(app: App) -> None:
@@ -73,27 +78,19 @@ def test_a_failed_write_fails_the_check(app: App, monkeypatch: pytest.MonkeyPatc
 
 
 def test_checks_reach_the_audit_log_shortly_after_and_at_close(app: App) -> None:
-    from commutepass.services import audit
-    from commutepass.services.swipes import AUDIT_FLUSH_SECONDS
+    from commutepass.checks.writer import AUDIT_FLUSH_SECONDS
 
-    officer = audit.Actor("officer-1", "officer")
     writer = SwipeWriter(app)
     numbers = [make_id("120114", serial=n) for n in range(5)]
     try:
         for number in numbers[:3]:
-            _answer, row, person = decide.decide_for_swipe(
-                app, decide.CheckRequest(number, at("2021-11-20T07:00"), "武清站", Mode.RAIL)
-            )
-            writer.submit(row, person, officer).result()
+            _check(app, decide.CheckRequest(number, at("2021-11-20T07:00"), "武清站", Mode.RAIL), writer)
         deadline = time.monotonic() + 20 * AUDIT_FLUSH_SECONDS
         while audit.verify(app).entries < 3 and time.monotonic() < deadline:
             time.sleep(AUDIT_FLUSH_SECONDS / 5)
         assert audit.verify(app).entries == 3, "the writer appends the checks within its flush time"
         for number in numbers[3:]:
-            _answer, row, person = decide.decide_for_swipe(
-                app, decide.CheckRequest(number, at("2021-11-20T07:05"), "武清站", Mode.RAIL)
-            )
-            writer.submit(row, person, officer).result()
+            _check(app, decide.CheckRequest(number, at("2021-11-20T07:05"), "武清站", Mode.RAIL), writer)
     finally:
         writer.close()
     result = audit.verify(app)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from commutepass.analytics.synth import BEHAVIOURS, SITES, write_region
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.regions import region_catalog
 from commutepass.domain.workdays import is_workday
 from commutepass.policies import builtin_policies
+from commutepass.synth import BEHAVIOURS, SITES, write_region
 
 
 def test_the_same_seed_gives_the_same_files_and_another_seed_does_not(tmp_path: Path) -> None:

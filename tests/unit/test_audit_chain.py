@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from commutepass.domain.audit import GENESIS, AuditEntry, canonical, chain_hash, entry_hash, verify_chain
-from commutepass.services.feedback import redact
+from commutepass.feedback.service import redact
 
 from .conftest import T
 

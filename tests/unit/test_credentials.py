@@ -240,7 +240,7 @@ def test_keys_are_kept_encrypted_and_private(ring: KeyRing) -> None:
 
 def test_every_reason_the_new_modules_emit_is_in_the_catalog() -> None:
     used: set[str] = set()
-    for module in ("domain/carried.py", "credentials/codes.py", "credentials/snapshot.py"):
+    for module in ("domain/carried.py", "credentials/codes.py", "checkpoints/snapshot.py"):
         source = (ROOT / "src/commutepass" / module).read_text(encoding="utf-8")
         used |= set(re.findall(r'(?:Reason\.of|_invalid)\(\s*"([A-Z_0-9]+)"\s*[,)]', source))
     used |= {f"CARRIED_CODE_{c.value.upper()}" for c in Color}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from commutepass.checkpoints.snapshot import OfflineSnapshot, encode_person, encode_snapshot, pseudonym
 from commutepass.credentials.keys import KeyRing
-from commutepass.credentials.snapshot import OfflineSnapshot, encode_person, encode_snapshot, pseudonym
 from commutepass.credentials.trust import load_anchor
 from commutepass.domain.decisions import Mode, decide_check
 from commutepass.domain.errors import InputError

@@ -1,7 +1,7 @@
 """Commuter rules in words: what identification found about a person, and why, in zh and en.
 
 The rules themselves run as one job definition on DuckDB or Spark
-(``commutepass.analytics.identification``), with every threshold from the policy
+(``commutepass.commuters.identification``), with every threshold from the policy
 (``commuters.identification``). This module turns one person's features and outcome into
 the evidence stored on the entry, so the explanation and an appeal can show it.
 """

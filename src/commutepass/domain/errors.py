@@ -1,4 +1,4 @@
-"""Errors the domain raises for bad input, each saying what and where in both languages."""
+"""Errors raised for bad input or a refused request, each saying what and where in both languages."""
 
 from __future__ import annotations
 
@@ -21,3 +21,37 @@ class InputError(ValueError):
 
 class NoPolicyInForce(LookupError):
     """No policy version covers the requested time."""
+
+
+class NoPolicyError(InputError):
+    """No policy is in force at the time asked about: the one error every entry point gives."""
+
+    def __init__(self, at: str, field: str = "at") -> None:
+        super().__init__(field, f"no policy is in force at {at}", f"{at} 时没有生效的政策")
+
+
+class LoadError(Exception):
+    """A file as a whole cannot be loaded (missing, unreadable, wrong header). Nothing stored."""
+
+    def __init__(self, path: object, en: str, zh: str) -> None:
+        super().__init__(f"{path}: {en}")
+        self.path = path
+        self.en = en
+        self.zh = zh
+
+
+class Refusal(Exception):
+    """A request refused for who is asking, said in both languages."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.en = en
+        self.zh = zh
+
+
+class AuthError(Refusal):
+    """Not signed in, or the credentials or token do not hold (HTTP 401)."""
+
+
+class Forbidden(Refusal):
+    """Signed in, but this role or this person is not yours to see or change (HTTP 403)."""

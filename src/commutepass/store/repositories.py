@@ -6,7 +6,6 @@ transaction begins and ends (one load = one transaction).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -278,50 +277,6 @@ def entries_in_force(conn: Connection, at: datetime) -> list[ListedEntry]:
         .order_by(commuter_entries.c.valid_from, people.c.person_key)
     )
     return [ListedEntry(r.person_key, r.id_masked, _entry(r)) for r in rows]
-
-
-# --- checks (swipes) --------------------------------------------------------------------------
-
-
-_CHECK_COLUMNS = (
-    "person_id",
-    "at",
-    "site",
-    "mode",
-    "smartphone",
-    "decision",
-    "entered",
-    "policy_version",
-    "reasons",
-    "recorded_at",
-)
-
-
-def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Append swipes. On the hot path of every check: one driver-level executemany, no statement
-    building."""
-    if not rows:
-        return
-    style = DriverStyle.of(conn)
-    now = style.time(_now())
-    markers = ", ".join([style.placeholder] * len(_CHECK_COLUMNS))
-    sql = f"INSERT INTO checks ({', '.join(_CHECK_COLUMNS)}) VALUES ({markers})"
-    values = [
-        (
-            r["person_id"],
-            style.time(r["at"]),
-            r["site"],
-            r["mode"],
-            style.flag(r["smartphone"]),
-            r["decision"],
-            style.flag(r["entered"]),
-            r["policy_version"],
-            json.dumps(r["reasons"]),
-            now,
-        )
-        for r in rows
-    ]
-    conn.exec_driver_sql(sql, values)
 
 
 _AUDIT_COLUMNS = (

@@ -157,7 +157,8 @@ checks = Table(
     "checks",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("person_id", RowId, ForeignKey("people.id"), nullable=False),
+    # empty for a scanned code: it names a pseudonym, not a person (revision 0005)
+    Column("person_id", RowId, ForeignKey("people.id"), nullable=True),
     Column("at", UtcDateTime, nullable=False),
     Column("site", String(64), nullable=False),
     Column("mode", String(4), nullable=False),

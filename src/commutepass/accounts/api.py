@@ -1,0 +1,137 @@
+"""Sign-in (OAuth2 password flow), sign-out, one's own profile and family, and user admin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+
+from commutepass.accounts import service as auth
+from commutepass.domain.roles import ALL_ROLES, Role
+from commutepass.kit import audit, sessions
+from commutepass.kit.context import App
+from commutepass.kit.gates import PUBLIC, AppDep, SessionCache, bearer, require_roles, token_of
+from commutepass.kit.sessions import User
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+Anyone = Annotated[User, require_roles(*ALL_ROLES)]
+Citizen = Annotated[User, require_roles(Role.CITIZEN)]
+Admin = Annotated[User, require_roles(Role.ADMIN)]
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: str
+    role: str
+
+
+class FamilyIn(BaseModel):
+    id_number: str
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=auth.MIN_PASSWORD, max_length=256)
+    role: Role
+    id_number: str | None = Field(None, description="A citizen's own ID number (required for citizens)")
+
+
+def set_session_cookie(response: Response, signed: sessions.SignedIn) -> None:
+    """The session token as the HttpOnly cookie the pages (and the API) accept."""
+    response.set_cookie(
+        sessions.SESSION_COOKIE,
+        signed.token,
+        httponly=True,
+        samesite="lax",
+        max_age=int(sessions.TOKEN_LIFETIME.total_seconds()),
+    )
+
+
+async def end_session(request: Request, app: App, token: str, response: Response) -> None:
+    """Revoke the session, forget it in this worker's cache, and drop the cookie."""
+    await run_in_threadpool(sessions.sign_out, app, token)
+    cache: SessionCache = request.app.state.sessions
+    cache.drop(token)
+    response.delete_cookie(sessions.SESSION_COOKIE)
+
+
+@router.post(
+    "/auth/token", response_model=TokenOut, summary="Sign in (OAuth2 password flow)", dependencies=[PUBLIC]
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], app: AppDep, response: Response
+) -> Any:
+    """Form fields ``username`` and ``password``. The token is returned and also set as the
+    HttpOnly cookie ``commutepass_session`` (for the web pages)."""
+    signed = await run_in_threadpool(auth.sign_in, app, form.username, form.password)
+    set_session_cookie(response, signed)
+    return {
+        "access_token": signed.token,
+        "expires_at": signed.expires_at.isoformat(),
+        "role": signed.user.role.value,
+    }
+
+
+@router.post("/auth/logout", status_code=204, summary="Sign out (the session is revoked)")
+async def logout(
+    request: Request,
+    app: AppDep,
+    _user: Anyone,
+    bearer_token: Annotated[str | None, Depends(bearer)],
+) -> Response:
+    current = token_of(request, bearer_token)
+    assert current is not None, "the role gate let a request without a token through"
+    response = Response(status_code=204)
+    await end_session(request, app, current, response)
+    return response
+
+
+@router.get("/me", summary="Who I am, my linked person and family (masked)")
+async def me(app: AppDep, user: Anyone) -> Any:
+    return await run_in_threadpool(auth.profile, app, user)
+
+
+@router.post("/me/family", status_code=201, summary="Add a family member (up to 4)")
+async def add_family(body: FamilyIn, app: AppDep, user: Citizen) -> Any:
+    return await run_in_threadpool(auth.add_family, app, user, body.id_number)
+
+
+@router.get("/me/accesses", summary="Who looked at my (and my family's) data, when and why")
+async def accesses(app: AppDep, user: Citizen) -> Any:
+    def run() -> list[dict[str, Any]]:
+        with app.engine.connect() as conn:
+            ids = sorted(auth.people_of(conn, user))
+        return audit.accesses_to(app, ids)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/users", summary="Every user")
+async def list_users(app: AppDep, _user: Admin) -> Any:
+    return await run_in_threadpool(auth.list_users, app)
+
+
+@router.post("/users", status_code=201, summary="Create a user")
+async def add_user(body: UserIn, app: AppDep, user: Admin) -> Any:
+    return await run_in_threadpool(
+        lambda: auth.add_user(
+            app, body.username, body.password, body.role, id_number=body.id_number, by=user.actor
+        )
+    )
+
+
+@router.post("/users/{username}/disable", summary="Disable a user (their sessions end)")
+async def disable_user(username: str, request: Request, app: AppDep, user: Admin) -> Any:
+    result = await run_in_threadpool(lambda: auth.set_disabled(app, username, True, by=user.actor))
+    cache: SessionCache = request.app.state.sessions
+    cache.clear()  # this process stops trusting the user's sessions at once
+    return result
+
+
+@router.post("/users/{username}/enable", summary="Enable a user again")
+async def enable_user(username: str, app: AppDep, user: Admin) -> Any:
+    return await run_in_threadpool(lambda: auth.set_disabled(app, username, False, by=user.actor))

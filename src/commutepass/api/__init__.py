@@ -1,1 +1,0 @@
-"""The HTTP API: thin FastAPI routers over the services."""

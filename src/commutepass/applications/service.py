@@ -1,0 +1,378 @@
+"""Applications to the commuter database (入库申请) at a checkpoint, through the 12345 hotline or
+online: documents, the reviewer's queue with its same-day clock, decisions with reasons, and
+approval into the database from 00:00 the next Beijing day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from commutepass.accounts.access import check_citizen_may_see, id_number_of, masked_id
+from commutepass.accounts.service import people_of
+from commutepass.applications import documents
+from commutepass.commuters.service import add_commuter, check_home_county
+from commutepass.domain.clock import BEIJING
+from commutepass.domain.errors import Forbidden, InputError
+from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.policy import CommuterClass
+from commutepass.domain.roles import Role
+from commutepass.domain.workflows import (
+    CHANNEL_SOURCE,
+    AppState,
+    Channel,
+    check_transition,
+    effective_day,
+    queue_clock,
+    require_reason,
+)
+from commutepass.kit import audit
+from commutepass.kit.context import App
+from commutepass.kit.sessions import User
+from commutepass.store.tables import application_events, applications
+from commutepass.store.tables import documents as documents_table
+
+ROLE_CHANNEL = {Role.OFFICER: Channel.CHECKPOINT, Role.HOTLINE: Channel.HOTLINE, Role.CITIZEN: Channel.ONLINE}
+"""Where an application comes in is who registers it; a reviewer names the channel."""
+
+OPEN_STATES = (AppState.SUBMITTED.value, AppState.NEEDS_MORE.value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(BEIJING).isoformat() if value is not None else None
+
+
+def _not_found(application_id: int) -> InputError:
+    return InputError(
+        "application_id", f"no application {application_id}", f"没有编号为 {application_id} 的申请"
+    )
+
+
+def _row(conn: Connection, application_id: int) -> Any:
+    row = conn.execute(select(applications).where(applications.c.id == application_id)).first()
+    if row is None:
+        raise _not_found(application_id)
+    return row
+
+
+def _may_see(conn: Connection, user: User, row: Any) -> None:
+    if user.role is Role.REVIEWER or row.submitted_by == user.id:
+        return
+    if user.role is Role.CITIZEN and row.person_id in people_of(conn, user):
+        return
+    raise Forbidden("this application is not yours to see", "您无权查看此申请")
+
+
+def _event(
+    conn: Connection, application_id: int, old: str | None, new: str, reason: str, user: User, at: datetime
+) -> None:
+    conn.execute(
+        application_events.insert().values(
+            application_id=application_id,
+            from_status=old,
+            to_status=new,
+            reason=reason,
+            actor_id=user.id,
+            at=at,
+        )
+    )
+
+
+def submit(
+    app: App,
+    user: User,
+    id_number: str,
+    *,
+    statement: str,
+    commuter_class: CommuterClass = CommuterClass.DAILY,
+    home_county: str | None = None,
+    channel: Channel | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    now = now or app.now()
+    resident = parse_resident_id(id_number)
+    chosen = (
+        ROLE_CHANNEL.get(user.role) if user.role is not Role.REVIEWER else (channel or Channel.CHECKPOINT)
+    )
+    if chosen is None:
+        raise Forbidden("this role does not register applications", "此角色不能登记申请")
+    if channel is not None and channel is not chosen:
+        raise InputError(
+            "channel",
+            f"a {user.role.value} registers {chosen.value} applications",
+            f"该角色只能登记 {chosen.value} 渠道的申请",
+        )
+    reason = require_reason(statement, "statement")
+    check_home_county(app, home_county, now)
+    with app.transaction() as conn:
+        person_id = app.ensure_person(conn, resident)
+        check_citizen_may_see(conn, user, person_id)
+        waiting = conn.execute(
+            select(applications.c.id).where(
+                applications.c.person_id == person_id, applications.c.status.in_(OPEN_STATES)
+            )
+        ).first()
+        if waiting is not None:
+            raise InputError(
+                "id_number",
+                f"application {waiting.id} for this person is still open",
+                f"此人已有未办结的申请（编号 {waiting.id}）",
+            )
+        application_id = conn.execute(
+            applications.insert()
+            .values(
+                person_id=person_id,
+                channel=chosen.value,
+                status=AppState.SUBMITTED.value,
+                reason=reason,
+                commuter_class=commuter_class.value,
+                home_county=home_county,
+                submitted_by=user.id,
+                submitted_at=now,
+                waiting_since=now,
+            )
+            .returning(applications.c.id)
+        ).scalar_one()
+        _event(conn, application_id, None, AppState.SUBMITTED.value, reason, user, now)
+        audit.record(
+            conn,
+            app,
+            user.actor,
+            "application.submit",
+            person_id,
+            reason,
+            application=application_id,
+            channel=chosen.value,
+        )
+        return _view(conn, _row(conn, application_id), now)
+
+
+def _view(conn: Connection, row: Any, now: datetime, *, history: bool = True) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": row.id,
+        "person": masked_id(conn, row.person_id),
+        "channel": row.channel,
+        "status": row.status,
+        "reason": row.reason,
+        "commuter_class": row.commuter_class,
+        "home_county": row.home_county,
+        "submitted_at": _iso(row.submitted_at),
+        "decided_at": _iso(row.decided_at),
+        "effective_from": _iso(row.effective_from),
+    }
+    if history:
+        events = conn.execute(
+            select(application_events)
+            .where(application_events.c.application_id == row.id)
+            .order_by(application_events.c.id)
+        ).all()
+        view["history"] = [
+            {"from": e.from_status, "to": e.to_status, "reason": e.reason, "at": _iso(e.at)} for e in events
+        ]
+        docs = conn.execute(
+            select(documents_table)
+            .where(documents_table.c.application_id == row.id)
+            .order_by(documents_table.c.id)
+        ).all()
+        view["documents"] = [
+            {
+                "kind": d.kind,
+                "sha256": d.sha256,
+                "media_type": d.media_type,
+                "size": d.size,
+                "uploaded_at": _iso(d.uploaded_at),
+            }
+            for d in docs
+        ]
+    return view
+
+
+def get(app: App, user: User, application_id: int) -> dict[str, Any]:
+    with app.transaction() as conn:
+        row = _row(conn, application_id)
+        _may_see(conn, user, row)
+        if user.role is Role.REVIEWER:
+            audit.record(
+                conn, app, user.actor, "application.read", row.person_id, "review", application=row.id
+            )
+        return _view(conn, row, app.now())
+
+
+def mine(app: App, user: User) -> list[dict[str, Any]]:
+    with app.engine.connect() as conn:
+        ids = people_of(conn, user)
+        rows = conn.execute(
+            select(applications)
+            .where((applications.c.person_id.in_(ids)) | (applications.c.submitted_by == user.id))
+            .order_by(applications.c.id.desc())
+        ).all()
+        return [_view(conn, r, app.now(), history=False) for r in rows]
+
+
+def add_document(
+    app: App, user: User, application_id: int, kind: str, content: bytes, *, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or app.now()
+    documents.check_kind(kind)
+    with app.engine.connect() as conn:
+        row = _row(conn, application_id)
+        _may_see(conn, user, row)
+    if row.status not in OPEN_STATES:
+        raise InputError(
+            "application_id", f"the application is already {row.status}", f"申请已办结（{row.status}）"
+        )
+    stored = documents.store(app.settings.data_dir, content)
+    with app.transaction() as conn:
+        exists = conn.execute(
+            select(documents_table.c.id).where(
+                documents_table.c.application_id == application_id, documents_table.c.sha256 == stored.sha256
+            )
+        ).first()
+        if exists is None:
+            conn.execute(
+                documents_table.insert().values(
+                    application_id=application_id,
+                    kind=kind,
+                    sha256=stored.sha256,
+                    media_type=stored.media_type,
+                    size=stored.size,
+                    uploaded_by=user.id,
+                    uploaded_at=now,
+                )
+            )
+        audit.record(
+            conn,
+            app,
+            user.actor,
+            "application.document",
+            row.person_id,
+            kind,
+            application=application_id,
+            sha256=stored.sha256,
+        )
+    return {
+        "kind": kind,
+        "sha256": stored.sha256,
+        "media_type": stored.media_type,
+        "size": stored.size,
+        "new": exists is None,
+    }
+
+
+def document(app: App, user: User, application_id: int, sha256: str) -> tuple[bytes, str]:
+    with app.transaction() as conn:
+        row = _row(conn, application_id)
+        _may_see(conn, user, row)
+        doc = conn.execute(
+            select(documents_table).where(
+                documents_table.c.application_id == application_id, documents_table.c.sha256 == sha256
+            )
+        ).first()
+        if doc is None:
+            raise InputError("sha256", "no such document on this application", "此申请没有该材料")
+        audit.record(
+            conn,
+            app,
+            user.actor,
+            "application.document.read",
+            row.person_id,
+            "review",
+            application=application_id,
+            sha256=sha256,
+        )
+    return documents.read(app.settings.data_dir, sha256), str(doc.media_type)
+
+
+def queue(app: App, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Applications waiting for a decision, longest-waiting first, with the same-day clock."""
+    now = now or app.now()
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(applications)
+            .where(applications.c.status == AppState.SUBMITTED.value)
+            .order_by(applications.c.waiting_since)
+        ).all()
+        out = []
+        for row in rows:
+            warn = timedelta(hours=app.policies.in_force(now).workflows.application_warn_hours)
+            clock = queue_clock(row.waiting_since, now, warn)
+            out.append(
+                {
+                    **_view(conn, row, now, history=False),
+                    "waiting_minutes": int(clock.waited.total_seconds() // 60),
+                    "deadline": _iso(clock.deadline),
+                    "at_risk": clock.at_risk,
+                    "overdue": clock.overdue,
+                }
+            )
+    return out
+
+
+def decide(
+    app: App, user: User, application_id: int, target: AppState, reason: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """A reviewer's decision. Approval enrols the person from 00:00 the next Beijing day, in the
+    same transaction as the decision."""
+    now = now or app.now()
+    with app.transaction() as conn:
+        row = _row(conn, application_id)
+        why = check_transition(AppState(row.status), target, reason)
+        values: dict[str, Any] = {
+            "status": target.value,
+            "reason": why,
+            "decided_at": now,
+            "decided_by": user.id,
+        }
+        if target is AppState.APPROVED:
+            since = effective_day(now)
+            entry = add_commuter(
+                app,
+                id_number_of(conn, app, row.person_id),
+                since=since,
+                source=CHANNEL_SOURCE[Channel(row.channel)],
+                commuter_class=CommuterClass(row.commuter_class),
+                home_county=row.home_county,
+                reason=f"application {row.id} ({row.channel}) approved: {why}",
+                conn=conn,
+            )
+            values["effective_from"] = datetime.fromisoformat(entry["valid_from"])
+        conn.execute(
+            update(applications)
+            .where(applications.c.id == row.id, applications.c.status == row.status)
+            .values(**values)
+        )
+        _event(conn, row.id, row.status, target.value, why, user, now)
+        audit.record(
+            conn,
+            app,
+            user.actor,
+            "application.decide",
+            row.person_id,
+            why,
+            application=row.id,
+            status=target.value,
+        )
+        return _view(conn, _row(conn, row.id), now)
+
+
+def resubmit(
+    app: App, user: User, application_id: int, reason: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The applicant (or whoever registered it) sends back what was asked: needs_more → submitted,
+    and the same-day clock starts again."""
+    now = now or app.now()
+    with app.transaction() as conn:
+        row = _row(conn, application_id)
+        _may_see(conn, user, row)
+        if user.role is Role.REVIEWER:
+            raise Forbidden("the applicant resubmits, not the reviewer", "应由申请人补充后重新提交")
+        why = check_transition(AppState(row.status), AppState.SUBMITTED, reason)
+        conn.execute(
+            update(applications)
+            .where(applications.c.id == row.id)
+            .values(status=AppState.SUBMITTED.value, reason=why, waiting_since=now)
+        )
+        _event(conn, row.id, row.status, AppState.SUBMITTED.value, why, user, now)
+        audit.record(conn, app, user.actor, "application.resubmit", row.person_id, why, application=row.id)
+        return _view(conn, _row(conn, row.id), now)

@@ -1,0 +1,331 @@
+"""The checkpoint client: swipes go to the central service, or are decided locally when it is gone.
+
+Every swipe is written to a local SQLite outbox (with a fresh UUID) *before* anything is sent.
+Then all unsent swipes are sent in order; the service records each swipe id once. If the
+service cannot be reached, the swipe is decided from the signed snapshot (the core's
+``decide_check`` over the snapshot's facts) and stays in the outbox until a later send
+succeeds. So no swipe is lost (it is on disk first) and none counts twice (the id).
+The ID number is kept only until the swipe is sent, then erased from the outbox.
+
+The checkpoint signs in as an officer: with a token, or with a username and password (signed in
+on the first request). A sign-in the service refuses (401/403) is ``AccessRefused``, never taken
+for an unreachable service: the offline path is for network failures only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from commutepass.checkpoints.snapshot import OfflineSnapshot, decode_b64
+from commutepass.checks.service import ENTERING, checked_site, policy_in_force, view
+from commutepass.credentials.trust import load_anchor
+from commutepass.domain.clock import BEIJING, to_utc
+from commutepass.domain.decisions import Mode
+from commutepass.domain.errors import InputError
+from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.policy import PolicyBook
+from commutepass.domain.regions import RegionCatalog
+from commutepass.domain.roles import Role
+
+SEND_BATCH = 200
+_ENTERING_MARKS = ",".join("?" * len(ENTERING))
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshot (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    signed BLOB NOT NULL, key BLOB NOT NULL, anchor_pem TEXT NOT NULL, fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY CHECK (id = 1), pem TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    swipe_id TEXT NOT NULL UNIQUE,
+    id_number TEXT,
+    at TEXT NOT NULL, site TEXT NOT NULL, mode TEXT NOT NULL, smartphone INTEGER NOT NULL,
+    decision TEXT, policy_version TEXT, reasons TEXT,
+    sent INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class ServiceUnavailable(Exception):
+    """The central service cannot be reached or did not answer."""
+
+
+class AccessRefused(InputError):
+    """The service answered, and refused this checkpoint's sign-in (401) or role (403)."""
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> AccessRefused:
+        detail = _problem(response)
+        said_en = detail.get("detail") or response.text[:200]
+        said_zh = detail.get("detail_zh") or said_en
+        if response.status_code == 401:
+            return cls(
+                "token",
+                f"the service did not accept this checkpoint's sign-in ({said_en}): "
+                "sign in again as an officer (--token or --username)",
+                f"中心服务不接受本检查站的登录（{said_zh}）：请以检查站工作人员（officer）身份重新登录"
+                "（--token 或 --username）",
+            )
+        return cls(
+            "token",
+            f"the signed-in user may not do this ({said_en}): a checkpoint signs in as an officer",
+            f"当前登录用户无权执行此操作（{said_zh}）：检查站须以检查站工作人员（officer）身份登录",
+        )
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    """The problem-details body of an error answer, or {} when it is not JSON."""
+    if "json" not in response.headers.get("content-type", ""):
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+class Checkpoint:
+    """One checkpoint's client, with its store at ``store_path``."""
+
+    def __init__(
+        self,
+        store_path: Path,
+        server: str,
+        name: str,
+        policies: PolicyBook,
+        catalog: RegionCatalog,
+        *,
+        timeout: float = 3.0,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        """``token``, or ``username`` and ``password`` (signed in on the first request), make
+        the requests as an officer; with neither, the service answers 401 (``AccessRefused``)."""
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(store_path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        self.server = server.rstrip("/")
+        self.name = name
+        self.policies = policies
+        self.catalog = catalog
+        self.http = httpx.Client(base_url=self.server, timeout=timeout)
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+        self._login = (username, password or "") if username and not token else None
+        self._snapshot: OfflineSnapshot | None = None
+
+    def close(self) -> None:
+        self.http.close()
+        self.db.close()
+
+    # --- the trust anchor and the snapshot -----------------------------------------------------
+
+    def pin_anchor(self, pem: str) -> None:
+        load_anchor(pem)
+        self.db.execute("INSERT OR REPLACE INTO anchor (id, pem) VALUES (1, ?)", (pem,))
+
+    def anchor(self) -> ec.EllipticCurvePublicKey:
+        """The pinned trust-list key; fetched and pinned on first use if none was given."""
+        row = self.db.execute("SELECT pem FROM anchor WHERE id = 1").fetchone()
+        if row is None:
+            pem = self._get("/v1/trust/anchor").text
+            self.pin_anchor(pem)
+            return load_anchor(pem)
+        return load_anchor(str(row[0]))
+
+    def sync(self, at: datetime | None = None) -> dict[str, Any]:
+        """Download the signed snapshot (as of ``at``, default now), verify it, keep it."""
+        params = {"at": at.isoformat()} if at else {}
+        body = self._get("/v1/checkpoint/snapshot", params).json()
+        signed, key = decode_b64(body.get("snapshot"), "snapshot"), decode_b64(body.get("key"), "key")
+        anchor = self.anchor()
+        snapshot = OfflineSnapshot.load(signed, key, anchor, self.catalog)
+        self.db.execute(
+            "INSERT OR REPLACE INTO snapshot (id, signed, key, anchor_pem, fetched_at) VALUES (1, ?, ?, '', ?)",
+            (signed, key, datetime.now(UTC).isoformat()),
+        )
+        self._snapshot = snapshot
+        return {"as_of": snapshot.as_of.astimezone(BEIJING).isoformat(), "people": len(snapshot)}
+
+    def snapshot(self) -> OfflineSnapshot:
+        if self._snapshot is None:
+            row = self.db.execute("SELECT signed, key FROM snapshot WHERE id = 1").fetchone()
+            if row is None:
+                raise InputError(
+                    "snapshot",
+                    "this checkpoint has no snapshot: run `commutepass checkpoint sync` while online",
+                    "本检查站没有离线快照：请在联网时运行 commutepass checkpoint sync",
+                )
+            self._snapshot = OfflineSnapshot.load(bytes(row[0]), bytes(row[1]), self.anchor(), self.catalog)
+            for number, at in self.db.execute(
+                f"SELECT id_number, at FROM outbox WHERE id_number IS NOT NULL AND decision IN ({_ENTERING_MARKS})",
+                [d.value for d in ENTERING],
+            ):
+                self._snapshot.entered(parse_resident_id(number), datetime.fromisoformat(at))
+        return self._snapshot
+
+    # --- swipes ------------------------------------------------------------------------------------
+
+    def swipe(
+        self, id_number: str, at: datetime, site: str, mode: Mode, smartphone: bool = True
+    ) -> dict[str, Any]:
+        """Record the swipe, send it (and any waiting before it), or decide it locally."""
+        resident = parse_resident_id(id_number)
+        site = checked_site(site)
+        swipe_id = str(uuid.uuid4())
+        self.db.execute(
+            "INSERT INTO outbox (swipe_id, id_number, at, site, mode, smartphone) VALUES (?, ?, ?, ?, ?, ?)",
+            (swipe_id, resident.number, to_utc(at).isoformat(), site, mode.value, int(smartphone)),
+        )
+        try:
+            results = self.send()
+        except ServiceUnavailable:
+            results = {}
+        except AccessRefused:
+            # nobody was given a decision for this swipe and the service did not record it: it
+            # is taken back, or a later send would record a crossing that never happened (the
+            # swipes before it stay, to be sent once the sign-in is put right)
+            self.db.execute("DELETE FROM outbox WHERE swipe_id = ? AND sent = 0", (swipe_id,))
+            raise
+        online = results.get(swipe_id)
+        if online is not None:
+            answer = online.get("answer") or {"decision": online.get("decision"), "id": resident.masked}
+            return {**answer, "swipe_id": swipe_id, "offline": False}
+        policy = policy_in_force(self.policies, at)
+        decided = self.snapshot().decide(
+            resident, policy, to_utc(at), self.catalog, mode=mode, smartphone=smartphone
+        )
+        outcome = decided.outcome
+        self.db.execute(
+            "UPDATE outbox SET decision = ?, policy_version = ?, reasons = ? WHERE swipe_id = ? AND sent = 0",
+            (
+                outcome.decision.value,
+                decided.policy.version,
+                orjson.dumps([r.code for r in (*outcome.reasons, *outcome.status.reasons)]).decode(),
+                swipe_id,
+            ),
+        )
+        if outcome.decision in ENTERING:
+            self.snapshot().entered(resident, to_utc(at))
+        # the checkpoint's own answer: the officer's view, as every online check gives it
+        answer = view(resident.masked, at, site, mode, outcome, decided.policy, role=Role.OFFICER)
+        return {
+            **answer,
+            "swipe_id": swipe_id,
+            "offline": True,
+            "snapshot": {
+                "as_of": self.snapshot().as_of.astimezone(BEIJING).isoformat(),
+                "age_minutes": int(decided.age.total_seconds() // 60),
+                "usable": decided.usable,
+            },
+        }
+
+    def pending(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM outbox WHERE sent = 0").fetchone()[0])
+
+    def send(self) -> dict[str, dict[str, Any]]:
+        """Send every unsent swipe, oldest first; the service's answer per swipe id sent."""
+        answers: dict[str, dict[str, Any]] = {}
+        while True:
+            rows = self.db.execute(
+                "SELECT swipe_id, id_number, at, site, mode, smartphone, decision, policy_version, reasons "
+                "FROM outbox WHERE sent = 0 ORDER BY seq LIMIT ?",
+                (SEND_BATCH,),
+            ).fetchall()
+            if not rows:
+                return answers
+            swipes = [
+                {
+                    "swipe_id": swipe_id,
+                    "id_number": number,
+                    "at": at,
+                    "site": site,
+                    "mode": mode,
+                    "smartphone": bool(smartphone),
+                    "decision": decision,
+                    "policy_version": version,
+                    "reasons": orjson.loads(reasons) if reasons else [],
+                }
+                for swipe_id, number, at, site, mode, smartphone, decision, version, reasons in rows
+            ]
+            response = self._post("/v1/checkpoint/swipes", {"checkpoint": self.name, "swipes": swipes})
+            results = response.json()["results"]
+            for result in results:
+                if "error" in result:
+                    # refused for good (bad input cannot get better by sending again): keep it, marked
+                    self.db.execute(
+                        "UPDATE outbox SET sent = 2, id_number = NULL WHERE swipe_id = ?",
+                        (result["swipe_id"],),
+                    )
+                    continue
+                self.db.execute(
+                    "UPDATE outbox SET sent = 1, id_number = NULL WHERE swipe_id = ?", (result["swipe_id"],)
+                )
+                answers[result["swipe_id"]] = result
+
+    def status(self) -> dict[str, Any]:
+        row = self.db.execute("SELECT signed FROM snapshot WHERE id = 1").fetchone()
+        snapshot = self.snapshot() if row is not None else None
+        now = datetime.now(UTC)
+        return {
+            "checkpoint": self.name,
+            "pending": self.pending(),
+            "snapshot_as_of": snapshot.as_of.astimezone(BEIJING).isoformat() if snapshot else None,
+            "snapshot_age_minutes": int((now - snapshot.as_of).total_seconds() // 60) if snapshot else None,
+        }
+
+    # --- HTTP ----------------------------------------------------------------------------------------
+
+    def sign_in(self) -> None:
+        """Sign in with the username and password given (once; a no-op with a token or neither)."""
+        if self._login is None:
+            return
+        username, password = self._login
+        response = self._request(
+            "POST", "/v1/auth/token", data={"username": username, "password": password}, sign_in=False
+        )
+        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        self._login = None
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
+        return self._request("GET", path, params=params)
+
+    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self._request(
+            "POST", path, content=orjson.dumps(body), headers={"content-type": "application/json"}
+        )
+
+    def _request(self, method: str, path: str, *, sign_in: bool = True, **kwargs: Any) -> httpx.Response:
+        if sign_in:
+            self.sign_in()
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        return self._checked(response)
+
+    @staticmethod
+    def _checked(response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 500:
+            raise ServiceUnavailable(f"HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            raise AccessRefused.of(response)
+        if response.status_code >= 400:
+            detail = _problem(response)
+            raise InputError(
+                str(detail.get("field", "request")),
+                f"the service refused the request: {detail.get('detail', response.text[:200])}",
+                f"服务拒绝了请求：{detail.get('detail_zh', detail.get('detail', ''))}",
+            )
+        return response

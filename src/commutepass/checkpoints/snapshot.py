@@ -1,0 +1,292 @@
+"""The offline snapshot: what an ID-card swipe needs, for a checkpoint cut off from the service.
+
+Per person, keyed by a pseudonymous id (the first 8 bytes of HMAC-SHA256 of the ID number under
+the snapshot key, which travels only to checkpoints, beside the snapshot): the commuter-database
+entry, the NAT results that can matter (the latest positive, the negative that opens the latest
+entry window, the latest-reported negative), the trip-card days in counties a risk period can
+reach, and the last entry. Plus the risk periods and the snapshot's as-of time. The checkpoint
+rebuilds ``PersonFacts`` and the core's ``decide_check`` decides, as the service would have
+at the as-of time.
+
+Wire form: CBOR → zlib → COSE_Sign1 (ES256) signed by the trust-list key. Times are minutes
+before the as-of time (small integers, so the snapshot stays small), cut to the minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import cbor2
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cwt import COSE, COSEKey
+
+from commutepass.credentials.keys import SigningKey, kid_of
+from commutepass.domain.clock import local_date
+from commutepass.domain.decisions import CheckOutcome, Mode, Reason, decide_check
+from commutepass.domain.errors import InputError
+from commutepass.domain.facts import (
+    Membership,
+    NatResult,
+    PersonFacts,
+    RiskLevel,
+    RiskMap,
+    RiskPeriod,
+    Source,
+    Visit,
+)
+from commutepass.domain.identity import ResidentId
+from commutepass.domain.policy import CommuterClass, Decision, Policy
+from commutepass.domain.regions import RegionCatalog
+
+SNAPSHOT_VERSION = 1
+MAX_SNAPSHOT_BYTES = 200 * 1024 * 1024
+"""Cap on the inflated snapshot (1 M commuters take about 30 MB)."""
+_CLASSES = list(CommuterClass)
+_SOURCES = list(Source)
+_LEVELS = list(RiskLevel)
+_COSE = COSE.new()
+
+
+def pseudonym(key: bytes, number: str) -> bytes:
+    """The id a checkpoint computes from a swiped ID card: HMAC-SHA256(snapshot key, number)[:8]."""
+    return hmac.digest(key, number.encode("ascii"), "sha256")[:8]
+
+
+def _minutes_before(as_of: datetime, moment: datetime) -> int:
+    """Whole minutes, rounded so the moment read back is the moment cut to its minute (as shown)."""
+    return -int(-(as_of - moment).total_seconds() // 60)
+
+
+def _moment(as_of: datetime, minutes: int) -> datetime:
+    return as_of - timedelta(minutes=minutes)
+
+
+def relevant_nats(nats: Iterable[NatResult], policy: Policy) -> list[NatResult]:
+    """The at most three results the rules can read at or after the as-of time (see module doc)."""
+    negatives = [n for n in nats if not n.positive]
+    positives = [n for n in nats if n.positive]
+    picked: list[NatResult] = []
+    if positives:
+        picked.append(max(positives, key=lambda n: n.sampled_at))
+    if negatives:
+        by_start = "sampled_at" if policy.nat.entry_window_from == "sampled_at" else "reported_at"
+        picked.append(max(negatives, key=lambda n: getattr(n, by_start)))
+        latest = max(negatives, key=lambda n: n.reported_at)
+        if latest not in picked:
+            picked.append(latest)
+    return picked
+
+
+def encode_person(facts: PersonFacts, as_of: datetime, policy: Policy, risky_counties: set[str]) -> list[Any]:
+    """One person's record: [membership, last entry, NATs (flat), visits (flat)]."""
+    member: list[Any] = []
+    if facts.membership is not None:
+        m = facts.membership
+        member = [
+            _CLASSES.index(m.commuter_class) * 8 + _SOURCES.index(m.source),
+            _minutes_before(as_of, m.valid_from),
+        ]
+    nats: list[int] = []
+    for nat in relevant_nats(facts.nats, policy):
+        nats += [
+            _minutes_before(as_of, nat.sampled_at),
+            _minutes_before(as_of, nat.reported_at),
+            int(nat.positive),
+        ]
+    visits: list[int] = []
+    for visit in facts.visits:
+        if visit.county in risky_counties:
+            visits += [(local_date(as_of) - visit.day).days, int(visit.county)]
+    last = _minutes_before(as_of, facts.last_entry_at) if facts.last_entry_at else None
+    return [member, last, nats, visits]
+
+
+def encode_snapshot(
+    people: Iterable[tuple[bytes, list[Any]]],
+    as_of: datetime,
+    policy_version: str,
+    risk: Iterable[RiskPeriod],
+    signer: SigningKey,
+) -> bytes:
+    """The signed snapshot."""
+    body = {
+        "v": SNAPSHOT_VERSION,
+        "as_of": int(as_of.timestamp()),
+        "policy": policy_version,
+        "risk": [
+            [p.county, _LEVELS.index(p.level), p.start.toordinal(), p.end.toordinal() if p.end else None]
+            for p in risk
+        ],
+        "people": dict(people),
+    }
+    pem = signer.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    key = COSEKey.from_pem(pem, alg="ES256", kid=signer.kid)
+    signed = _COSE.encode_and_sign(zlib.compress(cbor2.dumps(body), 6), key, protected={1: -7, 4: signer.kid})
+    assert isinstance(signed, bytes)
+    return signed
+
+
+def _bad(en: str, zh: str) -> InputError:
+    return InputError("snapshot", en, zh)
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineAnswer:
+    outcome: CheckOutcome
+    policy: Policy
+    age: timedelta
+    usable: bool
+    """False: the snapshot is older than the policy allows and was not used."""
+
+
+@dataclass
+class OfflineSnapshot:
+    """A verified snapshot and its key, ready to decide swipes."""
+
+    as_of: datetime
+    policy_version: str
+    key: bytes
+    records: dict[bytes, list[Any]]
+    risk: RiskMap
+    local_entries: dict[bytes, datetime] = field(default_factory=dict)
+    """Entries the checkpoint itself let through since the snapshot (its own swipes)."""
+
+    @classmethod
+    def load(
+        cls, signed: bytes, key: bytes, anchor: ec.EllipticCurvePublicKey, catalog: RegionCatalog
+    ) -> OfflineSnapshot:
+        """Verify the signature with the pinned trust-list key, inflate (capped) and index."""
+        pem = anchor.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        try:
+            payload = _COSE.decode(signed, COSEKey.from_pem(pem, alg="ES256", kid=kid_of(anchor)))
+        except Exception:
+            raise _bad(
+                "does not verify with the pinned trust-list key: changed or from elsewhere",
+                "快照签名与固定的信任列表公钥不符：被改动或来源不明",
+            ) from None
+        inflater = zlib.decompressobj()
+        try:
+            raw = inflater.decompress(payload, MAX_SNAPSHOT_BYTES)
+            if inflater.unconsumed_tail:
+                raise _bad("is larger than the cap when inflated", "快照解压后超过上限")
+            body = cbor2.loads(raw)
+            as_of = datetime.fromtimestamp(int(body["as_of"]), UTC)
+            periods = [
+                RiskPeriod(
+                    str(county),
+                    _LEVELS[level],
+                    date.fromordinal(start),
+                    date.fromordinal(end) if end is not None else None,
+                )
+                for county, level, start, end in body["risk"]
+            ]
+            records = body["people"]
+            if int(body["v"]) != SNAPSHOT_VERSION or not isinstance(records, dict):
+                raise ValueError("unknown snapshot version")
+        except (zlib.error, cbor2.CBORDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise _bad(f"is signed but not well formed ({exc})", "快照签名有效但内容格式不正确") from None
+        return cls(as_of, str(body["policy"]), key, records, RiskMap.build(periods, catalog))
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def facts(self, resident: ResidentId, pid: bytes, policy: Policy) -> PersonFacts:
+        """The person's facts as the service would read them at the as-of time (plus this
+        checkpoint's own entries since)."""
+        record = self.records.get(pid)
+        local = self.local_entries.get(pid)
+        if record is None:
+            return PersonFacts(
+                birth_date=resident.birth_date,
+                last_entry_at=local,
+                entered_under_policy=local is not None and local >= policy.effective_from,
+            )
+        member_raw, last_raw, nats_raw, visits_raw = record
+        as_of = self.as_of
+        member = None
+        if member_raw:
+            packed, since = member_raw
+            member = Membership(_CLASSES[packed // 8], _SOURCES[packed % 8], _moment(as_of, since))
+        nats = tuple(
+            NatResult(_moment(as_of, nats_raw[i]), _moment(as_of, nats_raw[i + 1]), bool(nats_raw[i + 2]))
+            for i in range(0, len(nats_raw), 3)
+        )
+        today = local_date(as_of)
+        visits = tuple(
+            Visit(today - timedelta(days=visits_raw[i]), f"{visits_raw[i + 1]:06d}")
+            for i in range(0, len(visits_raw), 2)
+        )
+        last = _moment(as_of, last_raw) if last_raw is not None else None
+        if local is not None and (last is None or local > last):
+            last = local
+        return PersonFacts(
+            birth_date=resident.birth_date,
+            membership=member,
+            nats=nats,
+            visits=visits,
+            last_entry_at=last,
+            entered_under_policy=last is not None and last >= policy.effective_from,
+        )
+
+    def decide(
+        self,
+        resident: ResidentId,
+        policy: Policy,
+        at: datetime,
+        catalog: RegionCatalog,
+        *,
+        mode: Mode,
+        smartphone: bool = True,
+    ) -> OfflineAnswer:
+        """The core's decision from the snapshot; a snapshot older than the policy allows is not
+        used: the officer checks the documents by hand."""
+        age = at - self.as_of
+        limit = timedelta(hours=policy.offline.snapshot_max_age_hours)
+        pid = pseudonym(self.key, resident.number)
+        facts = self.facts(resident, pid, policy)
+        outcome = decide_check(facts, policy, at, self.risk, catalog, mode=mode, smartphone=smartphone)
+        hours = max(int(age.total_seconds() // 3600), 0)
+        if age > limit or age < -timedelta(minutes=5):
+            refused = CheckOutcome(
+                Decision.DOCUMENTS,
+                outcome.status,
+                (
+                    Reason.of(
+                        "SNAPSHOT_TOO_OLD",
+                        as_of=self.as_of,
+                        hours=hours,
+                        limit=limit.days * 24 + limit.seconds // 3600,
+                    ),
+                ),
+                (
+                    Reason.of("CHECK_PAPER_NAT", hours=policy.nat.entry_window_hours),
+                    Reason.of("CHECK_GREEN_CODE"),
+                ),
+            )
+            return OfflineAnswer(refused, policy, age, usable=False)
+        offline = Reason.of("OFFLINE_DECISION", as_of=self.as_of, hours=hours)
+        return OfflineAnswer(replace(outcome, reasons=(offline, *outcome.reasons)), policy, age, usable=True)
+
+    def entered(self, resident: ResidentId, at: datetime) -> None:
+        """The checkpoint let this person in at ``at`` (counts as their last entry from now on)."""
+        pid = pseudonym(self.key, resident.number)
+        previous = self.local_entries.get(pid)
+        if previous is None or at > previous:
+            self.local_entries[pid] = at
+
+
+def decode_b64(value: Any, field: str) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(field, "is not base64", "不是 base64 编码") from None

@@ -1,0 +1,55 @@
+"""Typed request and response models of status and checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from commutepass.kit.schemas import Bilingual, Moment, PopupOut, ReasonOut
+
+
+class StatusRequest(BaseModel):
+    id_number: str = Field(description="Resident ID number (18 characters)")
+    at: Moment | None = Field(None, description="ISO 8601; no offset means Beijing time; default now")
+    reason: str | None = Field(
+        None, max_length=1000, description="Why staff look this person up (required for the hotline; audited)"
+    )
+
+
+class _CodeFields(BaseModel):
+    """What a status and a check both say about the health code."""
+
+    id: str = Field(description="Masked ID number")
+    at: datetime
+    policy_version: str
+    color: Literal["green", "yellow", "red"]
+    popup: PopupOut | None
+    commuter_badge: bool
+    commuter_class: Literal["daily", "weekly"] | None
+    nat_valid_until: datetime | None
+
+
+class StatusOut(_CodeFields):
+    reasons: list[ReasonOut]
+    explanation: Bilingual
+
+
+class CheckRequestIn(BaseModel):
+    id_number: str
+    at: Moment | None = None
+    site: str = Field(min_length=1, max_length=64)
+    mode: Literal["road", "rail"]
+    smartphone: bool = True
+    companions: list[str] = Field(default_factory=list, max_length=10)
+
+
+class CheckOut(_CodeFields):
+    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"]
+    site: str
+    mode: Literal["road", "rail"]
+    reasons: list[ReasonOut] = Field(description="Why this decision")
+    status_reasons: list[ReasonOut] = Field(description="Why this code, pop-up and badge")
+    to_check_by_hand: list[ReasonOut]
+    explanation: Bilingual

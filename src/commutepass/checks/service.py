@@ -1,0 +1,493 @@
+"""Status and checkpoint checks: one pipeline for every way a check arrives.
+
+A check — typed at the CLI, in a batch file, sent to ``POST /v1/checks``, swiped at the web
+console, scanned as a signed code, uploaded by a checkpoint (decided here or offline there) —
+goes the same way after it is decided:
+
+    decide (the domain)  →  ``Swipe``  →  ``store`` (person created once, one insert of the
+    check, the checkpoint's swipe id claimed once)  →  ``check_event`` (one audit entry)
+    →  ``view`` (what the caller's role may see)
+
+``record`` does the store and the audit in the caller's transaction (CLI, uploads); the HTTP
+server hands the same ``Swipe`` to the group-commit writer (``checks.writer``), which calls the
+same ``store`` and appends the same ``check_event`` shortly after. An officer's view never
+holds a place, a county or a trip date, on any path.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from commutepass.accounts import access
+from commutepass.checks import repository
+from commutepass.domain.clock import BEIJING, parse_time, to_utc
+from commutepass.domain.decisions import (
+    CheckOutcome,
+    Companion,
+    Mode,
+    Reason,
+    Status,
+    assess_status,
+    decide_check,
+)
+from commutepass.domain.errors import InputError, NoPolicyError, NoPolicyInForce
+from commutepass.domain.facts import PersonFacts
+from commutepass.domain.identity import ResidentId, parse_resident_id
+from commutepass.domain.policy import Decision, Policy, PolicyBook
+from commutepass.domain.reasons import explain, explain_check, popup_json, reason_json, render
+from commutepass.domain.roles import Role
+from commutepass.kit import audit
+from commutepass.kit.context import App
+from commutepass.kit.sessions import User, cli_user
+from commutepass.store.facts import FactReader
+
+ENTERING = {Decision.ALLOW, Decision.ALLOW_REPORT, Decision.ALLOW_QUARANTINE, Decision.DOCUMENTS}
+"""Decisions after which the person is taken to have entered Beijing."""
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    id_number: str
+    at: datetime
+    site: str
+    mode: Mode
+    smartphone: bool = True
+    companions: tuple[str, ...] = field(default_factory=tuple)
+
+
+def policy_in_force(policies: PolicyBook, at: datetime) -> Policy:
+    """The policy in force at ``at``; the one error every entry point gives when there is none."""
+    try:
+        return policies.in_force(at)
+    except NoPolicyInForce:
+        raise NoPolicyError(at.isoformat()) from None
+
+
+def policy_at(app: App, at: datetime) -> Policy:
+    return policy_in_force(app.policies, at)
+
+
+def checked_site(site: str) -> str:
+    """The checkpoint or station named by a check (the one empty-site check), as stored."""
+    cleaned = site.strip()
+    if not cleaned:
+        raise InputError("site", "is empty: name the checkpoint or station", "检查站或车站名称为空")
+    return cleaned[:64]
+
+
+# --- what the caller sees -------------------------------------------------------------------------
+
+
+def _status_fields(masked_id: str, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
+    return {
+        "id": masked_id,
+        "at": at.astimezone(BEIJING).isoformat(),
+        "policy_version": policy.version,
+        "color": status.color.value,
+        "popup": popup_json(status.popup),
+        "commuter_badge": status.commuter_badge,
+        "commuter_class": status.commuter_class.value if status.commuter_class else None,
+        "nat_valid_until": status.nat_valid_until.astimezone(BEIJING).isoformat()
+        if status.nat_valid_until
+        else None,
+    }
+
+
+def status_json(resident: ResidentId, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
+    rendered = [render(r) for r in status.reasons]
+    return {
+        **_status_fields(resident.masked, at, status, policy),
+        "reasons": [reason_json(r) for r in rendered],
+        "explanation": explain(rendered, policy),
+    }
+
+
+def _names_a_place(reason: Reason) -> bool:
+    """A reason that tells where the person travelled (trip-card history)."""
+    return any(name in ("place", "risk_place") for name, _value in reason.params)
+
+
+def sees_travel(role: Role | None) -> bool:
+    """Whether this role's view of a check may say where the person travelled: an officer's never
+    does (the decision and what to check by hand are enough at the barrier)."""
+    return role is not Role.OFFICER
+
+
+def view(
+    masked_id: str,
+    at: datetime,
+    site: str,
+    mode: Mode,
+    outcome: CheckOutcome,
+    policy: Policy,
+    *,
+    role: Role | None,
+) -> dict[str, Any]:
+    """The answer of a check (``CheckOut``) as ``role`` may see it — the one view of every path,
+    online and offline. An officer's leaves out every reason that names a place or a trip date
+    (from the reasons, the pop-up and the explanation alike)."""
+    officer = not sees_travel(role)
+    status = outcome.status
+    if officer:
+        status = replace(status, reasons=tuple(r for r in status.reasons if not _names_a_place(r)))
+    status_reasons = [render(r) for r in status.reasons]
+    reasons = [render(r) for r in outcome.reasons if not (officer and _names_a_place(r))]
+    manual = [render(r) for r in outcome.manual_checks if not (officer and _names_a_place(r))]
+    shown = replace(outcome, status=status)
+    return {
+        "decision": outcome.decision.value,
+        **_status_fields(masked_id, at, status, policy),
+        "site": site,
+        "mode": mode.value,
+        "reasons": [reason_json(r) for r in reasons],
+        "status_reasons": [reason_json(r) for r in status_reasons],
+        "to_check_by_hand": [reason_json(r) for r in manual],
+        "explanation": explain_check(shown, policy, reasons, status_reasons),
+    }
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+def assess(app: App, resident: ResidentId, at: datetime) -> tuple[Status, Policy]:
+    """The person's status at ``at`` and the policy it was assessed under."""
+    policy = policy_at(app, at)
+    with app.engine.connect() as conn:
+        _person_id, facts = CheckSession(app, conn).facts(resident, at, policy)
+    return assess_status(facts, policy, to_utc(at), app.risk_map(), app.catalog), policy
+
+
+def status_of(app: App, id_number: str, at: datetime) -> dict[str, Any]:
+    """The status of the person, for a caller already allowed to see it (see ``status_for``)."""
+    resident = parse_resident_id(id_number)
+    status, policy = assess(app, resident, at)
+    return status_json(resident, at, status, policy)
+
+
+def status_for(
+    app: App, user: User, id_number: str, at: datetime, reason: str | None = None
+) -> dict[str, Any]:
+    """A status look-up by role: a citizen for themself or family, staff (and the CLI) with an
+    audited reason."""
+    access.authorise_lookup(app, user, id_number, at, reason, "status.lookup")
+    return status_of(app, id_number, at)
+
+
+# --- deciding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Swipe:
+    """A decided check on its way to the store: the ``checks`` row and who it is about."""
+
+    row: dict[str, Any]
+    """The checks row; ``person_id`` None for a person not stored yet, or no person at all."""
+    person: tuple[str, date, str, str] | None
+    """(key, birth date, masked, cipher) to create the person with, or None (a code: no person)."""
+    detail: dict[str, Any] = field(default_factory=dict)
+    """Where the check came from, for the audit entry (checkpoint, offline, credential)."""
+    swipe_id: str | None = None
+    """A checkpoint's id for the swipe: recorded once however often it is sent."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One check decided by the domain, with what recording and answering it need."""
+
+    masked_id: str
+    request: CheckRequest
+    outcome: CheckOutcome
+    policy: Policy
+    person_id: int | None
+    person: tuple[str, date, str, str] | None
+
+    def swipe(self, **detail: Any) -> Swipe:
+        return Swipe(
+            swipe_row(self.person_id, self.request, self.outcome.decision, self.policy.version, self.codes),
+            None if self.person_id is not None else self.person,
+            detail,
+        )
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in (*self.outcome.reasons, *self.outcome.status.reasons)]
+
+    def view(self, role: Role | None) -> dict[str, Any]:
+        r = self.request
+        return view(self.masked_id, r.at, r.site, r.mode, self.outcome, self.policy, role=role)
+
+
+def swipe_row(
+    person_id: int | None,
+    request: CheckRequest,
+    decision: Decision,
+    policy_version: str,
+    reasons: Sequence[str],
+) -> dict[str, Any]:
+    """The ``checks`` row recording one swipe."""
+    return {
+        "person_id": person_id,
+        "at": to_utc(request.at),
+        "site": checked_site(request.site),
+        "mode": request.mode.value,
+        "smartphone": request.smartphone,
+        "decision": decision.value,
+        "entered": decision in ENTERING,
+        "policy_version": policy_version[:32],
+        "reasons": list(reasons),
+    }
+
+
+class CheckSession:
+    """Checks over one connection: facts are read, the domain decides.
+
+    A caller that records as it goes (a batch) tells the session which people have a swipe
+    waiting (``waiting``); before their facts are read again the batch is written (``flush``),
+    so every check sees every earlier one (file order)."""
+
+    def __init__(self, app: App, conn: Connection) -> None:
+        self.app = app
+        self.conn = conn
+        self.reader = FactReader(conn)
+        self.waiting: set[str] = set()
+        self.flush: Any = None
+
+    def facts(self, resident: ResidentId, at: datetime, policy: Policy) -> tuple[int | None, PersonFacts]:
+        """The person's row id (None if never seen) and facts at ``at``."""
+        key = self.app.vault.key(resident)
+        if key in self.waiting and self.flush is not None:
+            self.flush()
+        person_id = self.reader.person_id(key)
+        if person_id is None:
+            return None, PersonFacts(birth_date=resident.birth_date)
+        return person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy)
+
+    def decide(self, request: CheckRequest) -> Decided:
+        resident = parse_resident_id(request.id_number)
+        companion_ids = [parse_resident_id(c, "companions") for c in request.companions]
+        request = replace(request, site=checked_site(request.site))
+        policy = policy_at(self.app, request.at)
+        person_id, facts = self.facts(resident, request.at, policy)
+        companions = [Companion(c.masked, self.facts(c, request.at, policy)[1]) for c in companion_ids]
+        outcome = decide_check(
+            facts,
+            policy,
+            to_utc(request.at),
+            self.app.risk_map(),
+            self.app.catalog,
+            mode=request.mode,
+            smartphone=request.smartphone,
+            companions=companions,
+        )
+        person = self.app.person_row(resident) if person_id is None else None
+        return Decided(resident.masked, request, outcome, policy, person_id, person)
+
+
+def decide(app: App, request: CheckRequest) -> Decided:
+    """Decide one check on its own connection (nothing written)."""
+    with app.engine.connect() as conn:
+        return CheckSession(app, conn).decide(request)
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+def store(conn: Connection, swipes: Sequence[Swipe]) -> list[dict[str, Any] | None]:
+    """Write the swipes in the caller's transaction: each new person once, each check once (one
+    insert), a checkpoint's swipe id claimed once. The stored rows, in order; None for a swipe
+    whose id was recorded already (another upload of it committed first)."""
+    unknown = [s.person for s in swipes if s.row["person_id"] is None and s.person is not None]
+    ids = repository.ensure_people(conn, unknown) if unknown else {}
+    rows = [
+        {**s.row, "person_id": s.row["person_id"] or (ids[s.person[0]] if s.person else None)} for s in swipes
+    ]
+    plain = [row for row, s in zip(rows, swipes, strict=True) if s.swipe_id is None]
+    repository.record_checks(conn, plain)
+    stored: list[dict[str, Any] | None] = []
+    for row, s in zip(rows, swipes, strict=True):
+        if s.swipe_id is None:
+            stored.append(row)
+        else:
+            claimed = repository.record_checkpoint_swipe(
+                conn,
+                s.swipe_id,
+                str(s.detail.get("checkpoint", "")),
+                row,
+                offline=bool(s.detail.get("offline")),
+            )
+            stored.append(row if claimed else None)
+    return stored
+
+
+def check_event(row: dict[str, Any], detail: dict[str, Any]) -> audit.Event:
+    """The audit entry of one recorded check (the same on every path)."""
+    return audit.Event(
+        "check", row["person_id"], f"check at {row['site']}", {"decision": row["decision"], **detail}
+    )
+
+
+def record(conn: Connection, app: App, actor: audit.Actor, swipes: Sequence[Swipe]) -> list[bool]:
+    """Store the swipes and audit each stored one, in the caller's transaction. Whether each was
+    new (False: its swipe id was recorded before, nothing written)."""
+    stored = store(conn, swipes)
+    events = [check_event(row, s.detail) for row, s in zip(stored, swipes, strict=True) if row is not None]
+    audit.append(conn, app, audit.prepare(actor, events))
+    return [row is not None for row in stored]
+
+
+def check(app: App, request: CheckRequest, user: User | None = None) -> dict[str, Any]:
+    """One check, decided, recorded and audited in its own transaction (the CLI; the server
+    hands its swipes to the group-commit writer instead). ``user``: who checked, the operator
+    at the command line by default."""
+    by = user or cli_user()
+    with app.transaction() as conn:
+        decided = CheckSession(app, conn).decide(request)
+        record(conn, app, by.actor, [decided.swipe()])
+    return decided.view(by.role)
+
+
+def preview(app: App, request: CheckRequest) -> dict[str, Any]:
+    """What a check would decide, neither recorded nor audited: not a check but a rehearsal of
+    one (the demo picks its sample people with it). Everything shown, for the operator."""
+    return decide(app, request).view(None)
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+STATUS_BATCH_COLUMNS = ("id_number", "at")
+CHECK_BATCH_COLUMNS = ("id_number", "at", "site", "mode", "smartphone", "companions")
+
+
+def _batch_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(
+            "batch", f"{path}: cannot open the file ({exc.strerror})", f"{path}：无法打开文件"
+        ) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        number = 1
+        try:
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            required_missing = [
+                c for c in columns if c not in header and c not in ("smartphone", "companions")
+            ]
+            if required_missing:
+                raise InputError(
+                    "header",
+                    f"{path}: needs the columns {','.join(columns)}; missing {', '.join(required_missing)}",
+                    f"{path}：须有列 {','.join(columns)}；缺少 {'、'.join(required_missing)}",
+                )
+            reader.fieldnames = header
+            for number, row in enumerate(reader, start=2):
+                yield number, {k: (v or "") for k, v in row.items() if k is not None}
+        except UnicodeDecodeError:
+            raise InputError(
+                "batch",
+                f"{path}: the file is not UTF-8 text (after row {number})",
+                f"{path}：文件不是 UTF-8 文本（第 {number} 行之后）",
+            ) from None
+
+
+def _flag(value: str, field_name: str) -> bool:
+    cleaned = value.strip().lower()
+    if cleaned in ("", "1", "true", "yes", "y"):
+        return True
+    if cleaned in ("0", "false", "no", "n"):
+        return False
+    raise InputError(field_name, f"'{value}' is not true/false", f"“{value}”不是 true/false")
+
+
+def parse_mode(value: str) -> Mode:
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        raise InputError("mode", f"'{value}' is not road or rail", f"“{value}”不是 road 或 rail") from None
+
+
+def _error_line(number: int, exc: InputError) -> dict[str, Any]:
+    return {"row": number, "error": exc.as_dict()}
+
+
+def status_batch(app: App, path: Path, user: User | None = None) -> Iterator[dict[str, Any]]:
+    """Status look-ups from a file, each audited like a single one (the CLI operator by default)."""
+    by = user or cli_user()
+    for number, row in _batch_rows(path, STATUS_BATCH_COLUMNS):
+        try:
+            at = parse_time(row.get("at", ""), "at")
+            yield {"row": number, **status_for(app, by, row.get("id_number", ""), at)}
+        except InputError as exc:
+            yield _error_line(number, exc)
+
+
+def check_requests(
+    rows: Iterable[tuple[int, dict[str, str]]],
+) -> Iterator[tuple[int, CheckRequest | InputError]]:
+    for number, row in rows:
+        try:
+            companions = tuple(c.strip() for c in row.get("companions", "").split(";") if c.strip())
+            yield (
+                number,
+                CheckRequest(
+                    id_number=row.get("id_number", ""),
+                    at=parse_time(row.get("at", ""), "at"),
+                    site=row.get("site", ""),
+                    mode=parse_mode(row.get("mode", "")),
+                    smartphone=_flag(row.get("smartphone", ""), "smartphone"),
+                    companions=companions,
+                ),
+            )
+        except InputError as exc:
+            yield number, exc
+
+
+def check_batch(
+    app: App, path: Path, user: User | None = None, *, commit_every: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Checks in file order, each recorded and audited like a single ``check``; a check sees
+    every earlier one of the same person (the batch is written before that person is read)."""
+    by = user or cli_user()
+    conn = app.engine.connect()
+    transaction = conn.begin()
+    session = CheckSession(app, conn)
+    pending: list[Swipe] = []
+
+    def flush() -> None:
+        record(conn, app, by.actor, pending)
+        pending.clear()
+        session.waiting.clear()
+
+    session.flush = flush
+    try:
+        done = 0
+        for number, request in check_requests(_batch_rows(path, CHECK_BATCH_COLUMNS)):
+            if isinstance(request, InputError):
+                yield _error_line(number, request)
+                continue
+            try:
+                decided = session.decide(request)
+            except InputError as exc:
+                yield _error_line(number, exc)
+                continue
+            pending.append(decided.swipe())
+            session.waiting.add(app.vault.key(parse_resident_id(request.id_number)))
+            done += 1
+            if done % commit_every == 0:
+                flush()
+                transaction.commit()
+                transaction = conn.begin()
+            yield {"row": number, **decided.view(by.role)}
+    finally:
+        # every swipe decided so far is whole in itself: keep them even if the reader stops early
+        if transaction.is_active:
+            flush()
+            transaction.commit()
+        conn.close()

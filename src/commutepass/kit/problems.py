@@ -1,0 +1,70 @@
+"""Errors as RFC 9457 problem details: bad input is a 4xx that says what and where."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from commutepass.domain.errors import AuthError, Forbidden, InputError
+from commutepass.loads.service import LoadError
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def not_signed_in(exc: AuthError) -> JSONResponse:
+    response = problem(401, "Not signed in", exc.en, detail_zh=exc.zh)
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def forbidden(exc: Forbidden) -> JSONResponse:
+    return problem(403, "Forbidden", exc.en, detail_zh=exc.zh)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def _input(_request: Request, exc: InputError) -> JSONResponse:
+        return problem(422, "Invalid input", f"{exc.field}: {exc.en}", field=exc.field, detail_zh=exc.zh)
+
+    @app.exception_handler(AuthError)
+    async def _auth(_request: Request, exc: AuthError) -> JSONResponse:
+        return not_signed_in(exc)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+        return forbidden(exc)
+
+    @app.exception_handler(LoadError)
+    async def _load(_request: Request, exc: LoadError) -> JSONResponse:
+        return problem(422, "File cannot be loaded", exc.en, detail_zh=exc.zh)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, exc: OverflowError) -> JSONResponse:
+        # a time near the ends of Python's range (year 1 or 9999) that cannot be turned into UTC
+        return problem(422, "Invalid input", f"a time or date is out of the supported range ({exc})")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "message": err.get("msg", ""),
+            }
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail))

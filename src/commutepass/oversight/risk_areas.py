@@ -1,0 +1,132 @@
+"""Risk areas as the admin keeps them: list the case periods, add one, end one.
+
+A change made by hand is recorded like a file load (kind ``risk``, file name ``admin:<who>``) so
+the table keeps who changed what, and every server sees the change within a second (the risk
+fingerprint includes the load id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePath
+from typing import Any
+
+from sqlalchemy import select
+
+from commutepass.domain.errors import InputError
+from commutepass.domain.facts import RiskLevel
+from commutepass.kit.context import App
+from commutepass.store import repositories as repo
+from commutepass.store.tables import loads, risk_periods
+
+
+@dataclass(frozen=True)
+class RiskArea:
+    id: int
+    county: str
+    name: str
+    level: RiskLevel
+    start: date
+    end: date | None
+    changed_by: str
+
+    def active_on(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or self.end >= day)
+
+
+def list_risk_areas(app: App) -> list[RiskArea]:
+    """Every case period, newest first."""
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                risk_periods.c.id,
+                risk_periods.c.county,
+                risk_periods.c.level,
+                risk_periods.c.start,
+                risk_periods.c.end,
+                loads.c.file_name,
+            )
+            .select_from(risk_periods.outerjoin(loads, loads.c.id == risk_periods.c.load_id))
+            .order_by(risk_periods.c.start.desc(), risk_periods.c.county)
+        ).all()
+    areas = []
+    for row in rows:
+        county = app.catalog.get(row.county)
+        areas.append(
+            RiskArea(
+                id=row.id,
+                county=row.county,
+                name=county.full_name if county else row.county,
+                level=RiskLevel(row.level),
+                start=row.start,
+                end=row.end,
+                changed_by=_source(row.file_name),
+            )
+        )
+    return areas
+
+
+def _source(file_name: str | None) -> str:
+    """``admin:<who>`` for a change by hand, else the loaded file's name (not its full path)."""
+    if not file_name:
+        return ""
+    return file_name if file_name.startswith("admin:") else PurePath(file_name).name
+
+
+def _level(value: str) -> RiskLevel:
+    try:
+        return RiskLevel(value.strip())
+    except ValueError:
+        allowed = ", ".join(level.value for level in RiskLevel)
+        raise InputError(
+            "level", f"'{value}' is not a risk level ({allowed})", f"“{value}”不是风险类别（{allowed}）"
+        ) from None
+
+
+def _record_change(app: App, actor: str, what: str, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """Apply ``rows`` to the risk periods in one transaction, recorded as a load by ``actor``."""
+    name = f"admin:{actor.strip() or 'unknown'}"
+    with app.transaction() as conn:
+        load_id = repo.record_load(
+            conn,
+            kind="risk",
+            file_name=name[:200],
+            sha256=hashlib.sha256(what.encode()).hexdigest(),
+            rows_total=len(rows),
+            rows_added=0,
+            rows_duplicate=0,
+            rows_rejected=0,
+        )
+        added, changed = repo.upsert_risk_periods(conn, [{**row, "load_id": load_id} for row in rows])
+        repo.update_load(
+            conn, load_id, rows_added=added + changed, rows_duplicate=len(rows) - added - changed
+        )
+    app.risk_changed()
+    return added, changed
+
+
+def add_risk_area(app: App, county: str, level: str, start: date, end: date | None, actor: str) -> None:
+    """Start a case period for a county (or set the end of the one that starts that day)."""
+    found = app.catalog.county(county)
+    if end is not None and end < start:
+        raise InputError("end", "the end date is before the start date", "结束日期早于开始日期")
+    row = {"county": found.code, "level": _level(level).value, "start": start, "end": end}
+    _record_change(app, actor, f"add {row}", [row])
+
+
+def end_risk_area(app: App, period_id: int, end: date, actor: str) -> None:
+    """Set the last day of a case period."""
+    with app.engine.connect() as conn:
+        row = conn.execute(select(risk_periods).where(risk_periods.c.id == period_id)).first()
+    if row is None:
+        raise InputError("id", f"no risk period with id {period_id}", f"没有编号为 {period_id} 的风险时段")
+    if end < row.start:
+        raise InputError("end", "the end date is before the start date", "结束日期早于开始日期")
+    _record_change(
+        app,
+        actor,
+        f"end {period_id} {end}",
+        [{"county": row.county, "level": row.level, "start": row.start, "end": end}],
+    )

@@ -1,1 +1,0 @@
-"""Use cases. Entry points (CLI, API, batch) call these; these call the domain and the store."""
