@@ -471,7 +471,7 @@ def test_the_pop_up_is_the_most_severe_risk_hit(client: TestClient) -> None:
 
 def test_answers_match_the_declared_response_schemas(client: TestClient) -> None:
     """The routes return the service's JSON without re-validating it: hold it to the schemas here."""
-    from commutepass.kit.schemas import CheckOut, StatusOut
+    from commutepass.checks.schemas import CheckOut, StatusOut
 
     load(client, "risk", b"county,level,start,end\n131028,case,2021-11-10,\n")
     load(

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from commutepass.domain.clock import BEIJING
+from commutepass.domain.errors import LoadError
 from commutepass.kit.context import App
-from commutepass.loads.service import COLUMNS, LoadError, load_file, rejects_path
+from commutepass.loads.service import COLUMNS, load_file, rejects_path
 from commutepass.store import repositories as repo
 from commutepass.store.tables import itinerary, loads, nat_results, people, risk_periods, travel
 from tests.helpers import (

@@ -10,8 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from commutepass.domain.errors import AuthError, Forbidden, InputError
-from commutepass.loads.service import LoadError
+from commutepass.domain.errors import AuthError, Forbidden, InputError, LoadError
 
 PROBLEM = "application/problem+json"
 

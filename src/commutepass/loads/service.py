@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from tqdm import tqdm
 
 from commutepass.domain.clock import parse_date, parse_time, to_utc
-from commutepass.domain.errors import InputError
+from commutepass.domain.errors import InputError, LoadError
 from commutepass.domain.facts import RiskLevel
 from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.kit.context import App
@@ -37,16 +37,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "itinerary": ("id_number", "date", "county"),
     "risk": ("county", "level", "start", "end"),
 }
-
-
-class LoadError(Exception):
-    """The file as a whole cannot be loaded (missing, unreadable, wrong header). Nothing stored."""
-
-    def __init__(self, path: Path, en: str, zh: str) -> None:
-        super().__init__(f"{path}: {en}")
-        self.path = path
-        self.en = en
-        self.zh = zh
 
 
 @dataclass
