@@ -17,14 +17,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from commutepass.accounts import service as auth
+from commutepass.checkpoints import service as checkpoints
 from commutepass.checks.service import CheckRequest, check
 from commutepass.commuters.service import add_commuter
-from commutepass.credentials import service as credentials
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
 from commutepass.domain.roles import Role
-from commutepass.kit import audit
 from commutepass.kit.context import App
+from commutepass.kit.sessions import User
 from commutepass.kit.settings import Settings
 from commutepass.loads.service import COLUMNS, load_file
 from tests.e2e.auth import FAST_HASHING, PASSWORD
@@ -101,8 +101,8 @@ def _build_scene(data_dir: Path) -> None:
             auth.add_user(app, USERS[role], PASSWORD, role, id_number=linked)
         auth.add_user(app, "citizen-two", PASSWORD, Role.CITIZEN, id_number=PEOPLE.visitor)
         # the officer's checkpoint took its offline snapshot at 06:00 (the console shows its age)
-        officer = audit.Actor(USERS[Role.OFFICER], Role.OFFICER.value)
-        credentials.hand_out_snapshot(app, officer, at("2021-11-29T06:00"))
+        officer = User(0, USERS[Role.OFFICER], Role.OFFICER, None)
+        checkpoints.hand_out_snapshot(app, officer, at("2021-11-29T06:00"))
     finally:
         app.close()
 

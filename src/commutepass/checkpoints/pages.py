@@ -95,6 +95,9 @@ async def checkpoint_check(
             verified = await credentials.verify_online(
                 app, writer, user, q.strip(), app.now().astimezone(BEIJING), site, decide.parse_mode(mode)
             )
+            # a refused code carries only its own reason: the verdict shows no status lists
+            verified.setdefault("status_reasons", [])
+            verified.setdefault("to_check_by_hand", [])
             verified["scanned"] = True
             kept["no_smartphone"] = False
             return _console(request, app, user, result=verified, headline=_headline(verified), **kept)
