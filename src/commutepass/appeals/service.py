@@ -10,10 +10,11 @@ import statistics
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from commutepass.accounts.access import check_citizen_may_see, masked_id
 from commutepass.accounts.service import people_of
+from commutepass.appeals import repository
 from commutepass.checks import service as decide
 from commutepass.checks.evidence import evidence
 from commutepass.domain.clock import BEIJING
@@ -30,7 +31,6 @@ from commutepass.domain.workflows import (
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
-from commutepass.store.tables import appeals, overrides
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -38,7 +38,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _row(conn: Connection, appeal_id: int) -> Any:
-    row = conn.execute(select(appeals).where(appeals.c.id == appeal_id)).first()
+    row = repository.appeal(conn, appeal_id)
     if row is None:
         raise InputError("appeal_id", f"no appeal {appeal_id}", f"没有编号为 {appeal_id} 的纠错申请")
     return row
@@ -80,20 +80,17 @@ def file(
     with app.transaction() as conn:
         person_id = app.ensure_person(conn, resident)
         check_citizen_may_see(conn, user, person_id)
-        appeal_id = conn.execute(
-            appeals.insert()
-            .values(
-                person_id=person_id,
-                kind=kind.value,
-                status=AppealState.OPEN.value,
-                statement=reason,
-                disputed_at=disputed,
-                snapshot=json.dumps(snapshot, ensure_ascii=False),
-                filed_by=user.id,
-                filed_at=now,
-            )
-            .returning(appeals.c.id)
-        ).scalar_one()
+        appeal_id = repository.add_appeal(
+            conn,
+            person_id=person_id,
+            kind=kind.value,
+            status=AppealState.OPEN.value,
+            statement=reason,
+            disputed_at=disputed,
+            snapshot=json.dumps(snapshot, ensure_ascii=False),
+            filed_by=user.id,
+            filed_at=now,
+        )
         audit.record(
             conn, app, user.actor, "appeal.file", person_id, reason, appeal=appeal_id, kind=kind.value
         )
@@ -120,12 +117,7 @@ def get(app: App, user: User, appeal_id: int) -> dict[str, Any]:
 def mine(app: App, user: User) -> list[dict[str, Any]]:
     now = app.now()
     with app.engine.connect() as conn:
-        ids = people_of(conn, user)
-        rows = conn.execute(
-            select(appeals)
-            .where(appeals.c.person_id.in_(ids) | (appeals.c.filed_by == user.id))
-            .order_by(appeals.c.id.desc())
-        ).all()
+        rows = repository.appeals_of(conn, people_of(conn, user), user.id)
         return [_view(conn, app, r, now) for r in rows]
 
 
@@ -133,9 +125,7 @@ def queue(app: App) -> list[dict[str, Any]]:
     """Open appeals, oldest first, each with its target and how long it has waited."""
     now = app.now()
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(appeals).where(appeals.c.status == AppealState.OPEN.value).order_by(appeals.c.filed_at)
-        ).all()
+        rows = repository.open_appeals(conn)
         return [_view(conn, app, r, now) for r in rows]
 
 
@@ -156,23 +146,18 @@ def decide_appeal(
         if outcome is AppealState.OVERRIDDEN:
             if until is None:
                 raise InputError("until", "an override needs an end date", "人工更正须有截止日期")
-            conn.execute(
-                overrides.insert().values(
-                    person_id=row.person_id,
-                    appeal_id=row.id,
-                    field=row.kind,
-                    valid_from=now,
-                    valid_to=override_until(until, now),
-                    reason=why,
-                    created_by=user.id,
-                    created_at=now,
-                )
+            repository.add_override(
+                conn,
+                person_id=row.person_id,
+                appeal_id=row.id,
+                field=row.kind,
+                valid_from=now,
+                valid_to=override_until(until, now),
+                reason=why,
+                created_by=user.id,
+                created_at=now,
             )
-        conn.execute(
-            update(appeals)
-            .where(appeals.c.id == row.id, appeals.c.status == AppealState.OPEN.value)
-            .values(status=outcome.value, decided_at=now, decided_by=user.id, response=why)
-        )
+        repository.close_appeal(conn, row.id, outcome, now, user.id, why)
         audit.record(
             conn,
             app,
@@ -191,7 +176,7 @@ def response_times(app: App) -> list[dict[str, Any]]:
     """Per appeal type: the target, how many were answered and how fast, and how many wait."""
     now = app.now()
     with app.engine.connect() as conn:
-        rows = conn.execute(select(appeals.c.kind, appeals.c.filed_at, appeals.c.decided_at)).all()
+        rows = repository.answer_times(conn)
     out = []
     for kind in AppealKind:
         target = _target_hours(app, kind.value, now)

@@ -13,13 +13,11 @@ from datetime import date
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import select
-
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import RiskLevel
 from commutepass.kit.context import App
+from commutepass.oversight import repository
 from commutepass.store import repositories as repo
-from commutepass.store.tables import loads, risk_periods
 
 
 @dataclass(frozen=True)
@@ -39,18 +37,7 @@ class RiskArea:
 def list_risk_areas(app: App) -> list[RiskArea]:
     """Every case period, newest first."""
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                risk_periods.c.id,
-                risk_periods.c.county,
-                risk_periods.c.level,
-                risk_periods.c.start,
-                risk_periods.c.end,
-                loads.c.file_name,
-            )
-            .select_from(risk_periods.outerjoin(loads, loads.c.id == risk_periods.c.load_id))
-            .order_by(risk_periods.c.start.desc(), risk_periods.c.county)
-        ).all()
+        rows = repository.risk_periods_with_source(conn)
     areas = []
     for row in rows:
         county = app.catalog.get(row.county)
@@ -119,7 +106,7 @@ def add_risk_area(app: App, county: str, level: str, start: date, end: date | No
 def end_risk_area(app: App, period_id: int, end: date, actor: str) -> None:
     """Set the last day of a case period."""
     with app.engine.connect() as conn:
-        row = conn.execute(select(risk_periods).where(risk_periods.c.id == period_id)).first()
+        row = repository.risk_period(conn, period_id)
     if row is None:
         raise InputError("id", f"no risk period with id {period_id}", f"没有编号为 {period_id} 的风险时段")
     if end < row.start:

@@ -22,11 +22,15 @@ from commutepass.domain.facts import (
 from commutepass.domain.policy import CommuterClass
 from commutepass.store.facts import DriverStyle
 from commutepass.store.tables import (
+    audit_head,
+    audit_log,
+    auth_sessions,
     commuter_entries,
     loads,
     people,
     risk_periods,
     travel,
+    users,
 )
 
 
@@ -339,3 +343,92 @@ def travel_of_load(conn: Connection, load_id: int, batch: int = 50_000) -> Itera
     ).where(travel.c.load_id == load_id)
     result = conn.execution_options(yield_per=batch).execute(stmt)
     yield from result.partitions(batch)
+
+
+# --- people (shared by every area) --------------------------------------------------------------
+
+
+def person_id_by_key(conn: Connection, key: str) -> int | None:
+    row = conn.execute(select(people.c.id).where(people.c.person_key == key)).first()
+    return None if row is None else int(row.id)
+
+
+def masked_ids(conn: Connection, person_ids: Sequence[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    rows = conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(list(person_ids))))
+    return {int(r.id): str(r.id_masked) for r in rows}
+
+
+def id_cipher(conn: Connection, person_id: int) -> str:
+    return str(conn.execute(select(people.c.id_cipher).where(people.c.id == person_id)).scalar_one())
+
+
+# --- sign-in sessions (read by the kit's session check, written by accounts) ----------------------
+
+
+def session_user(conn: Connection, jti: str, user_id: int) -> Any:
+    """The user behind a session, with the session's end and revocation."""
+    return conn.execute(
+        select(
+            users.c.id,
+            users.c.username,
+            users.c.role,
+            users.c.person_id,
+            users.c.disabled,
+            auth_sessions.c.revoked_at,
+            auth_sessions.c.expires_at,
+        )
+        .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
+        .where(auth_sessions.c.jti == jti, users.c.id == user_id)
+    ).first()
+
+
+def revoke_session(conn: Connection, jti: str, at: datetime) -> None:
+    conn.execute(
+        update(auth_sessions)
+        .where(auth_sessions.c.jti == jti, auth_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+# --- the audit log (reads; the chain is appended by the kit's audit through the head above) ----
+
+
+def audit_head_row(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+    return None if row is None else (int(row.seq), str(row.hash))
+
+
+def audit_entries(conn: Connection) -> Any:
+    """Every entry in sequence order, streamed (memory stays flat)."""
+    return conn.execute(select(audit_log).order_by(audit_log.c.seq).execution_options(yield_per=2000))
+
+
+def audit_entries_about(conn: Connection, person_ids: Sequence[int], limit: int) -> Sequence[Any]:
+    """Entries about these people, newest first."""
+    return conn.execute(
+        select(audit_log)
+        .where(audit_log.c.person_id.in_(list(person_ids)))
+        .order_by(audit_log.c.seq.desc())
+        .limit(limit)
+    ).all()
+
+
+def last_audit_entry(conn: Connection, actor: str, action: str) -> Any:
+    """The newest entry of one kind by one actor."""
+    return conn.execute(
+        select(audit_log)
+        .where(audit_log.c.actor == actor, audit_log.c.action == action)
+        .order_by(audit_log.c.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def newest_audit_entries(conn: Connection, limit: int) -> Sequence[Any]:
+    return conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).all()
+
+
+def username_and_role(conn: Connection, user_id: int) -> tuple[str, str]:
+    row = conn.execute(select(users.c.username, users.c.role).where(users.c.id == user_id)).one()
+    return str(row.username), str(row.role)
