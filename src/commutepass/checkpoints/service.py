@@ -60,9 +60,11 @@ def _swipe(
         decided = CheckSession(app, conn).decide(swipe.request)
         return replace(decided.swipe(**detail), swipe_id=swipe.swipe_id), decided
     resident = parse_resident_id(swipe.request.id_number)
-    row = swipe_row(
-        None, swipe.request, swipe.decision, swipe.policy_version, ["OFFLINE_DECISION", *swipe.reasons]
+    # the checkpoint's own reasons start with OFFLINE_DECISION; older clients sent them without it
+    reasons = (
+        swipe.reasons if swipe.reasons[:1] == ("OFFLINE_DECISION",) else ("OFFLINE_DECISION", *swipe.reasons)
     )
+    row = swipe_row(None, swipe.request, swipe.decision, swipe.policy_version, reasons)
     return Swipe(row, app.person_row(resident), detail, swipe.swipe_id), None
 
 

@@ -257,9 +257,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "console.by_hand": ("需人工核验", "Check by hand"),
     "console.nothing_by_hand": ("无需人工核验其他材料", "Nothing else to check by hand"),
     "console.recorded": ("已记录本次通行", "This swipe is recorded"),
+    "console.code_recorded": (
+        "扫码核验已记录为一次查验；二维码不含身份证号，不计入本人的进京记录，进京人员请同时刷身份证。",
+        "The scanned code is recorded as a check; a code names no person, so it does not count as "
+        "this person's entry: swipe the ID card as well.",
+    ),
     "console.not_recorded": (
-        "扫码核验不记录通行；进京人员请同时刷身份证。",
-        "A scanned code is not recorded as a passage; swipe the ID card as well.",
+        "无效的二维码不记录为查验；请刷身份证。",
+        "An invalid code is not recorded as a check; swipe the ID card.",
     ),
     "console.code_valid": (
         "二维码有效（签名、有效期、吊销名单已核验）",
