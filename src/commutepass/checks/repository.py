@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, insert, select
 
 from commutepass.store.facts import DriverStyle
 from commutepass.store.repositories import _insert, _now
@@ -25,6 +26,7 @@ _CHECK_COLUMNS = (
     "policy_version",
     "reasons",
     "recorded_at",
+    "known_at",
 )
 
 
@@ -49,6 +51,7 @@ def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             r["policy_version"],
             json.dumps(r["reasons"]),
             now,
+            style.time(r["known_at"]) if r.get("known_at") is not None else now,
         )
         for r in rows
     ]
@@ -62,7 +65,12 @@ def record_checkpoint_swipe(
     known already, even when another upload of it commits meanwhile."""
     check_id = conn.execute(
         insert(checks).returning(checks.c.id),
-        {**row, "reasons": json.dumps(row["reasons"]), "recorded_at": _now()},
+        {
+            **row,
+            "reasons": json.dumps(row["reasons"]),
+            "recorded_at": (now := _now()),
+            "known_at": row.get("known_at") or now,
+        },
     ).scalar_one()
     kept = conn.execute(
         _insert(conn, checkpoint_swipes)
@@ -76,3 +84,15 @@ def record_checkpoint_swipe(
         conn.execute(delete(checks).where(checks.c.id == check_id))
         return False
     return True
+
+
+def horizon_of_check(conn: Connection, person_id: int, at: datetime, slack: timedelta) -> datetime | None:
+    """The recorded-time horizon (``known_at``) of the person's check nearest ``at`` (within
+    ``slack`` of it), or None when no check of them is recorded there."""
+    row = conn.execute(
+        select(checks.c.known_at)
+        .where(checks.c.person_id == person_id, checks.c.at >= at - slack, checks.c.at <= at + slack)
+        .order_by(checks.c.at.desc(), checks.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else row.known_at

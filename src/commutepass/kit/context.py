@@ -53,9 +53,15 @@ class App:
         with self.engine.begin() as conn:
             yield conn
 
-    def risk_map(self) -> RiskMap:
+    def risk_map(self, known_at: datetime | None = None) -> RiskMap:
         """Risk periods, indexed. Another process (the CLI, another worker) may load risk files:
-        at most once a second the table's fingerprint is read and the index rebuilt if it moved."""
+        at most once a second the table's fingerprint is read and the index rebuilt if it moved.
+
+        ``known_at``: the periods as recorded by then (each (county, level, start) in its latest
+        version recorded by ``known_at``), built for the question (not cached)."""
+        if known_at is not None:
+            with self.engine.connect() as conn:
+                return RiskMap.build(repo.all_risk_periods(conn, known_at), self.catalog)
         with self._lock:
             now = time.monotonic()
             if self._risk_map is None or now - self._risk_checked >= RISK_RECHECK_SECONDS:
