@@ -50,7 +50,11 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
     ).all()
     counties = sorted({v.county for v in visits})
     risks = (
-        conn.execute(select(risk_periods).where(risk_periods.c.county.in_(counties))).all()
+        conn.execute(
+            select(risk_periods)
+            .where(risk_periods.c.county.in_(counties))
+            .order_by(risk_periods.c.county, risk_periods.c.start, risk_periods.c.recorded_at)
+        ).all()
         if counties
         else []
     )
@@ -84,6 +88,8 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "reason": e.reason,
                 "evidence": e.evidence,
                 "end_reason": e.end_reason,
+                "recorded_at": iso(e.recorded_at),
+                "ended_at": iso(e.ended_at),
             }
             for e in entries
         ],
@@ -93,6 +99,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "reported_at": iso(n.reported_at),
                 "positive": n.positive,
                 "lab": n.lab,
+                "recorded_at": iso(n.recorded_at),
             }
             for n in nats
         ],
@@ -103,6 +110,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "level": r.level,
                 "start": r.start.isoformat(),
                 "end": r.end.isoformat() if r.end else None,
+                "recorded_at": iso(r.recorded_at),
             }
             for r in risks
         ],
@@ -115,6 +123,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "valid_to": iso(o.valid_to),
                 "reason": o.reason,
                 "appeal_id": o.appeal_id,
+                "recorded_at": iso(o.recorded_at),
             }
             for o in corrections
         ],

@@ -175,6 +175,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "reviewer.automated": ("系统自动判定", "The automated decision"),
     "reviewer.evidence": ("判定依据（原始记录）", "Evidence (the rows it was decided from)"),
+    "evidence.recorded": ("记录于", "recorded"),
     "reviewer.knowledge": ("当时所知与现在所知", "What we knew then and what we know now"),
     "reviewer.knew_then": ("判定时系统所知", "What we knew then"),
     "reviewer.know_now": ("现在所知", "What we know now"),
