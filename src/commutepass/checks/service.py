@@ -106,7 +106,7 @@ def _status_fields(masked_id: str, at: datetime, status: Status, policy: Policy)
 def status_json(
     resident: ResidentId, at: datetime, status: Status, policy: Policy, known_at: datetime | None = None
 ) -> dict[str, Any]:
-    rendered = [render(r) for r in status.reasons]
+    rendered = [render(r, policy) for r in status.reasons]
     return {
         **_status_fields(resident.masked, at, status, policy),
         "known_at": known_at.astimezone(BEIJING).isoformat() if known_at is not None else None,
@@ -143,9 +143,9 @@ def view(
     status = outcome.status
     if officer:
         status = replace(status, reasons=tuple(r for r in status.reasons if not _names_a_place(r)))
-    status_reasons = [render(r) for r in status.reasons]
-    reasons = [render(r) for r in outcome.reasons if not (officer and _names_a_place(r))]
-    manual = [render(r) for r in outcome.manual_checks if not (officer and _names_a_place(r))]
+    status_reasons = [render(r, policy) for r in status.reasons]
+    reasons = [render(r, policy) for r in outcome.reasons if not (officer and _names_a_place(r))]
+    manual = [render(r, policy) for r in outcome.manual_checks if not (officer and _names_a_place(r))]
     shown = replace(outcome, status=status)
     return {
         "decision": outcome.decision.value,

@@ -131,6 +131,8 @@ class CommuterRules(_Frozen):
     rail_badge_only: bool = True
     """At a rail station, a badge holder shows only the badge (免查其他证明)."""
     rail_without_badge: Decision = Decision.DOCUMENTS
+    hotline: str = Field("12345", min_length=1, max_length=32)
+    """Where people register or appeal by telephone (named in the reasons' remedies)."""
     identification: IdentificationRules = IdentificationRules()
 
 
@@ -183,6 +185,8 @@ class Policy(_Frozen):
     commuters: CommuterRules
     special: SpecialGroups = SpecialGroups()
     offline: OfflineRules = OfflineRules()
+    observation_days: int = Field(14, gt=0)
+    """Days of home or central observation after entering (``allow_quarantine``)."""
     retention_days: int = Field(30, gt=0)
     """Travel, itinerary and swipe rows older than this are deleted by the retention job;
     their daily aggregates stay."""
