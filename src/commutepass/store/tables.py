@@ -369,3 +369,18 @@ daily_counts = Table(
     Column("bucket", String(96), primary_key=True),
     Column("count", BigInteger, nullable=False),
 )
+
+# --- the policy book (revision 0007_known_at): versions authored, scheduled and withdrawn -------
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("body", Text, nullable=False),
+    # builtin | draft | scheduled | withdrawn | discarded; in force / superseded follow from times
+    Column("state", String(12), nullable=False),
+    Column("effective_from", UtcDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)

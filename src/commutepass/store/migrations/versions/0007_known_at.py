@@ -13,6 +13,9 @@ recorded later, so the unique key on (county, level, start) becomes a plain inde
 time they were recorded); ``appeals.known_at`` is the horizon of the decision an appeal disputes
 (existing appeals: when they were filed).
 
+``policy_versions`` is the policy book: the built-in versions are seeded into it when the app
+opens, admins add drafts and schedule or withdraw them (docs/policy.md).
+
 Revision ID: 0007_known_at
 Revises: 0005_checks_of_codes
 Create Date: 2026-11-30
@@ -65,8 +68,21 @@ def upgrade() -> None:
     op.execute("UPDATE appeals SET known_at = filed_at")
     _not_null("appeals", "known_at")
 
+    op.create_table(
+        "policy_versions",
+        sa.Column("version", sa.String(length=32), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("effective_from", UtcDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("changed_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("version", name=op.f("pk_policy_versions")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("policy_versions")
     for table in ("appeals", "checks"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("known_at")
