@@ -106,6 +106,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/admin/risk"): frozenset({ADM}),
     ("POST", "/admin/risk/{period_id}/end"): frozenset({ADM}),
     ("GET", "/admin/policies"): frozenset({ADM}),
+    ("POST", "/admin/policies"): frozenset({ADM}),
+    ("POST", "/admin/policies/{version}/{action}"): frozenset({ADM}),
     ("GET", "/admin/users"): frozenset({ADM}),
     ("POST", "/admin/users"): frozenset({ADM}),
     ("POST", "/admin/users/{username}/{action}"): frozenset({ADM}),
