@@ -148,6 +148,9 @@ class SpecialGroups(_Frozen):
 class OfflineRules(_Frozen):
     snapshot_max_age_hours: int = Field(24, gt=0)
     """A checkpoint deciding without the central service refuses a snapshot older than this."""
+    clock_skew_minutes: int = Field(5, ge=0)
+    """How far a checkpoint's clock may lag the service's: a snapshot taken up to this long
+    after the swipe's time (by the checkpoint's clock) is still used."""
 
 
 class WorkflowRules(_Frozen):
