@@ -77,3 +77,16 @@ def test_a_risk_period_loaded_after_a_refusal_changes_now_but_not_then(tmp_path:
         assert knowledge["now"]["popup"] is not None
         assert {d["field"] for d in knowledge["differences"]} >= {"popup", "reasons"}
         assert api.json()["automated_decision"]["popup"] is None
+
+        # the hotline's look-up page takes the same two times
+        client.cookies.clear()
+        assert (
+            client.post("/login", data={"username": "test-hotline", "password": PASSWORD}).status_code == 200
+        )
+        form = {"id_number": person, "reason": "caller asks about Tuesday", "at": t}
+        then_page = client.post("/hotline/lookup", data={**form, "known_at": t})
+        now_page = client.post("/hotline/lookup", data=form)
+        assert then_page.status_code == now_page.status_code == 200
+        assert f'data-color="{then["color"]}"' in then_page.text and 'id="lookup-known-at"' in then_page.text
+        assert f'data-color="{now["color"]}"' in now_page.text
+        assert then["color"] != now["color"]

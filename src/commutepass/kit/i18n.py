@@ -176,6 +176,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reviewer.automated": ("系统自动判定", "The automated decision"),
     "reviewer.evidence": ("判定依据（原始记录）", "Evidence (the rows it was decided from)"),
     "evidence.recorded": ("记录于", "recorded"),
+    "hotline.at": ("查询时刻（留空为现在）", "At (empty: now)"),
+    "hotline.known_at": ("按当时所知（留空为现在所知）", "As known at (empty: as known now)"),
     "reviewer.knowledge": ("当时所知与现在所知", "What we knew then and what we know now"),
     "reviewer.knew_then": ("判定时系统所知", "What we knew then"),
     "reviewer.know_now": ("现在所知", "What we know now"),
