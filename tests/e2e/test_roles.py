@@ -67,6 +67,12 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/v1/audit"): frozenset({ADM}),
     ("GET", "/v1/audit/verify"): frozenset({ADM}),
     ("POST", "/v1/retention/run"): frozenset({ADM}),
+    ("GET", "/v1/policies/versions"): frozenset({ADM}),
+    ("POST", "/v1/policies"): frozenset({ADM}),
+    ("GET", "/v1/policies/{version}/diff"): frozenset({ADM}),
+    ("POST", "/v1/policies/{version}/schedule"): frozenset({ADM}),
+    ("POST", "/v1/policies/{version}/withdraw"): frozenset({ADM}),
+    ("POST", "/v1/policies/{version}/discard"): frozenset({ADM}),
     ("GET", "/v1/stats"): frozenset({ANA, ADM}),
     # the web pages: the same gate; a page answers 401 with the sign-in form and 403 with a page
     ("GET", "/"): PUBLIC,
@@ -100,6 +106,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/admin/risk"): frozenset({ADM}),
     ("POST", "/admin/risk/{period_id}/end"): frozenset({ADM}),
     ("GET", "/admin/policies"): frozenset({ADM}),
+    ("POST", "/admin/policies"): frozenset({ADM}),
+    ("POST", "/admin/policies/{version}/{action}"): frozenset({ADM}),
     ("GET", "/admin/users"): frozenset({ADM}),
     ("POST", "/admin/users"): frozenset({ADM}),
     ("POST", "/admin/users/{username}/{action}"): frozenset({ADM}),
@@ -114,6 +122,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/checkpoint/swipes"): frozenset({OFF}),
 }
 SAMPLE_PATH = {
+    "version": "2099-01-01",
     "kind": "nat",
     "username": "nobody-here",
     "application_id": "999",

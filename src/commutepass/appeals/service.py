@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from commutepass.accounts.access import check_citizen_may_see, masked_id
+from commutepass.accounts.access import check_citizen_may_see, id_number_of, masked_id
 from commutepass.accounts.service import people_of
 from commutepass.appeals import repository
 from commutepass.checks import service as decide
 from commutepass.checks.evidence import evidence
+from commutepass.checks.repository import horizon_of_check
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import Forbidden, InputError
 from commutepass.domain.identity import parse_resident_id
@@ -31,6 +32,7 @@ from commutepass.domain.workflows import (
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
+from commutepass.store.tables import recorded_now
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -68,6 +70,39 @@ def _view(conn: Connection, app: App, row: Any, now: datetime) -> dict[str, Any]
     }
 
 
+CHECK_SLACK = timedelta(minutes=1)
+"""How near the disputed time a recorded check must be to be the decision disputed."""
+
+
+def disputed_horizon(conn: Connection, person_id: int, disputed: datetime) -> datetime:
+    """What the system knew when it decided what is disputed: the recorded-time horizon of the
+    person's check at that time, else now (a status the person looked up as they filed)."""
+    return horizon_of_check(conn, person_id, disputed, CHECK_SLACK) or recorded_now()
+
+
+COMPARED = ("policy_version", "color", "popup", "commuter_badge", "commuter_class", "nat_valid_until")
+
+
+def then_and_now(app: App, id_number: str, row: Any) -> dict[str, Any]:
+    """The status at the disputed time as the system knew it then (the horizon the decision
+    used) and as it knows it now, with the fields that differ (the reviewer's comparison)."""
+    then = decide.status_of(app, id_number, row.disputed_at, row.known_at)
+    now = decide.status_of(app, id_number, row.disputed_at)
+    differences = [
+        {"field": name, "then": then[name], "now": now[name]} for name in COMPARED if then[name] != now[name]
+    ]
+    codes_then = [r["code"] for r in then["reasons"]]
+    codes_now = [r["code"] for r in now["reasons"]]
+    if codes_then != codes_now:
+        differences.append({"field": "reasons", "then": codes_then, "now": codes_now})
+    return {
+        "known_at": _iso(row.known_at),
+        "then": then,
+        "now": now,
+        "differences": differences,
+    }
+
+
 def file(
     app: App, user: User, id_number: str, kind: AppealKind, statement: str, *, at: datetime | None = None
 ) -> dict[str, Any]:
@@ -76,10 +111,11 @@ def file(
     disputed = at or now
     reason = require_reason(statement, "statement")
     resident = parse_resident_id(id_number)
-    snapshot = decide.status_of(app, id_number, disputed)
     with app.transaction() as conn:
         person_id = app.ensure_person(conn, resident)
         check_citizen_may_see(conn, user, person_id)
+        known_at = disputed_horizon(conn, person_id, disputed)
+        snapshot = decide.status_of(app, id_number, disputed, known_at)
         appeal_id = repository.add_appeal(
             conn,
             person_id=person_id,
@@ -90,6 +126,7 @@ def file(
             snapshot=json.dumps(snapshot, ensure_ascii=False),
             filed_by=user.id,
             filed_at=now,
+            known_at=known_at,
         )
         audit.record(
             conn, app, user.actor, "appeal.file", person_id, reason, appeal=appeal_id, kind=kind.value
@@ -107,6 +144,7 @@ def get(app: App, user: User, appeal_id: int) -> dict[str, Any]:
         view["automated_decision"] = json.loads(row.snapshot)
         if user.role is Role.REVIEWER:
             view["evidence"] = evidence(conn, app, row.person_id, row.disputed_at)
+            view["knowledge"] = then_and_now(app, id_number_of(conn, app, row.person_id), row)
             audit.record(conn, app, user.actor, "appeal.read", row.person_id, "review", appeal=row.id)
             return view
         if row.filed_by == user.id or (user.role is Role.CITIZEN and row.person_id in people_of(conn, user)):

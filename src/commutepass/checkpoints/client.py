@@ -202,7 +202,9 @@ class Checkpoint:
         if online is not None:
             answer = online.get("answer") or {"decision": online.get("decision"), "id": resident.masked}
             return {**answer, "swipe_id": swipe_id, "offline": False}
-        policy = policy_in_force(self.policies, at)
+        # the book the snapshot carries: a version scheduled before the sync applies from its
+        # instant, with no new download
+        policy = policy_in_force(self.snapshot().book(self.policies), at)
         decided = self.snapshot().decide(
             resident, policy, to_utc(at), self.catalog, mode=mode, smartphone=smartphone
         )

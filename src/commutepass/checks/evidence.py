@@ -39,6 +39,8 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "reason": e.reason,
                 "evidence": e.evidence,
                 "end_reason": e.end_reason,
+                "recorded_at": iso(e.recorded_at),
+                "ended_at": iso(e.ended_at),
             }
             for e in entries
         ],
@@ -48,6 +50,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "reported_at": iso(n.reported_at),
                 "positive": n.positive,
                 "lab": n.lab,
+                "recorded_at": iso(n.recorded_at),
             }
             for n in nats
         ],
@@ -58,6 +61,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "level": r.level,
                 "start": r.start.isoformat(),
                 "end": r.end.isoformat() if r.end else None,
+                "recorded_at": iso(r.recorded_at),
             }
             for r in risks
         ],
@@ -70,6 +74,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "valid_to": iso(o.valid_to),
                 "reason": o.reason,
                 "appeal_id": o.appeal_id,
+                "recorded_at": iso(o.recorded_at),
             }
             for o in corrections
         ],

@@ -35,6 +35,7 @@ _CHECK_COLUMNS = (
     "policy_version",
     "reasons",
     "recorded_at",
+    "known_at",
 )
 
 
@@ -59,6 +60,7 @@ def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             r["policy_version"],
             json.dumps(r["reasons"]),
             now,
+            style.time(r["known_at"]) if r.get("known_at") is not None else now,
         )
         for r in rows
     ]
@@ -72,7 +74,12 @@ def record_checkpoint_swipe(
     known already, even when another upload of it commits meanwhile."""
     check_id = conn.execute(
         insert(checks).returning(checks.c.id),
-        {**row, "reasons": json.dumps(row["reasons"]), "recorded_at": _now()},
+        {
+            **row,
+            "reasons": json.dumps(row["reasons"]),
+            "recorded_at": (now := _now()),
+            "known_at": row.get("known_at") or now,
+        },
     ).scalar_one()
     kept = conn.execute(
         _insert(conn, checkpoint_swipes)
@@ -125,7 +132,11 @@ def evidence_rows(
     ).all()
     counties = sorted({v.county for v in visits})
     risks = (
-        conn.execute(select(risk_periods).where(risk_periods.c.county.in_(counties))).all()
+        conn.execute(
+            select(risk_periods)
+            .where(risk_periods.c.county.in_(counties))
+            .order_by(risk_periods.c.county, risk_periods.c.start, risk_periods.c.recorded_at)
+        ).all()
         if counties
         else []
     )
@@ -145,3 +156,15 @@ def evidence_rows(
         select(overrides).where(overrides.c.person_id == person_id).order_by(overrides.c.id)
     ).all()
     return EvidenceRows(entries, nats, visits, risks, entered, swipes, corrections)
+
+
+def horizon_of_check(conn: Connection, person_id: int, at: datetime, slack: timedelta) -> datetime | None:
+    """The recorded-time horizon (``known_at``) of the person's check nearest ``at`` (within
+    ``slack`` of it), or None when no check of them is recorded there."""
+    row = conn.execute(
+        select(checks.c.known_at)
+        .where(checks.c.person_id == person_id, checks.c.at >= at - slack, checks.c.at <= at + slack)
+        .order_by(checks.c.at.desc(), checks.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else row.known_at

@@ -131,6 +131,8 @@ class CommuterRules(_Frozen):
     rail_badge_only: bool = True
     """At a rail station, a badge holder shows only the badge (免查其他证明)."""
     rail_without_badge: Decision = Decision.DOCUMENTS
+    hotline: str = Field("12345", min_length=1, max_length=32)
+    """Where people register or appeal by telephone (named in the reasons' remedies)."""
     identification: IdentificationRules = IdentificationRules()
 
 
@@ -146,6 +148,9 @@ class SpecialGroups(_Frozen):
 class OfflineRules(_Frozen):
     snapshot_max_age_hours: int = Field(24, gt=0)
     """A checkpoint deciding without the central service refuses a snapshot older than this."""
+    clock_skew_minutes: int = Field(5, ge=0)
+    """How far a checkpoint's clock may lag the service's: a snapshot taken up to this long
+    after the swipe's time (by the checkpoint's clock) is still used."""
 
 
 class WorkflowRules(_Frozen):
@@ -183,6 +188,8 @@ class Policy(_Frozen):
     commuters: CommuterRules
     special: SpecialGroups = SpecialGroups()
     offline: OfflineRules = OfflineRules()
+    observation_days: int = Field(14, gt=0)
+    """Days of home or central observation after entering (``allow_quarantine``)."""
     retention_days: int = Field(30, gt=0)
     """Travel, itinerary and swipe rows older than this are deleted by the retention job;
     their daily aggregates stay."""

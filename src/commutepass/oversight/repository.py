@@ -120,20 +120,12 @@ def kept_daily_counts(conn: Connection) -> Sequence[Any]:
 # --- risk periods ---------------------------------------------------------------------------------
 
 
-def risk_periods_with_source(conn: Connection) -> Sequence[Any]:
-    """Every risk period with the file (or ``admin:<who>``) it came from, newest first."""
-    return conn.execute(
-        select(
-            risk_periods.c.id,
-            risk_periods.c.county,
-            risk_periods.c.level,
-            risk_periods.c.start,
-            risk_periods.c.end,
-            loads.c.file_name,
-        )
-        .select_from(risk_periods.outerjoin(loads, loads.c.id == risk_periods.c.load_id))
-        .order_by(risk_periods.c.start.desc(), risk_periods.c.county)
-    ).all()
+def load_file_names(conn: Connection, load_ids: set[int]) -> dict[int, str]:
+    """The file name (or ``admin:<who>``) of each load."""
+    if not load_ids:
+        return {}
+    found = conn.execute(select(loads.c.id, loads.c.file_name).where(loads.c.id.in_(list(load_ids))))
+    return {int(r.id): str(r.file_name) for r in found}
 
 
 def risk_period(conn: Connection, period_id: int) -> Any:

@@ -35,23 +35,27 @@ class RiskArea:
 
 
 def list_risk_areas(app: App) -> list[RiskArea]:
-    """Every case period, newest first."""
+    """Every case period in its latest recorded version, newest first (earlier versions stay
+    in the table: what was known before a period was ended remains answerable)."""
     with app.engine.connect() as conn:
-        rows = repository.risk_periods_with_source(conn)
+        versions = repo.risk_versions(conn)
+        names = repository.load_file_names(conn, {v.load_id for v in versions if v.load_id is not None})
     areas = []
-    for row in rows:
-        county = app.catalog.get(row.county)
+    for v in versions:
+        county = app.catalog.get(v.period.county)
         areas.append(
             RiskArea(
-                id=row.id,
-                county=row.county,
-                name=county.full_name if county else row.county,
-                level=RiskLevel(row.level),
-                start=row.start,
-                end=row.end,
-                changed_by=_source(row.file_name),
+                id=v.id,
+                county=v.period.county,
+                name=county.full_name if county else v.period.county,
+                level=v.period.level,
+                start=v.period.start,
+                end=v.period.end,
+                changed_by=_source(names.get(v.load_id) if v.load_id is not None else None),
             )
         )
+    areas.sort(key=lambda a: a.county)
+    areas.sort(key=lambda a: a.start, reverse=True)
     return areas
 
 

@@ -111,43 +111,68 @@ def update_load(conn: Connection, load_id: int, **fields: Any) -> None:
 # --- risk areas -------------------------------------------------------------------------------
 
 
+def _latest_risk_row(conn: Connection, county: str, level: str, start: date) -> Any:
+    return conn.execute(
+        select(risk_periods.c.id, risk_periods.c.end)
+        .where(
+            risk_periods.c.county == county,
+            risk_periods.c.level == level,
+            risk_periods.c.start == start,
+        )
+        .order_by(risk_periods.c.recorded_at.desc(), risk_periods.c.id.desc())
+        .limit(1)
+    ).first()
+
+
 def upsert_risk_periods(conn: Connection, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
-    """Add new periods; a known (county, level, start) takes the file's end date. → (added, changed)."""
+    """Add new periods; a known (county, level, start) with another end date gets a new version
+    (a row recorded now), never an edit of the old one. → (added, changed)."""
     added = changed = 0
     for row in rows:
-        existing = conn.execute(
-            select(risk_periods.c.id, risk_periods.c.end).where(
-                risk_periods.c.county == row["county"],
-                risk_periods.c.level == row["level"],
-                risk_periods.c.start == row["start"],
-            )
-        ).first()
+        existing = _latest_risk_row(conn, row["county"], row["level"], row["start"])
         if existing is None:
             conn.execute(risk_periods.insert().values(**row))
             added += 1
         elif existing.end != row["end"]:
-            conn.execute(
-                update(risk_periods)
-                .where(risk_periods.c.id == existing.id)
-                .values(end=row["end"], load_id=row.get("load_id"))
-            )
+            conn.execute(risk_periods.insert().values(**row))
             changed += 1
     return added, changed
 
 
 def risk_fingerprint(conn: Connection) -> tuple[object, ...]:
-    """Changes whenever a period is added or ended (an end date is set with the load's id)."""
+    """Changes whenever a period is added or ended (either adds a row)."""
     row = conn.execute(
         select(func.count(), func.max(risk_periods.c.id), func.max(risk_periods.c.load_id))
     ).one()
     return tuple(row)
 
 
-def all_risk_periods(conn: Connection) -> list[RiskPeriod]:
-    rows = conn.execute(
-        select(risk_periods.c.county, risk_periods.c.level, risk_periods.c.start, risk_periods.c.end)
-    )
-    return [RiskPeriod(r.county, RiskLevel(r.level), r.start, r.end) for r in rows]
+@dataclass(frozen=True, slots=True)
+class RiskVersion:
+    """One recorded version of a risk period, with its row id and when it was recorded."""
+
+    id: int
+    period: RiskPeriod
+    load_id: int | None
+    recorded_at: datetime
+
+
+def risk_versions(conn: Connection, known_at: datetime | None = None) -> list[RiskVersion]:
+    """The version of each (county, level, start) that was the latest recorded by ``known_at``
+    (None: everything recorded so far)."""
+    stmt = select(risk_periods).order_by(risk_periods.c.recorded_at, risk_periods.c.id)
+    if known_at is not None:
+        stmt = stmt.where(risk_periods.c.recorded_at <= known_at)
+    latest: dict[tuple[str, str, date], RiskVersion] = {}
+    for r in conn.execute(stmt):
+        period = RiskPeriod(r.county, RiskLevel(r.level), r.start, r.end)
+        latest[(r.county, r.level, r.start)] = RiskVersion(r.id, period, r.load_id, r.recorded_at)
+    return list(latest.values())
+
+
+def all_risk_periods(conn: Connection, known_at: datetime | None = None) -> list[RiskPeriod]:
+    """Risk periods as known at ``known_at`` (None: as known now)."""
+    return [v.period for v in risk_versions(conn, known_at)]
 
 
 # --- the commuter database --------------------------------------------------------------------
