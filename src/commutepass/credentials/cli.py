@@ -116,6 +116,34 @@ def codes_verify(
         raise typer.Exit(1)
 
 
+@codes_app.command("conformance")
+def codes_conformance(
+    directory: Annotated[Path, typer.Argument(help="Folder of HCERT test vectors (*.json, searched below)")],
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="The family's prefix (default HC1:, the EU's).")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Print only the vectors that disagree and the summary.")
+    ] = False,
+) -> None:
+    """Feed every EU HCERT conformance vector to our decoder and verifier and compare each step
+    with its expectation: one line per vector, then a summary line. Exit status 0 when every
+    applicable vector agrees, 1 when one does not, 2 for bad input."""
+    from commutepass.credentials import conformance
+
+    try:
+        profile = conformance.profile_with(prefix)
+        report = conformance.run(directory, profile)
+    except InputError as exc:
+        fail(exc)
+    for outcome in report.outcomes:
+        if not quiet or (outcome.not_applicable is None and not outcome.agrees):
+            emit(outcome.as_json())
+    emit(report.summary(directory, profile))
+    if report.disagreeing:
+        raise typer.Exit(1)
+
+
 @codes_app.command("revoke")
 def codes_revoke(
     ctx: typer.Context,
