@@ -277,6 +277,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "console.code_invalid": ("二维码无效", "Code not valid"),
     "console.holder": ("持码人", "holder"),
+    "console.hcert_valid": (
+        "欧盟数字新冠证书有效（签名、密钥用途、有效期已核验）",
+        "EU Digital COVID Certificate valid (signature, key usage and expiry checked)",
+    ),
+    "console.hcert_sampled": ("采样", "sampled"),
+    "console.hcert_result.negative": ("阴性", "negative"),
+    "console.hcert_result.positive": ("阳性", "positive"),
     "status.title": ("北京健康宝", "Beijing Health Kit"),
     "status.lookup": ("查询健康码状态", "Look up a health-code status"),
     "status.color.green": ("绿码", "Green code"),
