@@ -246,8 +246,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "error.title": ("输入有误", "Please correct the input"),
     "console.title": ("检查站核验台", "Checkpoint console"),
     "console.keys": (
-        "键盘操作：输入或扫描后按回车核验；Esc 清除结论；Alt+N 切换“无智能手机”。",
-        "Keyboard: type or scan, then Enter to check; Esc clears the verdict; Alt+N toggles “no smartphone”.",
+        "键盘操作：输入或扫描后按回车核验；Esc 清除结论；Alt+N 切换“无智能手机”；Alt+C 开关相机扫码。",
+        "Keyboard: type or scan, then Enter to check; Esc clears the verdict; Alt+N toggles “no smartphone”; "
+        "Alt+C turns the camera scanner on or off.",
+    ),
+    "console.camera": ("相机扫码", "Scan with the camera"),
+    "console.camera_stop": ("关闭相机", "Stop the camera"),
+    "console.camera_starting": ("正在打开相机…", "Opening the camera…"),
+    "console.camera_looking": ("请将二维码对准相机…", "Hold the QR code to the camera…"),
+    "console.camera_read": ("已读取二维码，正在核验…", "Code read; checking…"),
+    "console.camera_unavailable": (
+        "无法使用相机：请用扫码枪扫描或手工输入",
+        "The camera cannot be used: scan with the scanner or type the code",
     ),
     "console.online": ("在线", "Online"),
     "console.offline": (
@@ -284,6 +294,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "console.code_invalid": ("二维码无效", "Code not valid"),
     "console.holder": ("持码人", "holder"),
+    "console.hcert_valid": (
+        "欧盟数字新冠证书有效（签名、密钥用途、有效期已核验）",
+        "EU Digital COVID Certificate valid (signature, key usage and expiry checked)",
+    ),
+    "console.hcert_sampled": ("采样", "sampled"),
+    "console.hcert_result.negative": ("阴性", "negative"),
+    "console.hcert_result.positive": ("阳性", "positive"),
     "status.title": ("北京健康宝", "Beijing Health Kit"),
     "status.lookup": ("查询健康码状态", "Look up a health-code status"),
     "status.color.green": ("绿码", "Green code"),

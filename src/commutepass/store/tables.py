@@ -197,6 +197,8 @@ revocations = Table(
     Column("credential_hash", String(64), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=False),
+    # the revocation list's version: the filter's updates carry the entries after a serial
+    Column("serial", BigInteger().with_variant(Integer(), "sqlite"), nullable=True, unique=True),
 )
 
 checkpoint_swipes = Table(

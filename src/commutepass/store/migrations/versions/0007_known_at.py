@@ -17,7 +17,7 @@ time they were recorded); ``appeals.known_at`` is the horizon of the decision an
 opens, admins add drafts and schedule or withdraw them (docs/policy.md).
 
 Revision ID: 0007_known_at
-Revises: 0005_checks_of_codes
+Revises: 0006_revocation_serials
 Create Date: 2026-11-30
 """
 
@@ -31,7 +31,7 @@ from alembic import op
 from commutepass.store.tables import UtcDateTime
 
 revision = "0007_known_at"
-down_revision = "0005_checks_of_codes"
+down_revision = "0006_revocation_serials"
 branch_labels = None
 depends_on = None
 
