@@ -117,6 +117,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/codes/revocations"): frozenset({REV, ADM}),
     ("GET", "/v1/trust"): PUBLIC,
     ("GET", "/v1/trust/revocations"): PUBLIC,
+    ("GET", "/v1/trust/revocations/filter"): PUBLIC,
     ("GET", "/v1/trust/anchor"): PUBLIC,
     ("GET", "/v1/checkpoint/snapshot"): frozenset({OFF}),
     ("POST", "/v1/checkpoint/swipes"): frozenset({OFF}),
