@@ -17,7 +17,7 @@ holds a place, a county or a trip date, on any path.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -221,6 +221,8 @@ class Decided:
     policy: Policy
     person_id: int | None
     person: tuple[str, date, str, str] | None
+    person_key: str
+    """The person's pseudonymous key (a batch marks the person as having a swipe waiting)."""
     known_at: datetime
     """The recorded-time horizon the check was decided with (stored with the check)."""
 
@@ -283,13 +285,19 @@ class CheckSession:
         self.conn = conn
         self.reader = FactReader(conn)
         self.waiting: set[str] = set()
-        self.flush: Any = None
+        self.flush: Callable[[], None] | None = None
 
     def facts(
-        self, resident: ResidentId, at: datetime, policy: Policy, known_at: datetime | None = None
+        self,
+        resident: ResidentId,
+        at: datetime,
+        policy: Policy,
+        known_at: datetime | None = None,
+        key: str | None = None,
     ) -> tuple[int | None, PersonFacts]:
-        """The person's row id (None if never seen) and facts at ``at`` as known at ``known_at``."""
-        key = self.app.vault.key(resident)
+        """The person's row id (None if never seen) and facts at ``at`` as known at ``known_at``
+        (``key``: the person's key when the caller has it already)."""
+        key = key or self.app.vault.key(resident)
         if key in self.waiting and self.flush is not None:
             self.flush()
         person_id = self.reader.person_id(key)
@@ -304,7 +312,8 @@ class CheckSession:
         policy = policy_at(self.app, request.at)
         known = request.known_at
         horizon = to_utc(known) if known is not None else recorded_now()
-        person_id, facts = self.facts(resident, request.at, policy, known)
+        key = self.app.vault.key(resident)
+        person_id, facts = self.facts(resident, request.at, policy, known, key)
         companions = [Companion(c.masked, self.facts(c, request.at, policy, known)[1]) for c in companion_ids]
         outcome = decide_check(
             facts,
@@ -317,7 +326,7 @@ class CheckSession:
             companions=companions,
         )
         person = self.app.person_row(resident) if person_id is None else None
-        return Decided(resident.masked, request, outcome, policy, person_id, person, horizon)
+        return Decided(resident.masked, request, outcome, policy, person_id, person, key, horizon)
 
 
 def decide(app: App, request: CheckRequest) -> Decided:
@@ -508,7 +517,7 @@ def check_batch(
                 yield _error_line(number, exc)
                 continue
             pending.append(decided.swipe())
-            session.waiting.add(app.vault.key(parse_resident_id(request.id_number)))
+            session.waiting.add(decided.person_key)
             done += 1
             if done % commit_every == 0:
                 flush()
