@@ -85,7 +85,8 @@
     if (stream) { stopCamera(); status.textContent = ""; if (input) { input.focus(); } } else { startCamera(); }
   }
 
-  if (button) { button.addEventListener("click", toggleCamera); }
+  // the button is disabled in the page until this script has wired it: a click never goes nowhere
+  if (button) { button.addEventListener("click", toggleCamera); button.disabled = false; }
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
