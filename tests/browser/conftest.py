@@ -145,6 +145,9 @@ def sign_in(page: Page, base: str, username: str, start: str = "/login") -> None
     page.fill("#password", PASSWORD)
     page.click("#login-form button[type=submit]")
     expect(page.locator("#signed-in-as")).to_contain_text(username)
+    # deferred scripts (the console's keyboard shortcuts, the camera) run before "load": a key
+    # pressed earlier would go to a page that is not listening yet
+    page.wait_for_load_state("load")
 
 
 def _context_page(browser: Browser, viewport: dict[str, int], **options: object) -> Page:
