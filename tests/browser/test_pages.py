@@ -64,6 +64,21 @@ def test_citizen_adds_family_sees_their_pop_up_then_appeals_and_a_reviewer_overr
     expect(phone.locator("#id_number")).to_have_attribute("aria-invalid", "true")
     _add_family(phone, PEOPLE.risky)
     expect(phone.locator(".code-card .masked")).to_have_text(masked(PEOPLE.risky))
+    # not confirmed yet: the colour, the badge and the NAT deadline only — no pop-up, no place
+    expect(phone.locator("#limited-view")).to_be_visible()
+    expect(phone.locator("#popup")).to_have_count(0)
+    expect(phone.locator("#qr")).to_have_count(0)
+    content = phone.content()
+    assert "120116" not in content and "滨海" not in content and "11-24" not in content
+    # the member has no smartphone account: a reviewer verifies the relation with the documents
+    reviewer = as_role(Role.REVIEWER)
+    reviewer.goto(reviewer.url.split("/reviewer")[0] + "/family/pending")
+    row = reviewer.locator("#pending-links tr", has_text=masked(PEOPLE.risky))
+    row.locator("input[name=reason]").fill("户口簿核实：父女关系")
+    row.get_by_role("button").click()
+    expect(reviewer.locator("#pending-links tr", has_text=masked(PEOPLE.risky))).to_have_count(0)
+    phone.goto(phone.url.split("/citizen")[0] + "/citizen?who=1")
+    expect(phone.locator("#limited-view")).to_have_count(0)
     popup = phone.locator("#popup")
     expect(popup).to_be_visible()
     expect(popup.locator("p").first).not_to_be_empty()

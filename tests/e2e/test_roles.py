@@ -37,6 +37,11 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/auth/logout"): EVERYONE,
     ("GET", "/v1/me"): EVERYONE,
     ("POST", "/v1/me/family"): frozenset({CIT}),
+    ("GET", "/v1/me/family/requests"): frozenset({CIT}),
+    ("POST", "/v1/me/family/requests/{adder}/confirm"): frozenset({CIT}),
+    ("DELETE", "/v1/me/family/requests/{adder}"): frozenset({CIT}),
+    ("GET", "/v1/family/pending"): frozenset({HOT, REV}),
+    ("POST", "/v1/family/{adder}/{person}/verify"): frozenset({HOT, REV}),
     ("GET", "/v1/me/accesses"): frozenset({CIT}),
     ("POST", "/v1/status"): frozenset({CIT, HOT, REV}),
     ("POST", "/v1/checks"): frozenset({OFF}),
@@ -75,6 +80,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/logout"): EVERYONE,
     ("GET", "/citizen"): frozenset({CIT}),
     ("POST", "/citizen/family"): frozenset({CIT}),
+    ("POST", "/citizen/family/requests/{adder}/{action}"): frozenset({CIT}),
+    ("GET", "/family/pending"): frozenset({HOT, REV}),
+    ("POST", "/family/{adder}/{person}/verify"): frozenset({HOT, REV}),
     ("GET", "/citizen/apply"): frozenset({CIT}),
     ("POST", "/citizen/apply"): frozenset({CIT}),
     ("GET", "/citizen/appeal"): frozenset({CIT}),
@@ -122,6 +130,8 @@ SAMPLE_PATH = {
     "sha256": "0" * 64,
     "period_id": "999",
     "action": "disable",
+    "adder": "999",
+    "person": "999",
 }
 
 
@@ -153,6 +163,8 @@ def _call(client: StaffClient, method: str, path: str, headers: dict[str, str]) 
         answer = client.post(url, data={"username": "test-officer", "password": PASSWORD}, headers=headers)
         client.cookies.clear()
         return answer.status_code
+    if method == "DELETE":
+        return client.delete(url, headers=headers).status_code
     return client.post(url, json={}, headers=headers).status_code
 
 

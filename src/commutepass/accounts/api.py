@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 Anyone = Annotated[User, require_roles(*ALL_ROLES)]
 Citizen = Annotated[User, require_roles(Role.CITIZEN)]
 Admin = Annotated[User, require_roles(Role.ADMIN)]
+Verifier = Annotated[User, require_roles(Role.REVIEWER, Role.HOTLINE)]
 
 
 class TokenOut(BaseModel):
@@ -98,6 +99,45 @@ async def me(app: AppDep, user: Anyone) -> Any:
 @router.post("/me/family", status_code=201, summary="Add a family member (up to 4)")
 async def add_family(body: FamilyIn, app: AppDep, user: Citizen) -> Any:
     return await run_in_threadpool(auth.add_family, app, user, body.id_number)
+
+
+@router.get("/me/family/requests", summary="Who added me as their family member (to confirm or remove)")
+async def family_requests(app: AppDep, user: Citizen) -> Any:
+    return await run_in_threadpool(auth.family_requests, app, user)
+
+
+@router.post(
+    "/me/family/requests/{adder}/confirm",
+    summary="Confirm that this user may see my data as family (audited)",
+)
+async def confirm_family(adder: int, app: AppDep, user: Citizen) -> Any:
+    return await run_in_threadpool(auth.confirm_family, app, user, adder)
+
+
+@router.delete("/me/family/requests/{adder}", summary="Remove a family link that names me (audited)")
+async def withdraw_family(adder: int, app: AppDep, user: Citizen) -> Any:
+    return await run_in_threadpool(auth.withdraw_family, app, user, adder)
+
+
+@router.get("/family/pending", summary="Family links awaiting confirmation (masked IDs)")
+async def pending_family(app: AppDep, _user: Verifier) -> Any:
+    return await run_in_threadpool(auth.pending_links, app)
+
+
+class VerifyIn(BaseModel):
+    reason: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="The documents seen (household register, birth certificate, guardianship); audited",
+    )
+
+
+@router.post(
+    "/family/{adder}/{person}/verify",
+    summary="Confirm a family link after seeing the documents (a child, an elder without a smartphone)",
+)
+async def verify_family(adder: int, person: int, body: VerifyIn, app: AppDep, user: Verifier) -> Any:
+    return await run_in_threadpool(auth.verify_family, app, user, adder, person, body.reason)
 
 
 @router.get("/me/accesses", summary="Who looked at my (and my family's) data, when and why")

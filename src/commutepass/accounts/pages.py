@@ -104,6 +104,43 @@ def install_handlers(api: FastAPI) -> None:
         return page(request, "forbidden.html", 403, message=message)
 
 
+Verifier = Annotated[User, require_roles(Role.REVIEWER, Role.HOTLINE)]
+
+
+def _verify_page(request: Request, app: App, user: User, status_code: int = 200, **context: Any) -> Response:
+    return page(
+        request,
+        "family_verify.html",
+        status_code,
+        user=user,
+        links=auth.pending_links(app),
+        **{"error": None, **context},
+    )
+
+
+@router.get("/family/pending")
+async def family_pending(request: Request, app: AppDep, user: Verifier) -> Response:
+    return await run_in_threadpool(_verify_page, request, app, user)
+
+
+@router.post("/family/{adder}/{person}/verify")
+async def family_verify(
+    request: Request,
+    app: AppDep,
+    user: Verifier,
+    adder: int,
+    person: int,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        await run_in_threadpool(auth.verify_family, app, user, adder, person, reason)
+    except InputError as exc:
+        return await run_in_threadpool(
+            _verify_page, request, app, user, 422, error=error_of(exc, lang_of(request))
+        )
+    return RedirectResponse("/family/pending", status_code=303)
+
+
 @router.get("/citizen/accesses")
 async def citizen_accesses(request: Request, app: AppDep, user: Citizen) -> Response:
     def load() -> list[dict[str, Any]]:

@@ -18,10 +18,12 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Connection, delete, func, select, update
 
+from commutepass.accounts import family_repository
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import AuthError, InputError
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.roles import MAX_FAMILY, Role
+from commutepass.domain.workflows import require_reason
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import (
@@ -195,23 +197,33 @@ def sign_in(app: App, username: str, password: str, *, now: datetime | None = No
     return SignedIn(jwt.encode(claims, token_key(app), algorithm=TOKEN_ALGORITHM), expires, user)
 
 
-# --- a citizen's family (为他人查询) --------------------------------------------------------------
+# --- a citizen's family (为他人查询), by consent -------------------------------------------------
+#
+# Adding a family member reveals nothing on its own: until the member confirms the link from their
+# own account, or a reviewer or hotline operator verifies the relation with the documents (a child,
+# an elder without a smartphone), the one who added them sees only the colour, the badge and the
+# NAT deadline — never a place, a county or a trip date (``access.authorise_lookup``).
 
 
 def family_of(conn: Connection, user: User) -> list[int]:
-    return list(
-        conn.execute(select(family_members.c.person_id).where(family_members.c.user_id == user.id)).scalars()
-    )
+    """Every family member this citizen added, confirmed or not, in the order added."""
+    return [person_id for person_id, _confirmed in family_repository.links_of(conn, user.id)]
 
 
 def household_of(conn: Connection, user: User) -> list[int]:
-    """A citizen's own person first, then the family members they added, in order."""
+    """A citizen's own person first, then the family members who confirmed the link, in order:
+    whose data (travel, applications, appeals, accesses) the citizen may see in full."""
     own = [user.person_id] if user.person_id is not None else []
-    return own + family_of(conn, user)
+    return own + [p for p, confirmed in family_repository.links_of(conn, user.id) if confirmed]
+
+
+def pending_family_of(conn: Connection, user: User) -> list[int]:
+    """Family members this citizen added who have not confirmed (and no one verified) yet."""
+    return [p for p, confirmed in family_repository.links_of(conn, user.id) if not confirmed]
 
 
 def people_of(conn: Connection, user: User) -> set[int]:
-    """The people a citizen may see: themself and the family members they added."""
+    """The people a citizen may see in full: themself and the confirmed family members."""
     return set(household_of(conn, user))
 
 
@@ -232,12 +244,108 @@ def add_family(app: App, user: User, id_number: str) -> dict[str, Any]:
             family_members.insert().values(user_id=user.id, person_id=person_id, added_at=datetime.now(UTC))
         )
         audit.record(conn, app, user.actor, "family.add", person_id, "added as family member")
-    return {"id": resident.masked, "family_members": len(current) + 1}
+    return {"id": resident.masked, "family_members": len(current) + 1, "confirmed": False}
+
+
+def _no_link() -> InputError:
+    return InputError(
+        "link",
+        "no such family link: it was removed, or it never named you",
+        "没有此家人关联：已被解除，或与您无关",
+    )
+
+
+def family_requests(app: App, user: User) -> list[dict[str, Any]]:
+    """The links that name this citizen as someone's family member, for them to confirm or remove."""
+    if user.person_id is None:
+        return []
+    with app.engine.connect() as conn:
+        rows = family_repository.links_to(conn, user.person_id)
+    return [
+        {
+            "adder": r.user_id,
+            "username": r.username,
+            "added_at": r.added_at.astimezone(BEIJING).isoformat(),
+            "confirmed": r.confirmed_at is not None,
+            "confirmed_by": r.confirmed_by,
+        }
+        for r in rows
+    ]
+
+
+def confirm_family(app: App, user: User, adder: int) -> dict[str, Any]:
+    """The member confirms, from their own account, that ``adder`` may see their data in full."""
+    if user.person_id is None:
+        raise _no_link()
+    now = datetime.now(UTC)
+    with app.transaction() as conn:
+        row = family_repository.link(conn, adder, user.person_id)
+        if row is None:
+            raise _no_link()
+        if row.confirmed_at is None:
+            family_repository.confirm(conn, adder, user.person_id, now, "member")
+            audit.record(
+                conn,
+                app,
+                user.actor,
+                "family.confirm",
+                user.person_id,
+                "confirmed by the member",
+                adder=adder,
+            )
+    return {"adder": adder, "confirmed": True}
+
+
+def withdraw_family(app: App, user: User, adder: int) -> dict[str, Any]:
+    """The member removes a link (confirmed or not): ``adder`` sees nothing of them any more."""
+    if user.person_id is None:
+        raise _no_link()
+    with app.transaction() as conn:
+        if family_repository.link(conn, adder, user.person_id) is None:
+            raise _no_link()
+        family_repository.remove(conn, adder, user.person_id)
+        audit.record(
+            conn, app, user.actor, "family.withdraw", user.person_id, "removed by the member", adder=adder
+        )
+    return {"adder": adder, "removed": True}
+
+
+def pending_links(app: App) -> list[dict[str, Any]]:
+    """Links awaiting confirmation, for a reviewer or hotline operator (masked IDs only)."""
+    with app.engine.connect() as conn:
+        rows = family_repository.pending(conn)
+    return [
+        {
+            "adder": r.user_id,
+            "person": r.person_id,
+            "username": r.username,
+            "id": r.id_masked,
+            "added_at": r.added_at.astimezone(BEIJING).isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def verify_family(app: App, user: User, adder: int, person_id: int, reason: str) -> dict[str, Any]:
+    """A reviewer or hotline operator confirms a link after seeing the documents (household
+    register, birth certificate, guardianship) for a member who cannot confirm themself."""
+    why = require_reason(reason)
+    now = datetime.now(UTC)
+    with app.transaction() as conn:
+        row = family_repository.link(conn, adder, person_id)
+        if row is None:
+            raise _no_link()
+        if row.confirmed_at is None:
+            family_repository.confirm(conn, adder, person_id, now, f"{user.role.value}:{user.username}"[:80])
+            audit.record(conn, app, user.actor, "family.verify", person_id, why, adder=adder)
+    return {"adder": adder, "person": person_id, "confirmed": True}
 
 
 def profile(app: App, user: User) -> dict[str, Any]:
     with app.engine.connect() as conn:
-        ids = household_of(conn, user)
+        family = family_of(conn, user)
+        pending = set(pending_family_of(conn, user))
+        ids = ([user.person_id] if user.person_id is not None else []) + family
         masked: dict[int, str] = {}
         if ids:
             for r in conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids))):
@@ -251,6 +359,7 @@ def profile(app: App, user: User) -> dict[str, Any]:
         "username": user.username,
         "role": user.role.value,
         "id": masked.get(user.person_id) if user.person_id is not None else None,
-        "family": [masked[i] for i in ids[1 if user.person_id is not None else 0 :] if i in masked],
+        "family": [masked[i] for i in family if i in masked],
+        "family_pending": [masked[i] for i in pending if i in masked],
         "open_sessions": sessions,
     }

@@ -34,6 +34,11 @@ class _CodeFields(BaseModel):
 class StatusOut(_CodeFields):
     reasons: list[ReasonOut]
     explanation: Bilingual
+    limited: bool = Field(
+        False,
+        description="A family member who has not confirmed the link: only the colour, the badge and "
+        "the NAT deadline are shown (no reasons, no pop-up)",
+    )
 
 
 class CheckRequestIn(BaseModel):
