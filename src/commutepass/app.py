@@ -31,6 +31,7 @@ from commutepass.feedback import pages as feedback_pages
 from commutepass.kit import problems
 from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
+from commutepass.kit.protection import Protection
 from commutepass.kit.settings import Settings
 from commutepass.loads import api as loads_api
 from commutepass.oversight import api as oversight_api
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, application: App | None = None)
         lifespan=lifespan,
     )
     problems.install(api)
+    api.add_middleware(Protection)
     for area in API_ROUTERS:
         api.include_router(area.router)
     api.mount("/static", StaticFiles(directory=WEB / "static"), name="static")

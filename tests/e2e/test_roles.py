@@ -43,6 +43,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/v1/family/pending"): frozenset({HOT, REV}),
     ("POST", "/v1/family/{adder}/{person}/verify"): frozenset({HOT, REV}),
     ("GET", "/v1/me/accesses"): frozenset({CIT}),
+    ("POST", "/v1/users/{username}/unlock"): frozenset({ADM}),
     ("POST", "/v1/status"): frozenset({CIT, HOT, REV}),
     ("POST", "/v1/checks"): frozenset({OFF}),
     ("GET", "/v1/commuters"): frozenset({REV}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -41,15 +42,23 @@ class UserIn(BaseModel):
     id_number: str | None = Field(None, description="A citizen's own ID number (required for citizens)")
 
 
-def set_session_cookie(response: Response, signed: sessions.SignedIn) -> None:
-    """The session token as the HttpOnly cookie the pages (and the API) accept."""
+def set_session_cookie(request: Request, app: App, response: Response, signed: sessions.SignedIn) -> None:
+    """The session token as the HttpOnly cookie the pages (and the API) accept; ``Secure`` when
+    the setting says so, or (unset) when the request came over HTTPS."""
+    secure = app.settings.cookie_secure
     response.set_cookie(
         sessions.SESSION_COOKIE,
         signed.token,
         httponly=True,
         samesite="lax",
-        max_age=int(sessions.TOKEN_LIFETIME.total_seconds()),
+        secure=request.url.scheme == "https" if secure is None else secure,
+        max_age=max(1, int((signed.expires_at - datetime.now(UTC)).total_seconds())),
     )
+
+
+def client_address(request: Request) -> str | None:
+    """The peer address the sign-in throttle counts (behind a proxy: the proxy's; see docs/security.md)."""
+    return request.client.host if request.client else None
 
 
 async def end_session(request: Request, app: App, token: str, response: Response) -> None:
@@ -64,12 +73,16 @@ async def end_session(request: Request, app: App, token: str, response: Response
     "/auth/token", response_model=TokenOut, summary="Sign in (OAuth2 password flow)", dependencies=[PUBLIC]
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], app: AppDep, response: Response
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, app: AppDep, response: Response
 ) -> Any:
     """Form fields ``username`` and ``password``. The token is returned and also set as the
-    HttpOnly cookie ``commutepass_session`` (for the web pages)."""
-    signed = await run_in_threadpool(auth.sign_in, app, form.username, form.password)
-    set_session_cookie(response, signed)
+    HttpOnly cookie ``commutepass_session`` (for the web pages). Repeated failures for an account
+    or from an address are answered 429 with ``Retry-After`` (back-off, then a lockout an admin
+    can lift)."""
+    signed = await run_in_threadpool(
+        lambda: auth.sign_in(app, form.username, form.password, address=client_address(request))
+    )
+    set_session_cookie(request, app, response, signed)
     return {
         "access_token": signed.token,
         "expires_at": signed.expires_at.isoformat(),
@@ -170,6 +183,11 @@ async def disable_user(username: str, request: Request, app: AppDep, user: Admin
     cache: SessionCache = request.app.state.sessions
     cache.clear()  # this process stops trusting the user's sessions at once
     return result
+
+
+@router.post("/users/{username}/unlock", summary="Lift a sign-in lockout or back-off (audited)")
+async def unlock_user(username: str, app: AppDep, user: Admin) -> Any:
+    return await run_in_threadpool(lambda: auth.unlock(app, username, by=user.actor))
 
 
 @router.post("/users/{username}/enable", summary="Enable a user again")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -18,7 +18,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Connection, delete, func, select, update
 
-from commutepass.accounts import family_repository
+from commutepass.accounts import family_repository, throttle
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import AuthError, InputError
 from commutepass.domain.identity import parse_resident_id
@@ -28,7 +28,6 @@ from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import (
     TOKEN_ALGORITHM,
-    TOKEN_LIFETIME,
     SignedIn,
     User,
     token_key,
@@ -61,10 +60,51 @@ def _check_username(username: str) -> str:
     return username
 
 
-def _check_password(password: str) -> str:
+COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "123456789012",
+        "qwertyuiop",
+        "1q2w3e4r5t6y",
+        "administrator",
+        "admin123456",
+        "iloveyou1234",
+        "000000000000",
+        "111111111111",
+        "abcdefghijkl",
+        "commutepass",
+        "welcome12345",
+        "letmein12345",
+        "passw0rd1234",
+    }
+)
+
+
+def _check_password(password: str, role: Role | None = None, username: str = "", minimum: int = 12) -> str:
+    """At least 8 characters; staff (every role but citizen) at least ``minimum`` (setting
+    ``staff_min_password``), not the username, not one repeated character, not a common password."""
     if len(password) < MIN_PASSWORD:
         raise InputError(
             "password", f"must have at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 个字符"
+        )
+    if len(password) > 256:
+        raise InputError("password", "must have at most 256 characters", "密码至多 256 个字符")
+    if role is None or role is Role.CITIZEN:
+        return password
+    lowered = password.lower()
+    if len(password) < minimum:
+        raise InputError(
+            "password",
+            f"a staff password must have at least {minimum} characters: use a passphrase",
+            f"工作人员密码至少 {minimum} 个字符：建议使用短语",
+        )
+    if username and username.lower() in lowered:
+        raise InputError("password", "must not contain the username", "密码不得包含用户名")
+    if len(set(password)) < 4 or lowered in COMMON_PASSWORDS:
+        raise InputError(
+            "password", "is too easy to guess: choose another", "密码过于简单，容易被猜中：请另选"
         )
     return password
 
@@ -80,7 +120,7 @@ def add_user(
 ) -> dict[str, Any]:
     """Create a user. A citizen is linked to their own person by ID number (required)."""
     _check_username(username)
-    _check_password(password)
+    _check_password(password, role, username, app.settings.staff_min_password)
     if role is Role.CITIZEN and not id_number:
         raise InputError("id_number", "a citizen needs their ID number", "市民用户须提供本人身份证号")
     if role is not Role.CITIZEN and id_number:
@@ -153,12 +193,12 @@ def set_disabled(
 
 def set_password(app: App, username: str, password: str, *, by: audit.Actor | None = None) -> None:
     """A new password (the demo sets one on every run); every open session of the user ends."""
-    _check_password(password)
     now = datetime.now(UTC)
     with app.transaction() as conn:
-        row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == username)).first()
         if row is None:
             raise InputError("username", f"no user '{username}'", f"没有用户“{username}”")
+        _check_password(password, Role(row.role), username, app.settings.staff_min_password)
         conn.execute(
             update(users).where(users.c.id == row.id).values(password_hash=_hashing(app)[0].hash(password))
         )
@@ -170,22 +210,31 @@ def set_password(app: App, username: str, password: str, *, by: audit.Actor | No
         audit.record(conn, app, by or audit.cli_actor(), "user.password", None, "", username=username)
 
 
-def sign_in(app: App, username: str, password: str, *, now: datetime | None = None) -> SignedIn:
-    """Check the password and open a session: the token to send as Bearer or in the cookie."""
+def sign_in(
+    app: App, username: str, password: str, *, now: datetime | None = None, address: str | None = None
+) -> SignedIn:
+    """Check the password and open a session: the token to send as Bearer or in the cookie.
+
+    A back-off or lockout running for the account or the address refuses first (429); a failure
+    is counted and audited; the Argon2 hash is checked for unknown users too (the same time)."""
     now = now or datetime.now(UTC)
-    with app.transaction() as conn:
+    throttle.check_allowed(app, username, address, now)
+    with app.engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == username)).first()
-        hasher, dummy = _hashing(app)
-        valid = hasher.verify(password, row.password_hash if row is not None else dummy)
-        if row is None or not valid or row.disabled:
-            raise AuthError(
-                "wrong username or password, or the user is disabled", "用户名或密码错误，或用户已停用"
-            )
-        jti = secrets.token_hex(16)
-        expires = now + TOKEN_LIFETIME
+    hasher, dummy = _hashing(app)
+    valid = hasher.verify(password, row.password_hash if row is not None else dummy)
+    if row is None or not valid or row.disabled:
+        throttle.record_failure(app, username, address, now)
+        raise AuthError(
+            "wrong username or password, or the user is disabled", "用户名或密码错误，或用户已停用"
+        )
+    throttle.record_success(app, username)
+    jti = secrets.token_hex(16)
+    expires = now + timedelta(minutes=app.settings.session_lifetime_minutes)
+    with app.transaction() as conn:
         conn.execute(
             auth_sessions.insert().values(
-                jti=jti, user_id=row.id, issued_at=now, expires_at=expires, revoked_at=None
+                jti=jti, user_id=row.id, issued_at=now, expires_at=expires, revoked_at=None, last_seen_at=now
             )
         )
         # expired sessions of this user are of no further use
@@ -195,6 +244,12 @@ def sign_in(app: App, username: str, password: str, *, now: datetime | None = No
     user = User(row.id, row.username, Role(row.role), row.person_id)
     claims = {"sub": row.username, "uid": row.id, "role": row.role, "jti": jti, "iat": now, "exp": expires}
     return SignedIn(jwt.encode(claims, token_key(app), algorithm=TOKEN_ALGORITHM), expires, user)
+
+
+def unlock(app: App, username: str, *, by: audit.Actor | None = None) -> dict[str, Any]:
+    """Lift a sign-in lockout or back-off of an account (audited)."""
+    lifted = throttle.unlock(app, username, by or audit.cli_actor())
+    return {"username": username, "was_locked": lifted}
 
 
 # --- a citizen's family (为他人查询), by consent -------------------------------------------------

@@ -215,6 +215,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "users.state": ("状态", "State"),
     "users.active": ("启用", "active"),
     "users.disabled": ("已停用", "disabled"),
+    "users.unlock": ("解除登录锁定", "Lift sign-in lockout"),
     "users.disable": ("停用", "Disable"),
     "users.enable": ("启用", "Enable"),
     "users.toggle": ("停用或启用", "Disable or enable"),

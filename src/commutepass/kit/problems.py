@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from commutepass.domain.errors import AuthError, Forbidden, InputError, LoadError
+from commutepass.domain.errors import AuthError, Forbidden, InputError, LoadError, TooManyAttempts
 
 PROBLEM = "application/problem+json"
 
@@ -42,6 +42,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
         return forbidden(exc)
+
+    @app.exception_handler(TooManyAttempts)
+    async def _too_many(_request: Request, exc: TooManyAttempts) -> JSONResponse:
+        response = problem(429, "Too many attempts", exc.en, detail_zh=exc.zh, retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(LoadError)
     async def _load(_request: Request, exc: LoadError) -> JSONResponse:

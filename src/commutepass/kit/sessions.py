@@ -22,7 +22,8 @@ from commutepass.kit.context import App
 from commutepass.store.tables import auth_sessions, users
 
 SESSION_COOKIE = "commutepass_session"
-TOKEN_LIFETIME = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)
+"""A session's last use is written at most this often (the idle timeout counts from it)."""
 TOKEN_ALGORITHM = "HS256"
 TOKEN_KEY_PURPOSE = b"commutepass session token v1"
 
@@ -85,12 +86,27 @@ def authenticate(app: App, token: str, *, now: datetime | None = None) -> User:
                 users.c.disabled,
                 auth_sessions.c.revoked_at,
                 auth_sessions.c.expires_at,
+                auth_sessions.c.issued_at,
+                auth_sessions.c.last_seen_at,
             )
             .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
             .where(auth_sessions.c.jti == str(claims["jti"]), users.c.id == int(claims["uid"]))
         ).first()
     if row is None or row.revoked_at is not None or row.disabled or row.expires_at <= now:
         raise AuthError("the session has ended; sign in again", "会话已结束，请重新登录")
+    seen = row.last_seen_at or row.issued_at
+    if now - seen > timedelta(minutes=app.settings.session_idle_minutes):
+        raise AuthError(
+            "the session ended after a time without use; sign in again",
+            "长时间未操作，会话已结束，请重新登录",
+        )
+    if now - seen > TOUCH_EVERY:
+        with app.transaction() as conn:
+            conn.execute(
+                update(auth_sessions)
+                .where(auth_sessions.c.jti == str(claims["jti"]))
+                .values(last_seen_at=now)
+            )
     return User(row.id, row.username, Role(row.role), row.person_id)
 
 
