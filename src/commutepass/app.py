@@ -28,7 +28,7 @@ from commutepass.credentials import api as credentials_api
 from commutepass.credentials import pages as credentials_pages
 from commutepass.feedback import api as feedback_api
 from commutepass.feedback import pages as feedback_pages
-from commutepass.kit import problems
+from commutepass.kit import openapi, problems
 from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
 from commutepass.kit.protection import Protection
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     for area in PAGE_ROUTERS:
         api.include_router(area.router)
     accounts_pages.install_handlers(api)
+    openapi.install(api)
 
     @api.get("/health", tags=["meta"], dependencies=[PUBLIC])
     async def health() -> dict[str, str]:

@@ -120,7 +120,7 @@ def add_user(
 ) -> dict[str, Any]:
     """Create a user. A citizen is linked to their own person by ID number (required)."""
     _check_username(username)
-    _check_password(password, role, username, app.settings.staff_min_password)
+    _check_password(password)
     if role is Role.CITIZEN and not id_number:
         raise InputError("id_number", "a citizen needs their ID number", "市民用户须提供本人身份证号")
     if role is not Role.CITIZEN and id_number:
@@ -128,6 +128,7 @@ def add_user(
     with app.transaction() as conn:
         if conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None:
             raise InputError("username", f"'{username}' is taken", f"用户名“{username}”已被使用")
+        _check_password(password, role, username, app.settings.staff_min_password)
         person_id = app.ensure_person(conn, parse_resident_id(id_number)) if id_number else None
         user_id = conn.execute(
             users.insert()

@@ -8,11 +8,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commutepass.domain.errors import AuthError, Forbidden, InputError, LoadError, TooManyAttempts
 
 PROBLEM = "application/problem+json"
+STORE_RETRY_AFTER = 5
+"""Seconds a client waits before retrying while the store is unreachable."""
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -49,6 +52,21 @@ def install(app: FastAPI) -> None:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _store_down(_request: Request, exc: Exception) -> JSONResponse:
+        # the database is unreachable (stopped, restarting, network): nothing was half-written
+        # (the transaction rolled back); the client retries, with its Idempotency-Key where it has one
+        response = problem(
+            503,
+            "Store unavailable",
+            "the database cannot be reached just now; nothing was recorded: retry shortly",
+            detail_zh="暂时无法连接数据库，本次请求未被记录：请稍后重试",
+            retry_after=STORE_RETRY_AFTER,
+        )
+        response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+        return response
+
     @app.exception_handler(LoadError)
     async def _load(_request: Request, exc: LoadError) -> JSONResponse:
         return problem(422, "File cannot be loaded", exc.en, detail_zh=exc.zh)
@@ -72,4 +90,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail))
+        response = problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. a 405's Allow
+        return response
