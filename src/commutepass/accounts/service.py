@@ -167,7 +167,14 @@ def list_users(app: App) -> list[dict[str, Any]]:
 def set_disabled(
     app: App, username: str, disabled: bool = True, *, by: audit.Actor | None = None
 ) -> dict[str, Any]:
-    """Disable (or enable) a user; disabling revokes every session at once."""
+    """Disable (or enable) a user; disabling revokes every session at once. An admin cannot
+    disable their own account (another admin, or the CLI, can)."""
+    if disabled and by is not None and by.username == username:
+        raise InputError(
+            "username",
+            "you cannot disable your own account: ask another admin, or use the command line",
+            "不能停用自己的账户：请其他管理员或在命令行停用",
+        )
     now = datetime.now(UTC)
     with app.transaction() as conn:
         row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == username)).first()

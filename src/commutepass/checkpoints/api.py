@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from commutepass.checkpoints import service
 from commutepass.kit.gates import AppDep, Officer
@@ -23,7 +23,7 @@ class SwipeIn(BaseModel):
     at: Moment
     site: str = Field(min_length=1, max_length=64)
     mode: Literal["road", "rail"]
-    smartphone: bool = True
+    smartphone: StrictBool = True
     decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"] | None = Field(
         None, description="Set when the checkpoint decided offline; empty: decide now"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from commutepass.kit.schemas import Bilingual, Moment, PopupOut, ReasonOut
 
@@ -46,7 +46,7 @@ class CheckRequestIn(BaseModel):
     at: Moment | None = None
     site: str = Field(min_length=1, max_length=64)
     mode: Literal["road", "rail"]
-    smartphone: bool = True
+    smartphone: StrictBool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -89,7 +92,29 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid request", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         response = problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail))
-        response.headers.update(exc.headers or {})  # e.g. a 405's Allow
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # every method of the address, not only those of the first route that matched it
+            allowed = allowed_methods(request)
+            if allowed:
+                response.headers["Allow"] = ", ".join(allowed)
         return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every route at this address (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        declared = getattr(context, "methods", None)
+        path = getattr(context, "path", None)
+        if declared and path and _template(str(path)).fullmatch(request.url.path):
+            methods |= set(declared)
+    return sorted(methods)
+
+
+@functools.cache
+def _template(path: str) -> re.Pattern[str]:
+    parts = re.split(r"({[^}]+})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
