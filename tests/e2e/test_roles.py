@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/feedback/{post_id}/replies"): frozenset({HOT, REV, ADM}),
     ("GET", "/v1/audit"): frozenset({ADM}),
     ("GET", "/v1/audit/verify"): frozenset({ADM}),
+    ("GET", "/v1/audit/anchor"): PUBLIC,
     ("POST", "/v1/retention/run"): frozenset({ADM}),
     ("GET", "/v1/stats"): frozenset({ANA, ADM}),
     # the web pages: the same gate; a page answers 401 with the sign-in form and 403 with a page

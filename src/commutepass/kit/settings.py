@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     (behind a TLS-terminating proxy, set it to true)."""
     staff_min_password: int = Field(12, ge=8)
     """Staff passwords (every role but citizen) need at least this many characters."""
+    analyst_min_cell: int = Field(5, ge=1)
+    """Analysts' figures suppress counts below this (k-anonymity threshold of ``GET /v1/stats``)."""
     lake_dir: Path | None = None
     """The privacy-safe Parquet copy of travel records that identification reads (per day,
     pseudonymous keys only). Default: ``lake`` in the data directory."""
