@@ -101,3 +101,36 @@ def retention_run(
     except InputError as exc:
         fail(exc)
     emit(retention.run(app_of(ctx), now=moment))
+
+
+@cli.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="A new folder for the backup.")],
+) -> None:
+    """Back up the store (SQLite online backup, or pg_dump), the secret file, the signing keys,
+    the lake and the documents, with a manifest of SHA-256 sums."""
+    from commutepass.oversight import backup
+
+    try:
+        emit(backup.backup(ctx.obj, out))
+    except InputError as exc:
+        fail(exc)
+
+
+@cli.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Option("--from", help="A folder written by `backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an installation already in the store.")
+    ] = False,
+) -> None:
+    """Restore a backup into this data directory and store (stop the server first); then run
+    `audit verify`."""
+    from commutepass.oversight import backup
+
+    try:
+        emit(backup.restore(ctx.obj, source, force=force))
+    except InputError as exc:
+        fail(exc)
