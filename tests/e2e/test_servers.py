@@ -33,13 +33,13 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         "--role",
         "reviewer",
         "--password-stdin",
-        stdin="s3cret-pass\n",
+        stdin="s3cret-passphrase\n",
     )
     with background(tmp_path / "data", "serve", "--port", str(port)) as server:
         wait_until_healthy(base, server)
         with httpx.Client(base_url=base, timeout=30) as http:
             assert http.post("/v1/status", json={"id_number": COMMUTER}).status_code == 401
-            http.headers.update(_sign_in(http, "police-1", "s3cret-pass"))
+            http.headers.update(_sign_in(http, "police-1", "s3cret-passphrase"))
             enrolled = http.post(
                 "/v1/commuters", json={"id_number": COMMUTER, "since": "2021-11-01", "source": "manual"}
             )
