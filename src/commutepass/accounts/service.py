@@ -16,9 +16,9 @@ from typing import Any
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection
 
-from commutepass.accounts import family_repository, throttle
+from commutepass.accounts import repository, throttle
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import AuthError, InputError
 from commutepass.domain.identity import parse_resident_id
@@ -32,7 +32,7 @@ from commutepass.kit.sessions import (
     User,
     token_key,
 )
-from commutepass.store.tables import auth_sessions, family_members, people, users
+from commutepass.store import repositories as repo
 
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -126,22 +126,19 @@ def add_user(
     if role is not Role.CITIZEN and id_number:
         raise InputError("id_number", "only a citizen is linked to a person", "只有市民用户关联本人身份证号")
     with app.transaction() as conn:
-        if conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None:
+        if repository.user_named(conn, username) is not None:
             raise InputError("username", f"'{username}' is taken", f"用户名“{username}”已被使用")
         _check_password(password, role, username, app.settings.staff_min_password)
         person_id = app.ensure_person(conn, parse_resident_id(id_number)) if id_number else None
-        user_id = conn.execute(
-            users.insert()
-            .values(
-                username=username,
-                password_hash=_hashing(app)[0].hash(password),
-                role=role.value,
-                disabled=False,
-                person_id=person_id,
-                created_at=datetime.now(UTC),
-            )
-            .returning(users.c.id)
-        ).scalar_one()
+        user_id = repository.add_user(
+            conn,
+            username=username,
+            password_hash=_hashing(app)[0].hash(password),
+            role=role.value,
+            disabled=False,
+            person_id=person_id,
+            created_at=datetime.now(UTC),
+        )
         audit.record(
             conn, app, by or audit.cli_actor(), "user.add", person_id, f"role {role.value}", username=username
         )
@@ -150,7 +147,7 @@ def add_user(
 
 def list_users(app: App) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
-        rows = conn.execute(select(users).order_by(users.c.username)).all()
+        rows = repository.all_users(conn)
     return [
         {
             "id": r.id,
@@ -177,16 +174,12 @@ def set_disabled(
         )
     now = datetime.now(UTC)
     with app.transaction() as conn:
-        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == username)).first()
+        row = repository.user_named(conn, username)
         if row is None:
             raise InputError("username", f"no user '{username}'", f"没有用户“{username}”")
-        conn.execute(update(users).where(users.c.id == row.id).values(disabled=disabled))
+        repository.set_user(conn, row.id, disabled=disabled)
         if disabled:
-            conn.execute(
-                update(auth_sessions)
-                .where(auth_sessions.c.user_id == row.id, auth_sessions.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
+            repository.end_sessions(conn, row.id, now)
         audit.record(
             conn,
             app,
@@ -203,18 +196,12 @@ def set_password(app: App, username: str, password: str, *, by: audit.Actor | No
     """A new password (the demo sets one on every run); every open session of the user ends."""
     now = datetime.now(UTC)
     with app.transaction() as conn:
-        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == username)).first()
+        row = repository.user_named(conn, username)
         if row is None:
             raise InputError("username", f"no user '{username}'", f"没有用户“{username}”")
         _check_password(password, Role(row.role), username, app.settings.staff_min_password)
-        conn.execute(
-            update(users).where(users.c.id == row.id).values(password_hash=_hashing(app)[0].hash(password))
-        )
-        conn.execute(
-            update(auth_sessions)
-            .where(auth_sessions.c.user_id == row.id, auth_sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        repository.set_user(conn, row.id, password_hash=_hashing(app)[0].hash(password))
+        repository.end_sessions(conn, row.id, now)
         audit.record(conn, app, by or audit.cli_actor(), "user.password", None, "", username=username)
 
 
@@ -228,7 +215,7 @@ def sign_in(
     now = now or datetime.now(UTC)
     throttle.check_allowed(app, username, address, now)
     with app.engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.username == username)).first()
+        row = repository.user_named(conn, username)
     hasher, dummy = _hashing(app)
     valid = hasher.verify(password, row.password_hash if row is not None else dummy)
     if row is None or not valid or row.disabled:
@@ -240,15 +227,7 @@ def sign_in(
     jti = secrets.token_hex(16)
     expires = now + timedelta(minutes=app.settings.session_lifetime_minutes)
     with app.transaction() as conn:
-        conn.execute(
-            auth_sessions.insert().values(
-                jti=jti, user_id=row.id, issued_at=now, expires_at=expires, revoked_at=None, last_seen_at=now
-            )
-        )
-        # expired sessions of this user are of no further use
-        conn.execute(
-            delete(auth_sessions).where(auth_sessions.c.user_id == row.id, auth_sessions.c.expires_at < now)
-        )
+        repository.open_session(conn, jti, row.id, now, expires)
     user = User(row.id, row.username, Role(row.role), row.person_id)
     claims = {"sub": row.username, "uid": row.id, "role": row.role, "jti": jti, "iat": now, "exp": expires}
     return SignedIn(jwt.encode(claims, token_key(app), algorithm=TOKEN_ALGORITHM), expires, user)
@@ -270,19 +249,19 @@ def unlock(app: App, username: str, *, by: audit.Actor | None = None) -> dict[st
 
 def family_of(conn: Connection, user: User) -> list[int]:
     """Every family member this citizen added, confirmed or not, in the order added."""
-    return [person_id for person_id, _confirmed in family_repository.links_of(conn, user.id)]
+    return repository.family_of(conn, user.id)
 
 
 def household_of(conn: Connection, user: User) -> list[int]:
     """A citizen's own person first, then the family members who confirmed the link, in order:
     whose data (travel, applications, appeals, accesses) the citizen may see in full."""
     own = [user.person_id] if user.person_id is not None else []
-    return own + [p for p, confirmed in family_repository.links_of(conn, user.id) if confirmed]
+    return own + [p for p, confirmed in repository.links_of(conn, user.id) if confirmed]
 
 
 def pending_family_of(conn: Connection, user: User) -> list[int]:
     """Family members this citizen added who have not confirmed (and no one verified) yet."""
-    return [p for p, confirmed in family_repository.links_of(conn, user.id) if not confirmed]
+    return [p for p, confirmed in repository.links_of(conn, user.id) if not confirmed]
 
 
 def people_of(conn: Connection, user: User) -> set[int]:
@@ -303,9 +282,7 @@ def add_family(app: App, user: User, id_number: str) -> dict[str, Any]:
                 f"a citizen may add at most {MAX_FAMILY} family members",
                 f"最多可添加 {MAX_FAMILY} 名家人",
             )
-        conn.execute(
-            family_members.insert().values(user_id=user.id, person_id=person_id, added_at=datetime.now(UTC))
-        )
+        repository.add_family_member(conn, user.id, person_id, datetime.now(UTC))
         audit.record(conn, app, user.actor, "family.add", person_id, "added as family member")
     return {"id": resident.masked, "family_members": len(current) + 1, "confirmed": False}
 
@@ -323,7 +300,7 @@ def family_requests(app: App, user: User) -> list[dict[str, Any]]:
     if user.person_id is None:
         return []
     with app.engine.connect() as conn:
-        rows = family_repository.links_to(conn, user.person_id)
+        rows = repository.links_to(conn, user.person_id)
     return [
         {
             "adder": r.user_id,
@@ -342,11 +319,11 @@ def confirm_family(app: App, user: User, adder: int) -> dict[str, Any]:
         raise _no_link()
     now = datetime.now(UTC)
     with app.transaction() as conn:
-        row = family_repository.link(conn, adder, user.person_id)
+        row = repository.link(conn, adder, user.person_id)
         if row is None:
             raise _no_link()
         if row.confirmed_at is None:
-            family_repository.confirm(conn, adder, user.person_id, now, "member")
+            repository.confirm(conn, adder, user.person_id, now, "member")
             audit.record(
                 conn,
                 app,
@@ -364,9 +341,9 @@ def withdraw_family(app: App, user: User, adder: int) -> dict[str, Any]:
     if user.person_id is None:
         raise _no_link()
     with app.transaction() as conn:
-        if family_repository.link(conn, adder, user.person_id) is None:
+        if repository.link(conn, adder, user.person_id) is None:
             raise _no_link()
-        family_repository.remove(conn, adder, user.person_id)
+        repository.remove(conn, adder, user.person_id)
         audit.record(
             conn, app, user.actor, "family.withdraw", user.person_id, "removed by the member", adder=adder
         )
@@ -376,7 +353,7 @@ def withdraw_family(app: App, user: User, adder: int) -> dict[str, Any]:
 def pending_links(app: App) -> list[dict[str, Any]]:
     """Links awaiting confirmation, for a reviewer or hotline operator (masked IDs only)."""
     with app.engine.connect() as conn:
-        rows = family_repository.pending(conn)
+        rows = repository.pending(conn)
     return [
         {
             "adder": r.user_id,
@@ -395,11 +372,11 @@ def verify_family(app: App, user: User, adder: int, person_id: int, reason: str)
     why = require_reason(reason)
     now = datetime.now(UTC)
     with app.transaction() as conn:
-        row = family_repository.link(conn, adder, person_id)
+        row = repository.link(conn, adder, person_id)
         if row is None:
             raise _no_link()
         if row.confirmed_at is None:
-            family_repository.confirm(conn, adder, person_id, now, f"{user.role.value}:{user.username}"[:80])
+            repository.confirm(conn, adder, person_id, now, f"{user.role.value}:{user.username}"[:80])
             audit.record(conn, app, user.actor, "family.verify", person_id, why, adder=adder)
     return {"adder": adder, "person": person_id, "confirmed": True}
 
@@ -409,15 +386,8 @@ def profile(app: App, user: User) -> dict[str, Any]:
         family = family_of(conn, user)
         pending = set(pending_family_of(conn, user))
         ids = ([user.person_id] if user.person_id is not None else []) + family
-        masked: dict[int, str] = {}
-        if ids:
-            for r in conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids))):
-                masked[r.id] = r.id_masked
-        sessions = conn.execute(
-            select(func.count())
-            .select_from(auth_sessions)
-            .where(auth_sessions.c.user_id == user.id, auth_sessions.c.revoked_at.is_(None))
-        ).scalar_one()
+        masked = repo.masked_ids(conn, ids)
+        sessions = repository.open_sessions(conn, user.id)
     return {
         "username": user.username,
         "role": user.role.value,

@@ -3,7 +3,8 @@ into sending with the session cookie.
 
 Headers: a Content-Security-Policy with no inline script (scripts only from this origin;
 ``frame-ancestors 'none'``), ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``, a
-``Referrer-Policy`` and a ``Permissions-Policy``. The interactive API pages (``/docs``,
+``Referrer-Policy`` and a ``Permissions-Policy`` (the camera for this origin only: the officer's
+console scans codes with it; no microphone, location or payment). The interactive API pages (``/docs``,
 ``/redoc``) are FastAPI's: their own inline start-up script is allowed by its hash, nothing else.
 
 CSRF: an unsafe request (POST, PUT, PATCH, DELETE) that carries the session cookie and no
@@ -38,7 +39,7 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    (b"permissions-policy", b"camera=(self), microphone=(), geolocation=(), payment=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

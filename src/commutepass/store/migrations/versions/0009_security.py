@@ -1,7 +1,7 @@
 """security: family links by consent, sign-in throttling, idle sessions, idempotent posts
 
 Revision ID: 0009_security
-Revises: 0005_checks_of_codes
+Revises: 0007_known_at
 Create Date: 2026-11-30
 
 Family links that exist before this migration are left unconfirmed: the member (or a reviewer or
@@ -17,7 +17,7 @@ from alembic import op
 from commutepass.store.tables import UtcDateTime
 
 revision = "0009_security"
-down_revision = "0005_checks_of_codes"
+down_revision = "0007_known_at"
 branch_labels = None
 depends_on = None
 
