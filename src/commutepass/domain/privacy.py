@@ -12,8 +12,9 @@ The rules, per table (the cells of one breakdown and its total):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_K = 5
 
@@ -38,3 +39,16 @@ def suppress(counts: Sequence[int], k: int = DEFAULT_K) -> Table:
     hidden_sum = sum(counts[i] for i in hidden)
     shown_total = total if total >= k and (not hidden or (len(hidden) >= 2 and hidden_sum >= k)) else None
     return Table(tuple(None if i in hidden else n for i, n in enumerate(counts)), shown_total)
+
+
+def suppress_response_times(row: Mapping[str, Any], k: int = DEFAULT_K) -> dict[str, Any]:
+    """One appeal type's response times as an analyst may see them: times and counts of fewer
+    than ``k`` appeals would describe single people's cases, so they are withheld (None)."""
+    out = dict(row)
+    if 0 < out["answered"] < k:
+        out.update(answered=None, answered_within_target=None, median_hours=None, slowest_hours=None)
+    if 0 < out["open"] < k:
+        out.update(open=None, open_past_target=None)
+    elif out["open_past_target"] and 0 < out["open_past_target"] < k:
+        out.update(open_past_target=None)
+    return out

@@ -410,6 +410,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "仅显示汇总数据，不显示任何个人记录。",
         "Aggregates only; no person's rows are shown.",
     ),
+    "analyst.suppressed_note": (
+        "少于 {k} 人的数字以“—”隐去；为免由合计反推，必要时另一数字或合计也一并隐去。"
+        "如需更细的数据，请选择更长的时间范围。",
+        "Figures about fewer than {k} people are shown as “—”; so that no total gives one back, "
+        "another figure or the total may be hidden with it. For finer figures, choose a longer "
+        "time range.",
+    ),
+    "analyst.suppressed": ("已隐去（少于规定人数）", "suppressed (too few people)"),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from commutepass.appeals import service as appeals
-from commutepass.domain.privacy import suppress
+from commutepass.domain.privacy import suppress, suppress_response_times
 from commutepass.kit.context import App
 from commutepass.oversight import repository
 
@@ -50,17 +50,5 @@ def overview(app: App) -> dict[str, Any]:
             "checks": decided.total,
             "retained_daily_counts": daily_totals,
         },
-        "appeal_response_times": [_small_appeals(row, k) for row in appeals.response_times(app)],
+        "appeal_response_times": [suppress_response_times(row, k) for row in appeals.response_times(app)],
     }
-
-
-def _small_appeals(row: dict[str, Any], k: int) -> dict[str, Any]:
-    """Response times of fewer than ``k`` appeals would describe single people's cases."""
-    out = dict(row)
-    if 0 < out["answered"] < k:
-        out.update(answered=None, answered_within_target=None, median_hours=None, slowest_hours=None)
-    if 0 < out["open"] < k:
-        out.update(open=None, open_past_target=None)
-    elif out["open_past_target"] and 0 < out["open_past_target"] < k:
-        out.update(open_past_target=None)
-    return out
