@@ -8,9 +8,14 @@ signs in as a checkpoint officer. Then
   1. capacity: 16 concurrent clients send ``POST /v1/checks`` as fast as answered, 20 s;
   2. soak: an open-loop load at ``--share`` of that capacity for ``--minutes``, every check
      recorded, each with its own Idempotency-Key; each minute: requests, errors, latency
-     percentiles (p50/p95/p99/max) and the server's resident memory (all its processes).
+     percentiles (p50/p95/p99/max), the server's resident memory (all its processes), the longest
+     time with no answer at all (a stall), the machine's load average and the CPU that processes
+     other than this benchmark, its server and its PostgreSQL used (other people's work on a
+     shared machine).
 The load generator is Python (asyncio + httpx) on the same 2-core machine as the server and the
-database, so the capacity is that of the whole machine under this client.
+database, so the capacity is that of the whole machine under this client. PostgreSQL logs its
+checkpoints, lock waits, autovacuum runs and statements slower than 1 s; the server's and the
+database's logs are kept in ``bench/out/`` and summarised under the table.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import itertools
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -43,6 +50,11 @@ from commutepass.synth import write_region
 from docs_section import publish  # bench/ is on sys.path when run as a script
 
 MARK = "bench_soak"
+OUT = Path(__file__).resolve().parent / "out"
+PG_LOGGING = (
+    "-c log_checkpoints=on -c log_lock_waits=on -c log_min_duration_statement=1000 "
+    "-c log_autovacuum_min_duration=0"
+)
 START = date(2021, 11, 1)
 PASSWORD = "bench-officer-password"
 
@@ -77,16 +89,80 @@ class Cluster:
     def start(self) -> str:
         data = self.root / "data"
         self.run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root}"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} {PG_LOGGING}"
         self.run("pg_ctl", "-D", str(data), "-l", str(self.root / "log"), "-w", "-o", options, "start")
         self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "soak")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/soak"
+
+    def processes(self) -> list[psutil.Process]:
+        """The cluster's server processes (postmaster, backends, checkpointer, ...)."""
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info.get("cmdline") or []
+            if any(str(self.root) in part for part in cmdline):
+                found.append(proc)
+                found.extend(proc.children(recursive=True))
+        return found
 
     def stop(self) -> None:
         try:
             self.run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
         finally:
+            log = self.root / "log"
+            if log.exists():
+                OUT.mkdir(exist_ok=True)
+                shutil.copy(log, OUT / "soak-postgres.log")
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def pg_log_summary(path: Path) -> list[str]:
+    """Checkpoints (with their write/sync/total seconds), lock waits, autovacuum runs and slow
+    statements in the PostgreSQL log of the run."""
+    if not path.exists():
+        return ["PostgreSQL log: not kept."]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    checkpoints = re.findall(
+        r"checkpoint complete:.*?write=([\d.]+) s, sync=([\d.]+) s, total=([\d.]+) s", text
+    )
+    waits = len(re.findall(r"still waiting for", text))
+    vacuums = len(re.findall(r"automatic (?:vacuum|analyze) of table", text))
+    slow = re.findall(r"duration: ([\d.]+) ms", text)
+    longest = max((float(t) for _w, _s, t in checkpoints), default=0.0)
+    longest_sync = max((float(sy) for _w, sy, _t in checkpoints), default=0.0)
+    return [
+        f"PostgreSQL log (`bench/out/soak-postgres.log`): {len(checkpoints)} checkpoints "
+        f"(longest {longest:.1f} s, longest sync {longest_sync:.2f} s), {waits} lock waits over 1 s, "
+        f"{vacuums} autovacuum/analyze runs, {len(slow)} statements slower than 1 s"
+        + (f" (slowest {max(float(d) for d in slow) / 1000:.1f} s)." if slow else ".")
+    ]
+
+
+class Machine:
+    """CPU used per interval by the whole machine and by the processes of this benchmark."""
+
+    def __init__(self, ours: list[psutil.Process]) -> None:
+        self.ours = ours
+        self.busy, self.own = self._sample()
+
+    def _sample(self) -> tuple[float, float]:
+        times = psutil.cpu_times()
+        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        own = 0.0
+        for proc in self.ours:
+            try:
+                cpu = proc.cpu_times()
+            except psutil.Error:
+                continue
+            own += cpu.user + cpu.system + cpu.children_user + cpu.children_system
+        return busy, own
+
+    def others(self, seconds: float, ours: list[psutil.Process]) -> float:
+        """Cores used by other processes since the last call (busy CPU minus ours)."""
+        self.ours = ours
+        busy, own = self._sample()
+        share = max(0.0, (busy - self.busy) - (own - self.own)) / max(seconds, 1e-9)
+        self.busy, self.own = busy, own
+        return share
 
 
 def build(data_dir: Path, url: str, people: int) -> list[str]:
@@ -100,6 +176,14 @@ def build(data_dir: Path, url: str, people: int) -> list[str]:
         app.close()
     with region.files["truth"].open(encoding="utf-8") as handle:
         return [row["id_number"] for row in csv.DictReader(handle)]
+
+
+def server_log_summary(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    problems = len(re.findall(r"Traceback|ERROR", text))
+    return [f"Server log (`bench/out/soak-server.log`): {problems} tracebacks or ERROR lines."]
 
 
 def _body(ids: list[str], i: int) -> dict[str, str]:
@@ -132,19 +216,30 @@ async def capacity(base: str, token: str, ids: list[str], seconds: float) -> flo
         return done / (time.monotonic() - started)
 
 
+def _ours(server: psutil.Process, cluster: Cluster) -> list[psutil.Process]:
+    """This process, the server and its workers, and the PostgreSQL processes (each counted once)."""
+    seen: dict[int, psutil.Process] = {}
+    for proc in [psutil.Process(), server, *server.children(recursive=True), *cluster.processes()]:
+        seen.setdefault(proc.pid, proc)
+    return list(seen.values())
+
+
 async def soak(
-    base: str, token: str, ids: list[str], rate: float, minutes: int, server: psutil.Process
+    base: str, token: str, ids: list[str], rate: float, minutes: int, server: psutil.Process, cluster: Cluster
 ) -> list[dict[str, float]]:
     headers = {"Authorization": f"Bearer {token}"}
     rows: list[dict[str, float]] = []
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=64)) as http:
+        machine = Machine(_ours(server, cluster))
         for minute in range(minutes):
             latencies: list[float] = []
+            answered: list[float] = []
             errors = 0
+            timeouts = 0
             tasks: set[asyncio.Task[None]] = set()
 
-            async def one(i: int, latencies: list[float]) -> None:
-                nonlocal errors
+            async def one(i: int, latencies: list[float], answered: list[float]) -> None:
+                nonlocal errors, timeouts
                 started = time.monotonic()
                 try:
                     answer = await http.post(
@@ -154,21 +249,29 @@ async def soak(
                     )
                     if answer.status_code != 200:
                         errors += 1
+                except httpx.TimeoutException:
+                    errors += 1
+                    timeouts += 1
                 except httpx.HTTPError:
                     errors += 1
                 latencies.append(time.monotonic() - started)
+                answered.append(time.monotonic())
 
             begin = time.monotonic()
             sent = 0
             while (now := time.monotonic()) - begin < 60:
                 due = int((now - begin) * rate)
                 while sent < due:
-                    task = asyncio.create_task(one(minute * 1_000_000 + sent, latencies))
+                    task = asyncio.create_task(one(minute * 1_000_000 + sent, latencies, answered))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     sent += 1
                 await asyncio.sleep(0.002)
             await asyncio.gather(*tasks)
+            took = time.monotonic() - begin
+            moments = sorted([begin, *answered])
+            stall = max((b - a for a, b in itertools.pairwise(moments)), default=0.0)
+            others = machine.others(took, _ours(server, cluster))
             rss = sum(p.memory_info().rss for p in [server, *server.children(recursive=True)]) / 2**20
             cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
             row = {
@@ -180,6 +283,10 @@ async def soak(
                 "p99": cuts[98] * 1000,
                 "max": max(latencies) * 1000,
                 "rss": rss,
+                "timeouts": timeouts,
+                "stall": stall,
+                "load": os.getloadavg()[0],
+                "others": others,
             }
             print(row, flush=True)
             rows.append(row)
@@ -204,11 +311,13 @@ def main() -> None:
         port = _free_port()
         env = {**os.environ, "COMMUTEPASS_SECRET": "bench", "COMMUTEPASS_DATABASE_URL": url}
         command = [sys.executable, "-c", "from commutepass.cli import main; main()"]
+        OUT.mkdir(exist_ok=True)
+        server_log = (OUT / "soak-server.log").open("wb")
         server = subprocess.Popen(
             [*command, "--data-dir", str(data_dir), "serve", "--port", str(port), "--workers", "2"],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         for _ in range(120):
@@ -223,7 +332,7 @@ def main() -> None:
         asyncio.run(capacity(base, token, ids, 3))  # warm-up, not measured
         measured = asyncio.run(capacity(base, token, ids, 20))
         rate = measured * args.share
-        rows = asyncio.run(soak(base, token, ids, rate, args.minutes, psutil.Process(server.pid)))
+        rows = asyncio.run(soak(base, token, ids, rate, args.minutes, psutil.Process(server.pid), cluster))
     finally:
         if server is not None:
             server.terminate()
@@ -240,13 +349,18 @@ def main() -> None:
         f"Capacity (16 concurrent clients, 20 s): {measured:,.0f} checks/s. Soak rate: {rate:,.0f} checks/s "
         f"({args.share:.0%}), open loop, each check recorded with its own Idempotency-Key.",
         "",
-        "| minute | requests | errors | p50 ms | p95 ms | p99 ms | max ms | server RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| minute | requests | errors (timeouts) | p50 ms | p95 ms | p99 ms | max ms | longest stall s | "
+        "server RSS MB | load avg | other processes' CPU (cores) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(
-            f"| {r['minute']:.0f} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
-            f"{r['p99']:.1f} | {r['max']:.1f} | {r['rss']:.0f} |"
+            f"| {r['minute']:.0f} | {r['requests']:,.0f} | {r['errors']:.0f} ({r['timeouts']:.0f}) | {r['p50']:.1f} | "
+            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {r['stall']:.1f} | {r['rss']:.0f} | "
+            f"{r['load']:.1f} | {r['others']:.2f} |"
             for r in rows
         ),
+        "",
+        *pg_log_summary(OUT / "soak-postgres.log"),
+        *server_log_summary(OUT / "soak-server.log"),
     ]
     publish(MARK, lines, write_docs=args.write_docs)
 
