@@ -35,8 +35,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -226,9 +228,9 @@ def _ours(server: psutil.Process, cluster: Cluster) -> list[psutil.Process]:
 
 async def soak(
     base: str, token: str, ids: list[str], rate: float, minutes: int, server: psutil.Process, cluster: Cluster
-) -> list[dict[str, float]]:
+) -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {token}"}
-    rows: list[dict[str, float]] = []
+    rows: list[dict[str, Any]] = []
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=64)) as http:
         machine = Machine(_ours(server, cluster))
         for minute in range(minutes):
@@ -236,9 +238,10 @@ async def soak(
             answered: list[float] = []
             errors = 0
             timeouts = 0
+            kinds: Counter[str] = Counter()
             tasks: set[asyncio.Task[None]] = set()
 
-            async def one(i: int, latencies: list[float], answered: list[float]) -> None:
+            async def one(i: int, latencies: list[float], answered: list[float], kinds: Counter[str]) -> None:
                 nonlocal errors, timeouts
                 started = time.monotonic()
                 try:
@@ -249,11 +252,14 @@ async def soak(
                     )
                     if answer.status_code != 200:
                         errors += 1
-                except httpx.TimeoutException:
+                        kinds[f"HTTP {answer.status_code}"] += 1
+                except httpx.TimeoutException as exc:
                     errors += 1
                     timeouts += 1
-                except httpx.HTTPError:
+                    kinds[type(exc).__name__] += 1
+                except httpx.HTTPError as exc:
                     errors += 1
+                    kinds[type(exc).__name__] += 1
                 latencies.append(time.monotonic() - started)
                 answered.append(time.monotonic())
 
@@ -262,7 +268,7 @@ async def soak(
             while (now := time.monotonic()) - begin < 60:
                 due = int((now - begin) * rate)
                 while sent < due:
-                    task = asyncio.create_task(one(minute * 1_000_000 + sent, latencies, answered))
+                    task = asyncio.create_task(one(minute * 1_000_000 + sent, latencies, answered, kinds))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     sent += 1
@@ -287,6 +293,7 @@ async def soak(
                 "stall": stall,
                 "load": os.getloadavg()[0],
                 "others": others,
+                "kinds": ", ".join(f"{kind} × {n}" for kind, n in sorted(kinds.items())),
             }
             print(row, flush=True)
             rows.append(row)
@@ -359,6 +366,7 @@ def main() -> None:
             for r in rows
         ),
         "",
+        *(f"Minute {r['minute']:.0f}: {r['kinds']}." for r in rows if r["kinds"]),
         *pg_log_summary(OUT / "soak-postgres.log"),
         *server_log_summary(OUT / "soak-server.log"),
     ]
