@@ -32,7 +32,27 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             },
         },
         "retry_after": {"type": "integer", "description": "Seconds to wait (also the Retry-After header)"},
+        "problems": {
+            "type": "array",
+            "description": "An uploaded policy version's every problem, with its line and field",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "line": {"type": ["integer", "null"]},
+                    "field": {"type": "string"},
+                    "en": {"type": "string"},
+                    "zh": {"type": "string"},
+                },
+            },
+        },
     },
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before sending the request again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 WHY = {
     "400": "The request cannot be read (a malformed body)",
@@ -55,14 +75,39 @@ SUCCESS_CONTENT: dict[tuple[str, str], dict[str, Any]] = {
         media: {"schema": {"type": "string", "format": "binary"}}
         for media in ("application/pdf", "image/jpeg", "image/png")
     },
+    ("get", "/v1/trust/revocations/filter"): {
+        "application/cose": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+_REVOCATION_HEADERS = {
+    name: {"description": what, "required": True, "schema": {"type": "integer", "minimum": 0}}
+    for name, what in (
+        ("X-Revocations-Version", "The version of the list this filter brings the caller to"),
+        ("X-Revocations-Since", "The version the filter starts after (the ``since`` asked for)"),
+        ("X-Revocations-Count", "Revoked codes in the whole list at this version"),
+        ("X-Revocations-Added", "Revoked codes in this filter (added after ``since``)"),
+    )
+}
+SUCCESS_HEADERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/v1/trust/revocations/filter"): _REVOCATION_HEADERS,
+    ("post", "/v1/checks"): {
+        "Idempotent-Replayed": {
+            "description": "``true`` when this answers a retry of an ``Idempotency-Key`` already "
+            "recorded (the check was decided again, not recorded again)",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    },
 }
 
 
 def _problem(code: str) -> dict[str, Any]:
-    return {
+    answer: dict[str, Any] = {
         "description": WHY.get(code, "A problem"),
         "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    if code in ("429", "503"):
+        answer["headers"] = RETRY_AFTER
+    return answer
 
 
 def truthful(api: FastAPI) -> dict[str, Any]:
@@ -88,9 +133,11 @@ def truthful(api: FastAPI) -> dict[str, Any]:
                 codes.add(code)
             for code in sorted(codes):
                 responses[code] = _problem(code)
+            ok = next(c for c in responses if c.startswith("2"))
             if (method, path) in SUCCESS_CONTENT:
-                ok = next(c for c in responses if c.startswith("2"))
                 responses[ok]["content"] = SUCCESS_CONTENT[(method, path)]
+            if (method, path) in SUCCESS_HEADERS:
+                responses[ok]["headers"] = SUCCESS_HEADERS[(method, path)]
     return schema
 
 
