@@ -18,7 +18,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -263,17 +262,6 @@ sign_in_throttle = Table(
     # back-off: no attempt is checked before this time
     Column("locked_until", UtcDateTime, nullable=True),
     # lockout of an account (an admin can lift it)
-)
-
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("scope", String(200), primary_key=True),
-    Column("key", String(200), primary_key=True),
-    Column("fingerprint", String(64), nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
 )
 
 applications = Table(

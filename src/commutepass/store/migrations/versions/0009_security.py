@@ -1,4 +1,4 @@
-"""security: family links by consent, sign-in throttling, idle sessions, idempotent posts
+"""security: family links by consent, sign-in throttling, idle sessions
 
 Revision ID: 0009_security
 Revises: 0007_known_at
@@ -36,19 +36,9 @@ def upgrade() -> None:
         sa.Column("blocked_until", UtcDateTime(), nullable=True),
         sa.Column("locked_until", UtcDateTime(), nullable=True),
     )
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("scope", sa.String(200), primary_key=True),
-        sa.Column("key", sa.String(200), primary_key=True),
-        sa.Column("fingerprint", sa.String(64), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("idempotency_keys")
     op.drop_table("sign_in_throttle")
     with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
         batch_op.drop_column("last_seen_at")
