@@ -137,4 +137,5 @@ def run(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )

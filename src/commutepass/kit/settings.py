@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     (behind a TLS-terminating proxy, set it to true)."""
     staff_min_password: int = Field(12, ge=8)
     """Staff passwords (every role but citizen) need at least this many characters."""
+    keep_alive_seconds: int = Field(65, ge=1)
+    """How long ``serve`` keeps an idle HTTP connection open. Longer than the clients' own idle
+    expiry (httpx, the checkpoint client: 5 s), so a client never sends a request on a connection
+    the server is closing at that moment (which the client sees as a read error)."""
     analyst_min_cell: int = Field(5, ge=1)
     """Analysts' figures suppress counts below this (k-anonymity threshold of ``GET /v1/stats``)."""
     lake_dir: Path | None = None
