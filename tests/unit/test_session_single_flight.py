@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,6 +16,12 @@ from commutepass.domain.errors import AuthError
 from commutepass.domain.roles import Role
 from commutepass.kit import gates
 from commutepass.kit.sessions import User
+
+
+def _run(coroutine: Any) -> Any:
+    """Run on a fresh event loop in its own thread (another test may leave this thread's running)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _request() -> Any:
@@ -44,7 +51,7 @@ def test_concurrent_requests_read_a_session_once(monkeypatch: pytest.MonkeyPatch
             )
         )
 
-    users = asyncio.run(main())
+    users = _run(main())
     assert [u.username for u in users] == ["officer"] * 25
     assert sorted(calls) == ["token-a", "token-b"], "one read per token, not one per request"
 
@@ -66,6 +73,6 @@ def test_a_failed_read_is_not_shared_as_a_success(monkeypatch: pytest.MonkeyPatc
             )
         )
 
-    answers = asyncio.run(main())
+    answers = _run(main())
     assert all(isinstance(a, AuthError) for a in answers)
     assert len(calls) == 3  # a refusal is not cached: each waiter reads (and is refused) in turn
