@@ -78,8 +78,10 @@ def _user_exists(name: str) -> bool:
 class _Server:
     """One throw-away PostgreSQL cluster in a temporary directory."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        # fast for tests; ``durable`` keeps every acknowledged commit across an immediate stop
+        self.tuning = "" if durable else "-c synchronous_commit=off -c full_page_writes=off"
         self.as_postgres = os.geteuid() == 0
         # Not under pytest's tmp_path: its parent is 0700 root, which the postgres user cannot enter.
         self.root = Path(tempfile.mkdtemp(prefix="commutepass-pg-"))
@@ -113,10 +115,7 @@ class _Server:
             pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}", pytrace=False)
         for _attempt in range(3):  # the port can be taken between probing and binding
             self.port = free_port()
-            options = (
-                f"-h 127.0.0.1 -p {self.port} -k {self.root} -F "
-                "-c synchronous_commit=off -c full_page_writes=off"
-            )
+            options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F {self.tuning}"
             started = self.run(
                 "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"
             )
@@ -124,6 +123,19 @@ class _Server:
                 return
         log = self.log.read_text(errors="replace") if self.log.exists() else ""
         pytest.fail(f"pg_ctl start failed:\n{started.stdout}\n{started.stderr}\n{log}", pytrace=False)
+
+    def pause(self) -> None:
+        """Stop the server at once (as a crash or an outage would), keeping its data."""
+        stopped = self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        assert stopped.returncode == 0, stopped.stderr
+
+    def resume(self) -> None:
+        """Start the paused server again on the same port."""
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F {self.tuning}"
+        started = self.run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"
+        )
+        assert started.returncode == 0, started.stderr
 
     def stop(self) -> None:
         if self.data.exists():

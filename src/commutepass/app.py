@@ -28,9 +28,10 @@ from commutepass.credentials import api as credentials_api
 from commutepass.credentials import pages as credentials_pages
 from commutepass.feedback import api as feedback_api
 from commutepass.feedback import pages as feedback_pages
-from commutepass.kit import problems
+from commutepass.kit import openapi, problems
 from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
+from commutepass.kit.protection import Protection
 from commutepass.kit.settings import Settings
 from commutepass.loads import api as loads_api
 from commutepass.oversight import api as oversight_api
@@ -84,12 +85,14 @@ def create_app(settings: Settings | None = None, application: App | None = None)
         lifespan=lifespan,
     )
     problems.install(api)
+    api.add_middleware(Protection)
     for area in API_ROUTERS:
         api.include_router(area.router)
     api.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     for area in PAGE_ROUTERS:
         api.include_router(area.router)
     accounts_pages.install_handlers(api)
+    openapi.install(api)
 
     @api.get("/health", tags=["meta"], dependencies=[PUBLIC])
     async def health() -> dict[str, str]:
@@ -134,4 +137,5 @@ def run(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )

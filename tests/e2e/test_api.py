@@ -232,6 +232,27 @@ def test_docs_and_openapi_are_served(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
 
 
+def test_the_openapi_declares_the_headers_and_problem_fields_the_server_sends(client: TestClient) -> None:
+    """Issue 16 item 1 for what main added since: the revocation filter's binary body and its
+    headers, the replay header of POST /v1/checks, Retry-After with every 503 (and 429), and the
+    policy upload's list of problems are declared as the server sends them."""
+    spec = client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for code in ("429", "503"):
+                if code in operation["responses"]:
+                    assert "Retry-After" in operation["responses"][code]["headers"], (method, path, code)
+    filter_ok = spec["paths"]["/v1/trust/revocations/filter"]["get"]["responses"]["200"]
+    assert filter_ok["content"]["application/cose"]["schema"]["format"] == "binary"
+    sent = client.get("/v1/trust/revocations/filter")
+    assert sent.status_code == 200 and sent.headers["content-type"] == "application/cose"
+    for name, declared in filter_ok["headers"].items():
+        assert declared["required"] and int(sent.headers[name]) >= 0, name
+    checks_ok = spec["paths"]["/v1/checks"]["post"]["responses"]["200"]
+    assert "Idempotent-Replayed" in checks_ok["headers"]
+    assert "problems" in spec["components"]["schemas"]["Problem"]["properties"]
+
+
 # --- errors: problem details, never a 500 ---------------------------------------------------------
 
 

@@ -200,6 +200,19 @@ def test_a_citizen_gets_codes_for_themself_and_family_only_and_staff_codes_are_a
     assert stranger.json()["detail"] and "家人" in stranger.json()["detail_zh"]
 
     assert client.post("/v1/me/family", json={"id_number": TIANJIN}, headers=citizen).status_code == 201
+    # a code carries the pop-up: none for a family member until the link is confirmed
+    unconfirmed = client.post("/v1/codes", json={**body, "id_number": TIANJIN}, headers=citizen)
+    assert unconfirmed.status_code == 403 and "确认" in unconfirmed.json()["detail_zh"], unconfirmed.text
+    reviewer = client.tokens[Role.REVIEWER]
+    link = next(
+        link
+        for link in client.get("/v1/family/pending", headers=reviewer).json()
+        if link["id"] == masked(TIANJIN)
+    )
+    verified = client.post(
+        f"/v1/family/{link['adder']}/{link['person']}/verify", json={"reason": "户口簿"}, headers=reviewer
+    )
+    assert verified.status_code == 200, verified.text
     family = client.post("/v1/codes", json={**body, "id_number": TIANJIN}, headers=citizen)
     assert family.status_code == 200, family.text
     staff = client.post(

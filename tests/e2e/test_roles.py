@@ -37,7 +37,13 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/auth/logout"): EVERYONE,
     ("GET", "/v1/me"): EVERYONE,
     ("POST", "/v1/me/family"): frozenset({CIT}),
+    ("GET", "/v1/me/family/requests"): frozenset({CIT}),
+    ("POST", "/v1/me/family/requests/{adder}/confirm"): frozenset({CIT}),
+    ("DELETE", "/v1/me/family/requests/{adder}"): frozenset({CIT}),
+    ("GET", "/v1/family/pending"): frozenset({HOT, REV}),
+    ("POST", "/v1/family/{adder}/{person}/verify"): frozenset({HOT, REV}),
     ("GET", "/v1/me/accesses"): frozenset({CIT}),
+    ("POST", "/v1/users/{username}/unlock"): frozenset({ADM}),
     ("POST", "/v1/status"): frozenset({CIT, HOT, REV}),
     ("POST", "/v1/checks"): frozenset({OFF}),
     ("GET", "/v1/commuters"): frozenset({REV}),
@@ -66,6 +72,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/feedback/{post_id}/replies"): frozenset({HOT, REV, ADM}),
     ("GET", "/v1/audit"): frozenset({ADM}),
     ("GET", "/v1/audit/verify"): frozenset({ADM}),
+    ("GET", "/v1/audit/anchor"): PUBLIC,
     ("POST", "/v1/retention/run"): frozenset({ADM}),
     ("GET", "/v1/policies/versions"): frozenset({ADM}),
     ("POST", "/v1/policies"): frozenset({ADM}),
@@ -81,6 +88,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/logout"): EVERYONE,
     ("GET", "/citizen"): frozenset({CIT}),
     ("POST", "/citizen/family"): frozenset({CIT}),
+    ("POST", "/citizen/family/requests/{adder}/{action}"): frozenset({CIT}),
+    ("GET", "/family/pending"): frozenset({HOT, REV}),
+    ("POST", "/family/{adder}/{person}/verify"): frozenset({HOT, REV}),
     ("GET", "/citizen/apply"): frozenset({CIT}),
     ("POST", "/citizen/apply"): frozenset({CIT}),
     ("GET", "/citizen/appeal"): frozenset({CIT}),
@@ -132,6 +142,8 @@ SAMPLE_PATH = {
     "sha256": "0" * 64,
     "period_id": "999",
     "action": "disable",
+    "adder": "999",
+    "person": "999",
 }
 
 
@@ -163,6 +175,8 @@ def _call(client: StaffClient, method: str, path: str, headers: dict[str, str]) 
         answer = client.post(url, data={"username": "test-officer", "password": PASSWORD}, headers=headers)
         client.cookies.clear()
         return answer.status_code
+    if method == "DELETE":
+        return client.delete(url, headers=headers).status_code
     return client.post(url, json={}, headers=headers).status_code
 
 

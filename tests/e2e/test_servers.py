@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import time
 from datetime import date
 from pathlib import Path
 
@@ -33,13 +35,13 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         "--role",
         "reviewer",
         "--password-stdin",
-        stdin="s3cret-pass\n",
+        stdin="s3cret-passphrase\n",
     )
     with background(tmp_path / "data", "serve", "--port", str(port)) as server:
         wait_until_healthy(base, server)
         with httpx.Client(base_url=base, timeout=30) as http:
             assert http.post("/v1/status", json={"id_number": COMMUTER}).status_code == 401
-            http.headers.update(_sign_in(http, "police-1", "s3cret-pass"))
+            http.headers.update(_sign_in(http, "police-1", "s3cret-passphrase"))
             enrolled = http.post(
                 "/v1/commuters", json={"id_number": COMMUTER, "since": "2021-11-01", "source": "manual"}
             )
@@ -60,6 +62,31 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         assert server.process.poll() is None, "the server keeps running between requests"
     # the server wrote to the data directory it was given
     assert (tmp_path / "data" / "commutepass.db").is_file()
+
+
+def _get_health(conn: socket.socket) -> bytes:
+    conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def test_serve_keeps_an_idle_connection_longer_than_clients_do(tmp_path: Path) -> None:
+    """The soak's one read error (docs/benchmarks.md): uvicorn closed idle connections after 5 s,
+    the same 5 s after which httpx stops reusing them, so a request sent on a connection at the
+    moment the server closed it was lost. ``serve`` now keeps them ``keep_alive_seconds`` (65 s);
+    a connection idle for 6 s still answers (it was closed after 5 s before)."""
+    port = free_port()
+    with background(tmp_path / "data", "serve", "--port", str(port)) as server:
+        wait_until_healthy(f"http://127.0.0.1:{port}", server)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            assert _get_health(conn).startswith(b"HTTP/1.1 200")
+            time.sleep(6)  # longer than httpx's idle expiry and uvicorn's default keep-alive
+            assert _get_health(conn).startswith(b"HTTP/1.1 200"), "the idle connection was closed"
 
 
 def test_demo_serves_the_api_it_describes(tmp_path: Path) -> None:

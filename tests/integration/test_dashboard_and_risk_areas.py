@@ -85,6 +85,44 @@ def test_badge_holders_per_day_by_class(swiped: App) -> None:
     assert dashboard.latest_day(swiped, at("2021-11-01T00:00")) is None
 
 
+def test_the_analyst_view_suppresses_small_cells_with_no_total_giving_one_back(
+    swiped: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 6 on the analyst page: the same suppression as ``GET /v1/stats``."""
+    first, day = date(2021, 11, 21), date(2021, 11, 22)
+    # k = 1 suppresses nothing: the view is the raw figures
+    monkeypatch.setattr(swiped.settings, "analyst_min_cell", 1)
+    plain = dashboard.view(swiped, first, day)
+    assert (plain.totals.checks, plain.totals.entered, plain.totals.refused, plain.totals.documents) == (
+        6,
+        4,
+        2,
+        0,
+    )
+    assert [s.site for s in plain.sites] == ["白庙检查站", "京哈高速白鹿收费站"]
+    assert {r.code: r.count for r in plain.refusals}["NAT_ENTRY_MISSING"] == 2
+    assert {h.day: (h.daily, h.weekly) for h in plain.holders}[day] == (1, 1)
+
+    monkeypatch.setattr(swiped.settings, "analyst_min_cell", 5)
+    shown = dashboard.view(swiped, first, day)
+    assert shown.min_cell == 5
+    # entered 4 and refused 2 are too few; the checks (6) stay: 6 - nothing shown says nothing
+    assert (shown.totals.checks, shown.totals.entered, shown.totals.refused, shown.totals.documents) == (
+        6,
+        None,
+        None,
+        0,
+    )
+    # every 5-minute cell holds fewer than five people; both sites are still listed
+    assert sorted(s.site for s in shown.sites) == ["京哈高速白鹿收费站", "白庙检查站"]
+    assert all(n is None for s in shown.sites for n in s.counts.values())
+    assert all(r.count is None for r in shown.refusals) and shown.refusals
+    assert {h.day: (h.daily, h.weekly) for h in shown.holders}[day] == (None, None)
+    # one day: the day's entries table withheld its total, so the "entered" total is withheld too
+    one_day = dashboard.view(swiped, day, day)
+    assert one_day.totals.entered is None and one_day.totals.checks == 5
+
+
 def test_an_admin_adds_and_ends_a_case_period_and_status_follows(app: App, tmp_path: Path) -> None:
     person = make_id("131082", date(1986, 8, 8), 304)
     load_file(

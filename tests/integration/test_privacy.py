@@ -66,12 +66,16 @@ def test_the_workflows_store_no_raw_id_number(app: App, tmp_path: Path) -> None:
         auth.add_user(
             app,
             f"u-{role.value}",
-            "long enough",
+            "long enough, really",
             role,
             id_number=citizen_id if role is Role.CITIZEN else None,
         )
-    users = {role: auth.sign_in(app, f"u-{role.value}", "long enough").user for role in Role}
+    users = {role: auth.sign_in(app, f"u-{role.value}", "long enough, really").user for role in Role}
     auth.add_family(app, users[Role.CITIZEN], child_id)
+    child = next(link for link in auth.pending_links(app) if link["id"] == masked(child_id))
+    auth.verify_family(
+        app, users[Role.REVIEWER], child["adder"], child["person"], f"birth certificate {child_id}"
+    )
     filed = applications.submit(
         app, users[Role.OFFICER], citizen_id, statement=f"ID {citizen_id} at the window"
     )

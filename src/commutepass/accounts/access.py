@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from commutepass.accounts.service import household_of, people_of
+from commutepass.accounts.service import family_of, household_of, pending_family_of, people_of
 from commutepass.domain.errors import Forbidden, InputError
 from commutepass.domain.identity import ResidentId, mask_ids_in_text, parse_resident_id
 from commutepass.domain.roles import Role
@@ -42,18 +42,52 @@ def lookup_reason(user: User, reason: str | None, default: str) -> str:
 
 
 def authorise_lookup(
-    app: App, user: User, id_number: str, at: datetime, reason: str | None, action: str
-) -> None:
+    app: App,
+    user: User,
+    id_number: str,
+    at: datetime,
+    reason: str | None,
+    action: str,
+    *,
+    allow_limited: bool = True,
+) -> bool:
     """A citizen may look at themself or family only (else ``Forbidden``); a look at anyone
-    else's data is audited as ``action``, with the reason."""
+    else's data is audited as ``action``, with the reason. Returns whether the caller may see the
+    answer in full: False for a family member who has not confirmed the link (nor staff verified
+    it) — the caller then sees only the colour, the badge and the NAT deadline; with
+    ``allow_limited=False`` such a look is refused (``Forbidden``) before anything is recorded."""
     resident = parse_resident_id(id_number)
     # a citizen's own look-up is not recorded; one of a family member is, with this reason
     why = lookup_reason(user, reason, "family member / 家人" if user.role is Role.CITIZEN else "review")
+    full = True
     with app.transaction() as conn:
         person_id = person_id_of(conn, app, resident)
-        check_citizen_may_see(conn, user, person_id)
+        if user.role is Role.CITIZEN and person_id is not None and person_id in pending_family_of(conn, user):
+            full = False
+            if not allow_limited:
+                raise not_confirmed()
+        else:
+            check_citizen_may_see(conn, user, person_id)
         if person_id is not None and person_id != user.person_id:
-            audit.record(conn, app, user.actor, action, person_id, why, at=at.isoformat())
+            audit.record(conn, app, user.actor, action, person_id, why, at=at.isoformat(), full=full)
+    return full
+
+
+def not_confirmed() -> Forbidden:
+    return Forbidden(
+        "this family member has not confirmed the link yet: ask them to confirm it from their own "
+        "account, or bring the documents to a reviewer or the 12345 hotline",
+        "该家人尚未确认关联：请其在本人账户中确认，或携带证明材料由审核人员或12345热线核实",
+    )
+
+
+def household_by_consent(app: App, user: User) -> list[tuple[int, str, bool]]:
+    """(person id, masked ID, confirmed) of a citizen, then every family member they added
+    (confirmed or not): whose colour, badge and NAT deadline the citizen page shows."""
+    with app.engine.connect() as conn:
+        own = [user.person_id] if user.person_id is not None else []
+        pending = set(pending_family_of(conn, user))
+        return [(p, masked_id(conn, p), p not in pending) for p in own + family_of(conn, user)]
 
 
 def household(app: App, user: User) -> list[tuple[int, str]]:

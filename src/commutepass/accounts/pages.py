@@ -10,9 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from commutepass.accounts import service as auth
-from commutepass.accounts.api import end_session, set_session_cookie
+from commutepass.accounts.api import client_address, end_session, set_session_cookie
 from commutepass.accounts.service import household_of
-from commutepass.domain.errors import AuthError, Forbidden, InputError
+from commutepass.domain.errors import AuthError, Forbidden, InputError, TooManyAttempts
 from commutepass.domain.roles import ALL_ROLES, Role, parse_role
 from commutepass.kit import audit, problems
 from commutepass.kit.context import App
@@ -61,13 +61,19 @@ async def login(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        signed = await run_in_threadpool(auth.sign_in, app, username.strip(), password)
-    except AuthError as exc:
+        signed = await run_in_threadpool(
+            lambda: auth.sign_in(app, username.strip(), password, address=client_address(request))
+        )
+    except (AuthError, TooManyAttempts) as exc:
         message = exc.zh if lang_of(request) == "zh" else exc.en
-        return _login_page(request, 401, message, local_path(next, ""))
+        status = 429 if isinstance(exc, TooManyAttempts) else 401
+        answer = _login_page(request, status, message, local_path(next, ""))
+        if isinstance(exc, TooManyAttempts):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     target = local_path(next, home_of(signed.user.role))
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, signed)
+    set_session_cookie(request, app, response, signed)
     return response
 
 
@@ -102,6 +108,43 @@ def install_handlers(api: FastAPI) -> None:
             return problems.forbidden(exc)
         message = exc.zh if lang_of(request) == "zh" else exc.en
         return page(request, "forbidden.html", 403, message=message)
+
+
+Verifier = Annotated[User, require_roles(Role.REVIEWER, Role.HOTLINE)]
+
+
+def _verify_page(request: Request, app: App, user: User, status_code: int = 200, **context: Any) -> Response:
+    return page(
+        request,
+        "family_verify.html",
+        status_code,
+        user=user,
+        links=auth.pending_links(app),
+        **{"error": None, **context},
+    )
+
+
+@router.get("/family/pending")
+async def family_pending(request: Request, app: AppDep, user: Verifier) -> Response:
+    return await run_in_threadpool(_verify_page, request, app, user)
+
+
+@router.post("/family/{adder}/{person}/verify")
+async def family_verify(
+    request: Request,
+    app: AppDep,
+    user: Verifier,
+    adder: int,
+    person: int,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        await run_in_threadpool(auth.verify_family, app, user, adder, person, reason)
+    except InputError as exc:
+        return await run_in_threadpool(
+            _verify_page, request, app, user, 422, error=error_of(exc, lang_of(request))
+        )
+    return RedirectResponse("/family/pending", status_code=303)
 
 
 @router.get("/citizen/accesses")
@@ -163,9 +206,14 @@ async def admin_users_toggle(
     request: Request, app: AppDep, user: Admin, username: str, action: str
 ) -> Response:
     try:
-        if action not in ("disable", "enable"):
-            raise InputError("action", "disable or enable", "停用或启用")
-        await run_in_threadpool(lambda: auth.set_disabled(app, username, action == "disable", by=user.actor))
+        if action not in ("disable", "enable", "unlock"):
+            raise InputError("action", "disable, enable or unlock", "停用、启用或解锁")
+        if action == "unlock":
+            await run_in_threadpool(lambda: auth.unlock(app, username, by=user.actor))
+        else:
+            await run_in_threadpool(
+                lambda: auth.set_disabled(app, username, action == "disable", by=user.actor)
+            )
     except InputError as exc:
         return await run_in_threadpool(
             _users_page, request, app, user, 422, error=error_of(exc, lang_of(request))

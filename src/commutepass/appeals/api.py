@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from commutepass.appeals import service as appeals
 from commutepass.domain.clock import BEIJING
+from commutepass.domain.privacy import suppress_response_times
 from commutepass.domain.roles import Role
 from commutepass.domain.workflows import AppealKind, AppealState
 from commutepass.kit.gates import AppDep, Reviewer, require_roles
@@ -54,9 +55,14 @@ async def appeal_queue(app: AppDep, _user: Reviewer) -> Any:
 
 @router.get("/appeals/response-times", summary="Measured response times against the targets, per appeal type")
 async def appeal_response_times(
-    app: AppDep, _user: Annotated[User, require_roles(REV, Role.ANALYST, Role.ADMIN)]
+    app: AppDep, user: Annotated[User, require_roles(REV, Role.ANALYST, Role.ADMIN)]
 ) -> Any:
-    return await run_in_threadpool(appeals.response_times, app)
+    """A reviewer (who works the cases) sees every figure; an analyst (or an admin) sees them
+    as in ``GET /v1/stats``: times and counts of fewer than ``analyst_min_cell`` appeals withheld."""
+    times = await run_in_threadpool(appeals.response_times, app)
+    if user.role is REV:
+        return times
+    return [suppress_response_times(row, app.settings.analyst_min_cell) for row in times]
 
 
 @router.get("/appeals/{appeal_id}", summary="An appeal; a reviewer also gets the decision's evidence")

@@ -4,11 +4,11 @@ snapshot and to send its swipes (both audited; each swipe recorded once by its i
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from commutepass.checkpoints import service
 from commutepass.kit.gates import AppDep, Officer
@@ -23,7 +23,7 @@ class SwipeIn(BaseModel):
     at: Moment
     site: str = Field(min_length=1, max_length=64)
     mode: Literal["road", "rail"]
-    smartphone: bool = True
+    smartphone: StrictBool = True
     decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"] | None = Field(
         None, description="Set when the checkpoint decided offline; empty: decide now"
     )
@@ -42,7 +42,24 @@ async def snapshot(app: AppDep, user: Officer, at: Moment | None = None) -> dict
 
 
 @router.post("/checkpoint/swipes", summary="Swipes from a checkpoint, each recorded once by its id")
-async def swipes(body: SwipesIn, app: AppDep, user: Officer) -> dict[str, Any]:
+async def swipes(
+    body: SwipesIn,
+    app: AppDep,
+    user: Officer,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="The checkpoint client sends one per batch; each swipe is recorded once by its "
+            "``swipe_id`` whatever the key, so a batch sent again is answered again and stored once",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """Each swipe is recorded once by its ``swipe_id``: an upload retried after a 503 or a lost
+    answer stores nothing twice (``Idempotency-Key`` is accepted for uniformity with ``/v1/checks``)."""
+    del idempotency_key  # the swipe ids carry the guarantee
     received = [
         service.make_swipe(item.model_dump(mode="python"), app.moment(item.at)) for item in body.swipes
     ]

@@ -14,6 +14,7 @@ for an unreachable service: the offline path is for network failures only.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import uuid
 from array import array
@@ -345,7 +346,12 @@ class Checkpoint:
                 }
                 for swipe_id, number, at, site, mode, smartphone, decision, version, reasons in rows
             ]
-            response = self._post("/v1/checkpoint/swipes", {"checkpoint": self.name, "swipes": swipes})
+            # the same batch sent again (after a 503 or a lost answer) carries the same key; the
+            # server records each swipe once by its id either way
+            key = hashlib.sha256("\n".join(sorted(s["swipe_id"] for s in swipes)).encode()).hexdigest()
+            response = self._post(
+                "/v1/checkpoint/swipes", {"checkpoint": self.name, "swipes": swipes}, idempotency_key=key
+            )
             results = response.json()["results"]
             for result in results:
                 if "error" in result:
@@ -387,10 +393,11 @@ class Checkpoint:
     def _get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
         return self._request("GET", path, params=params)
 
-    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self._request(
-            "POST", path, content=orjson.dumps(body), headers={"content-type": "application/json"}
-        )
+    def _post(self, path: str, body: dict[str, Any], *, idempotency_key: str | None = None) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return self._request("POST", path, content=orjson.dumps(body), headers=headers)
 
     def _request(self, method: str, path: str, *, sign_in: bool = True, **kwargs: Any) -> httpx.Response:
         if sign_in:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
 from commutepass.checks import service
 from commutepass.checks.schemas import CheckOut, CheckRequestIn, StatusOut, StatusRequest
-from commutepass.checks.writer import WriterDep, check_online
+from commutepass.checks.writer import WriterDep, check_online_once
 from commutepass.domain.roles import Role
 from commutepass.kit.gates import AppDep, Officer, require_roles
 from commutepass.kit.sessions import User
@@ -40,9 +40,26 @@ async def status(
 
 
 @router.post("/checks", response_model=CheckOut, summary="A checkpoint check (recorded as a swipe)")
-async def check(body: CheckRequestIn, app: AppDep, writer: WriterDep, user: Officer) -> Any:
+async def check(
+    body: CheckRequestIn,
+    app: AppDep,
+    writer: WriterDep,
+    user: Officer,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="A unique key per swipe (e.g. a UUID): a retry with the same key is answered "
+            "again but recorded once (the answer then carries ``Idempotent-Replayed: true``)",
+        ),
+    ] = None,
+) -> Any:
     """The officer sees the decision, the masked ID and what to check by hand — never the
-    person's travel history (trip reasons are left out). The check is audited with the swipe."""
+    person's travel history (trip reasons are left out). The check is audited with the swipe.
+    While the store is unreachable the answer is 503 with ``Retry-After``: nothing was recorded,
+    and a retry with the same ``Idempotency-Key`` is safe."""
     request = service.CheckRequest(
         id_number=body.id_number,
         at=app.moment(body.at),
@@ -53,4 +70,8 @@ async def check(body: CheckRequestIn, app: AppDep, writer: WriterDep, user: Offi
         known_at=app.moment(body.known_at) if body.known_at is not None else None,
     )
     # already shaped as CheckOut by the service (a test holds it to the schema): no re-validation
-    return _json(await check_online(app, writer, user, request))
+    view, new = await check_online_once(app, writer, user, request, idempotency_key)
+    answer = _json(view)
+    if idempotency_key is not None and not new:
+        answer.headers["Idempotent-Replayed"] = "true"
+    return answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from commutepass.kit.schemas import Bilingual, Moment, PopupOut, ReasonOut
 
@@ -42,6 +42,11 @@ class StatusOut(_CodeFields):
     )
     reasons: list[ReasonOut]
     explanation: Bilingual
+    limited: bool = Field(
+        False,
+        description="A family member who has not confirmed the link: only the colour, the badge and "
+        "the NAT deadline are shown (no reasons, no pop-up)",
+    )
 
 
 class CheckRequestIn(BaseModel):
@@ -49,7 +54,7 @@ class CheckRequestIn(BaseModel):
     at: Moment | None = None
     site: str = Field(min_length=1, max_length=64)
     mode: Literal["road", "rail"]
-    smartphone: bool = True
+    smartphone: StrictBool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
     known_at: Moment | None = Field(
         None, description="Decide with the facts recorded by then (stored with the check); default now"

@@ -112,6 +112,7 @@ def status_json(
         "known_at": known_at.astimezone(BEIJING).isoformat() if known_at is not None else None,
         "reasons": [reason_json(r) for r in rendered],
         "explanation": explain(rendered, policy),
+        "limited": False,
     }
 
 
@@ -190,8 +191,30 @@ def status_for(
 ) -> dict[str, Any]:
     """A status look-up by role: a citizen for themself or family, staff (and the CLI) with an
     audited reason."""
-    access.authorise_lookup(app, user, id_number, at, reason, "status.lookup")
-    return status_of(app, id_number, at, known_at)
+    full = access.authorise_lookup(app, user, id_number, at, reason, "status.lookup")
+    answer = status_of(app, id_number, at, known_at)
+    return answer if full else limited_status(answer)
+
+
+LIMITED_EXPLANATION = {
+    "zh": "该家人尚未确认关联，仅显示码色、通勤标识和核酸有效期。请其在本人账户中确认，"
+    "或携带证明材料由审核人员或12345热线核实后，可查看原因和弹窗。",
+    "en": "This family member has not confirmed the link: only the colour, the commuter badge and "
+    "the NAT deadline are shown. Ask them to confirm it from their own account, or bring the "
+    "documents to a reviewer or the 12345 hotline, to see the reasons and the pop-up.",
+}
+
+
+def limited_status(answer: dict[str, Any]) -> dict[str, Any]:
+    """What a citizen sees of a family member who has not confirmed the link: the colour, the
+    badge and the NAT deadline, never a reason, a pop-up, a place, a county or a trip date."""
+    return {
+        **answer,
+        "popup": None,
+        "reasons": [],
+        "explanation": dict(LIMITED_EXPLANATION),
+        "limited": True,
+    }
 
 
 # --- deciding ---------------------------------------------------------------------------------

@@ -15,12 +15,13 @@ loses those entries but not the swipes: the ``checks`` rows stay the record of t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import queue
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -141,9 +142,30 @@ async def submit(writer: SwipeWriter, swipe: Swipe | None, user: User) -> None:
 async def check_online(app: App, writer: SwipeWriter, user: User, request: CheckRequest) -> dict[str, Any]:
     """A check at the server (``POST /v1/checks`` and the web console): decided, recorded and
     audited through the writer, answered as the caller's role may see it."""
+    view, _new = await check_online_once(app, writer, user, request, None)
+    return view
+
+
+def idempotent_swipe_id(user: User, key: str) -> str:
+    """The swipe id an ``Idempotency-Key`` stands for: one per user and key (36 characters, the
+    width of a checkpoint's swipe id), claimed in the same transaction as the check row."""
+    return "k" + hashlib.sha256(f"{user.id}\0{key}".encode()).hexdigest()[:35]
+
+
+async def check_online_once(
+    app: App, writer: SwipeWriter, user: User, request: CheckRequest, idempotency_key: str | None
+) -> tuple[dict[str, Any], bool]:
+    """``check_online``, with the client's ``Idempotency-Key``: a retry of the same key is
+    decided and answered again but recorded and audited once. Whether this call recorded it."""
     # a check is a few indexed reads and a pure decision (well under a millisecond): it runs on
     # the event loop, where threads would only contend for the GIL; worker processes give the
     # parallelism (serve --workers N)
     decided = decide(app, request)
-    await submit(writer, decided.swipe(), user)
-    return decided.view(user.role)
+    swipe = decided.swipe()
+    if idempotency_key is not None:
+        checkpoint = f"api:{user.username}"[:64]
+        swipe = replace(
+            swipe, swipe_id=idempotent_swipe_id(user, idempotency_key), detail={"checkpoint": checkpoint}
+        )
+    new = await asyncio.wrap_future(writer.submit(swipe, user.actor))
+    return decided.view(user.role), new

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from commutepass.accounts import access as people
-from commutepass.accounts.service import add_family
+from commutepass.accounts.service import add_family, confirm_family, family_requests, withdraw_family
 from commutepass.checks import service as decide
 from commutepass.credentials import service as credentials
 from commutepass.credentials.qr import qr_svg_inline
@@ -28,22 +28,25 @@ router = APIRouter(include_in_schema=False)
 
 
 def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
-    household = people.household(app, user)
+    household = people.household_by_consent(app, user)
+    requests = family_requests(app, user)
     if not household:
-        return {"household": [], "result": None}
-    chosen = household[who if 0 <= who < len(household) else 0][0]
+        return {"household": [], "result": None, "requests": requests}
+    chosen, _masked, confirmed = household[who if 0 <= who < len(household) else 0]
     with app.engine.connect() as conn:
         id_number = people.id_number_of(conn, app, chosen)
     now = app.now()
     result = decide.status_for(app, user, id_number, now.astimezone(BEIJING), None)
-    code = credentials.issue(app, user, id_number, now, "BJ")
+    # a family member who has not confirmed the link: colour, badge and NAT deadline only, no code
+    code = credentials.issue(app, user, id_number, now, "BJ") if confirmed else None
     return {
         "household": household,
         "who": chosen,
         "result": result,
+        "requests": requests,
         "nat_seconds_left": _seconds_until(result.get("nat_valid_until"), now),
         "code": code,
-        "qr": Markup(qr_svg_inline(code["code"], translator(lang)("status.qr_title"))),
+        "qr": Markup(qr_svg_inline(code["code"], translator(lang)("status.qr_title"))) if code else None,
     }
 
 
@@ -62,8 +65,26 @@ async def citizen_family(
     except InputError as exc:
         view = await run_in_threadpool(_citizen_view, app, user, 0, lang_of(request))
         return page(request, "citizen.html", 422, user=user, error=error_of(exc, lang_of(request)), **view)
-    household = await run_in_threadpool(people.household, app, user)
+    household = await run_in_threadpool(people.household_by_consent, app, user)
     return RedirectResponse(f"/citizen?who={len(household) - 1}", status_code=303)
+
+
+@router.post("/citizen/family/requests/{adder}/{action}")
+async def citizen_family_request(
+    request: Request, app: AppDep, user: Citizen, adder: int, action: str
+) -> Response:
+    """The member confirms or removes a link that names them (the same use cases as the API)."""
+    try:
+        if action == "confirm":
+            await run_in_threadpool(confirm_family, app, user, adder)
+        elif action == "remove":
+            await run_in_threadpool(withdraw_family, app, user, adder)
+        else:
+            raise InputError("action", "confirm or remove", "确认或解除")
+    except InputError as exc:
+        view = await run_in_threadpool(_citizen_view, app, user, 0, lang_of(request))
+        return page(request, "citizen.html", 422, user=user, error=error_of(exc, lang_of(request)), **view)
+    return RedirectResponse("/citizen", status_code=303)
 
 
 def _seconds_until(iso: str | None, now: datetime) -> int | None:

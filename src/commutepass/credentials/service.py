@@ -93,7 +93,8 @@ def issue(
             "hours", "a code lives between 1 minute and 24 hours", "二维码有效期须在1分钟到24小时之间"
         )
     resident = parse_resident_id(id_number)
-    access.authorise_lookup(app, user, id_number, at, reason, "code.issue")
+    # a code carries the pop-up: a family member's only once they confirmed the link
+    access.authorise_lookup(app, user, id_number, at, reason, "code.issue", allow_limited=False)
     status, policy = assess(app, resident, at)
     lapsed = any(r.code == "COMMUTER_PATTERN_LAPSED" for r in status.reasons)
     issued_at = to_utc(at).replace(microsecond=0)

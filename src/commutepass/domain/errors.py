@@ -55,3 +55,12 @@ class AuthError(Refusal):
 
 class Forbidden(Refusal):
     """Signed in, but this role or this person is not yours to see or change (HTTP 403)."""
+
+
+class TooManyAttempts(Refusal):
+    """Too many failed sign-ins for this account or from this address: wait (HTTP 429 with
+    ``Retry-After``), or ask an admin to lift a lockout."""
+
+    def __init__(self, en: str, zh: str, retry_after: int) -> None:
+        super().__init__(en, zh)
+        self.retry_after = max(1, retry_after)

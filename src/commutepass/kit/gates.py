@@ -11,6 +11,7 @@ Declaring a new router's roles is one line::
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any
 
@@ -35,6 +36,13 @@ bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 class SessionCache:
     def __init__(self) -> None:
         self._users: dict[str, tuple[auth.User, float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        """One session read in flight per token per process (see ``current_user``)."""
+
+    def lock(self, token: str) -> asyncio.Lock:
+        if len(self._locks) > 10_000:
+            self._locks = {t: lock for t, lock in self._locks.items() if lock.locked()}
+        return self._locks.setdefault(token, asyncio.Lock())
 
     def get(self, token: str) -> auth.User | None:
         hit = self._users.get(token)
@@ -63,10 +71,18 @@ async def current_user(request: Request, token: str | None) -> auth.User:
         raise AuthError("sign in first (POST /v1/auth/token)", "请先登录（POST /v1/auth/token）")
     cache: SessionCache = request.app.state.sessions
     user = cache.get(token)
-    if user is None:
-        application: App = request.app.state.commutepass
-        user = await run_in_threadpool(auth.authenticate, application, token)
-        cache.put(token, user)
+    if user is not None:
+        return user
+    # single flight: when the cached session expires under load, the requests that arrive while
+    # it is read again wait for that one read instead of each reading (and, once a minute,
+    # writing ``last_seen_at`` of) the same session row, which under a busy checkpoint could take every
+    # pooled connection and serialise on the row's lock
+    async with cache.lock(token):
+        user = cache.get(token)
+        if user is None:
+            application: App = request.app.state.commutepass
+            user = await run_in_threadpool(auth.authenticate, application, token)
+            cache.put(token, user)
     return user
 
 

@@ -19,6 +19,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "nav.home": ("首页", "Home"),
     "nav.citizen": ("我的健康码", "My health code"),
+    "nav.family": ("家人关联核实", "Family links"),
     "nav.checkpoint": ("检查站", "Checkpoint"),
     "nav.admin_risk": ("风险地区", "Risk areas"),
     "nav.admin_policies": ("政策版本", "Policy versions"),
@@ -66,9 +67,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "family.member": ("家人", "Family"),
     "family.add": ("添加家人的身份证号码", "Add a family member's ID number"),
     "family.note": (
-        "最多可添加 4 名家人；查看家人的健康码会记录在其“谁查看了我的数据”中。",
-        "Up to 4 family members; looking at theirs is recorded where they can see it.",
+        "最多可添加 4 名家人；查看家人的健康码会记录在其“谁查看了我的数据”中。"
+        "家人在本人账户中确认（或审核人员、12345 热线核实证明材料）之前，只显示码色、通勤标识和核酸有效期。",
+        "Up to 4 family members; looking at theirs is recorded where they can see it. Until the member "
+        "confirms from their own account (or a reviewer or the 12345 hotline verifies the documents), "
+        "only the colour, the commuter badge and the NAT deadline are shown.",
     ),
+    "family.pending": ("待确认", "awaiting confirmation"),
+    "family.requests": ("将我添加为家人的账户", "Accounts that added me as family"),
+    "family.requests_note": (
+        "确认后，对方可查看您的健康码原因、弹窗和行程；您可随时解除。确认和解除都会被记录。",
+        "Once you confirm, they see your code's reasons, pop-up and trips; you can remove the link "
+        "at any time. Confirming and removing are recorded.",
+    ),
+    "family.confirm": ("确认是家人", "Confirm"),
+    "family.confirmed": ("已确认", "Confirmed"),
+    "family.remove": ("解除关联", "Remove"),
+    "family.verify_title": ("待核实的家人关联", "Family links awaiting verification"),
+    "family.verify_reason": ("核实的证明材料（必填，将被记录）", "Documents seen (required, recorded)"),
+    "family.verify": ("核实并确认", "Verify and confirm"),
     "status.no_person": ("您的账号没有关联本人身份证号码。", "Your account is not linked to an ID number."),
     "apply.title": ("申请进入通勤人员数据库", "Apply to the commuter database"),
     "apply.lead_citizen": (
@@ -210,6 +227,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "users.state": ("状态", "State"),
     "users.active": ("启用", "active"),
     "users.disabled": ("已停用", "disabled"),
+    "users.unlock": ("解除登录锁定", "Lift sign-in lockout"),
     "users.disable": ("停用", "Disable"),
     "users.enable": ("启用", "Enable"),
     "users.toggle": ("停用或启用", "Disable or enable"),
@@ -392,6 +410,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "仅显示汇总数据，不显示任何个人记录。",
         "Aggregates only; no person's rows are shown.",
     ),
+    "analyst.suppressed_note": (
+        "少于 {k} 人的数字以“—”隐去；为免由合计反推，必要时另一数字或合计也一并隐去。"
+        "如需更细的数据，请选择更长的时间范围。",
+        "Figures about fewer than {k} people are shown as “—”; so that no total gives one back, "
+        "another figure or the total may be hidden with it. For finer figures, choose a longer "
+        "time range.",
+    ),
+    "analyst.suppressed": ("已隐去（少于规定人数）", "suppressed (too few people)"),
 }
 
 

@@ -27,8 +27,16 @@ NAV: dict[Role, tuple[tuple[str, str], ...]] = {
         ("/citizen/accesses", "nav.accesses"),
     ),
     Role.OFFICER: (("/checkpoint", "nav.checkpoint"), ("/checkpoint/apply", "nav.register")),
-    Role.HOTLINE: (("/hotline", "nav.hotline"), ("/feedback", "nav.feedback")),
-    Role.REVIEWER: (("/reviewer", "nav.reviewer"), ("/feedback", "nav.feedback")),
+    Role.HOTLINE: (
+        ("/hotline", "nav.hotline"),
+        ("/family/pending", "nav.family"),
+        ("/feedback", "nav.feedback"),
+    ),
+    Role.REVIEWER: (
+        ("/reviewer", "nav.reviewer"),
+        ("/family/pending", "nav.family"),
+        ("/feedback", "nav.feedback"),
+    ),
     Role.ADMIN: (
         ("/admin/risk", "nav.admin_risk"),
         ("/admin/policies", "nav.admin_policies"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 FIRST_YEAR, LAST_YEAR = 1900, 9998
 """Times and dates outside these years are refused as input: near the ends of Python's range a
@@ -21,8 +22,18 @@ def _supported(value: _D) -> _D:
     return value
 
 
-Moment = Annotated[datetime, AfterValidator(_supported)]
-Day = Annotated[date, AfterValidator(_supported)]
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _not_a_number(value: object) -> object:
+    """A time or a date is ISO 8601 text: a number (seconds since 1970?) is refused, not guessed."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("give an ISO 8601 time or date as text (2021-11-29T07:30), not a number")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_supported)]
+Day = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_supported)]
 
 
 class Bilingual(BaseModel):

@@ -21,7 +21,8 @@ from commutepass.kit.context import App
 from commutepass.store import repositories as repo
 
 SESSION_COOKIE = "commutepass_session"
-TOKEN_LIFETIME = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)
+"""A session's last use is written at most this often (the idle timeout counts from it)."""
 TOKEN_ALGORITHM = "HS256"
 TOKEN_KEY_PURPOSE = b"commutepass session token v1"
 
@@ -78,6 +79,15 @@ def authenticate(app: App, token: str, *, now: datetime | None = None) -> User:
         row = repo.session_user(conn, str(claims["jti"]), int(claims["uid"]))
     if row is None or row.revoked_at is not None or row.disabled or row.expires_at <= now:
         raise AuthError("the session has ended; sign in again", "会话已结束，请重新登录")
+    seen = row.last_seen_at or row.issued_at
+    if now - seen > timedelta(minutes=app.settings.session_idle_minutes):
+        raise AuthError(
+            "the session ended after a time without use; sign in again",
+            "长时间未操作，会话已结束，请重新登录",
+        )
+    if now - seen > TOUCH_EVERY:
+        with app.transaction() as conn:
+            repo.touch_session(conn, str(claims["jti"]), now)
     return User(row.id, row.username, Role(row.role), row.person_id)
 
 

@@ -30,6 +30,31 @@ class Settings(BaseSettings):
     lowering it (the tests do) never locks anyone out."""
     password_hash_rounds: int = Field(3, ge=1)
     """Argon2id time cost of new password hashes."""
+    session_lifetime_minutes: int = Field(720, ge=1, le=60 * 24 * 30)
+    """A session ends this long after sign-in, however busy (env COMMUTEPASS_SESSION_LIFETIME_MINUTES)."""
+    session_idle_minutes: int = Field(60, ge=1, le=60 * 24 * 30)
+    """A session ends after this long without a request."""
+    signin_free_failures: int = Field(5, ge=1)
+    """Failed sign-ins of one account allowed before each further attempt waits (back-off)."""
+    signin_backoff_seconds: int = Field(2, ge=1)
+    """The first wait; it doubles with every further failure, up to ``signin_backoff_max_seconds``."""
+    signin_backoff_max_seconds: int = Field(300, ge=1)
+    signin_lockout_failures: int = Field(15, ge=2)
+    """Failed sign-ins of one account that lock it for ``signin_lockout_minutes`` (an admin can lift it)."""
+    signin_lockout_minutes: int = Field(30, ge=1)
+    signin_address_free_failures: int = Field(30, ge=1)
+    """Failed sign-ins from one client address (any account) within 15 minutes before it waits too."""
+    cookie_secure: bool | None = None
+    """Mark the session cookie ``Secure``: true, false, or unset = when the request came over HTTPS
+    (behind a TLS-terminating proxy, set it to true)."""
+    staff_min_password: int = Field(12, ge=8)
+    """Staff passwords (every role but citizen) need at least this many characters."""
+    keep_alive_seconds: int = Field(65, ge=1)
+    """How long ``serve`` keeps an idle HTTP connection open. Longer than the clients' own idle
+    expiry (httpx, the checkpoint client: 5 s), so a client never sends a request on a connection
+    the server is closing at that moment (which the client sees as a read error)."""
+    analyst_min_cell: int = Field(5, ge=1)
+    """Analysts' figures suppress counts below this (k-anonymity threshold of ``GET /v1/stats``)."""
     lake_dir: Path | None = None
     """The privacy-safe Parquet copy of travel records that identification reads (per day,
     pseudonymous keys only). Default: ``lake`` in the data directory."""

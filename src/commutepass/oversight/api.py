@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from commutepass.domain.policy_authoring import PolicyUploadError
 from commutepass.domain.roles import Role
 from commutepass.kit import audit
-from commutepass.kit.gates import AppDep, require_roles
+from commutepass.kit.gates import PUBLIC, AppDep, require_roles
 from commutepass.kit.problems import problem
 from commutepass.kit.schemas import Moment
 from commutepass.kit.sessions import User
-from commutepass.oversight import policy_versions, retention, stats
+from commutepass.oversight import anchor, policy_versions, retention, stats
 
 router = APIRouter(prefix="/v1", tags=["oversight"])
 Admin = Annotated[User, require_roles(Role.ADMIN)]
@@ -30,6 +30,15 @@ async def audit_entries(app: AppDep, _user: Admin, limit: int = Query(200, ge=1,
 @router.get("/audit/verify", summary="Check the hash chain: edited, inserted or deleted entries")
 async def audit_verify(app: AppDep, _user: Admin) -> Any:
     return (await run_in_threadpool(audit.verify, app)).as_dict()
+
+
+@router.get(
+    "/audit/anchor",
+    summary="The audit head, signed with the trust-list key: keep copies outside (audit verify --anchor)",
+    dependencies=[PUBLIC],
+)
+async def audit_anchor(app: AppDep) -> Any:
+    return await run_in_threadpool(anchor.anchor, app)
 
 
 @router.post("/retention/run", summary="Delete travel, itinerary and swipe rows past the retention period")

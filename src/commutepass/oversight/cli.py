@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -19,14 +20,69 @@ cli.add_typer(retention_group, name="retention")
 
 
 @audit_group.command("verify")
-def audit_verify(ctx: typer.Context) -> None:
+def audit_verify(
+    ctx: typer.Context,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="A file of signed anchors (one JSON per line, from `audit anchor --out`): each "
+            "anchored entry must still be there with the same hash.",
+        ),
+    ] = None,
+) -> None:
     """Walk the chain; exit 1 and list each edited, inserted or deleted entry if any."""
     from commutepass.kit import audit
+    from commutepass.oversight import anchor as anchors
 
-    result = audit.verify(app_of(ctx))
-    emit(result.as_dict())
+    app = app_of(ctx)
+    result = audit.verify(app)
+    if anchor is not None:
+        try:
+            lines = anchor.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            fail(
+                InputError(
+                    "anchor", f"{anchor}: cannot read the file ({exc.strerror})", f"{anchor}：无法读取文件"
+                )
+            )
+        documents = []
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    documents.append(json.loads(line))
+                except ValueError:
+                    fail(
+                        InputError(
+                            "anchor",
+                            f"{anchor} line {number}: not JSON",
+                            f"{anchor} 第 {number} 行：不是 JSON",
+                        )
+                    )
+        try:
+            result.findings.extend(anchors.check(app, documents))
+        except InputError as exc:
+            fail(exc)
+    emit({**result.as_dict(), "anchors": None if anchor is None else len(documents)})
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_group.command("anchor")
+def audit_anchor(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Append the signed anchor to this file (keep it elsewhere).")
+    ] = None,
+) -> None:
+    """Sign the audit head with the trust-list key; print it, or append it to ``--out``."""
+    from commutepass.oversight import anchor as anchors
+
+    document = anchors.anchor(app_of(ctx))
+    if out is not None:
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n")
+    emit(document)
 
 
 @retention_group.command("run")
@@ -137,5 +193,38 @@ def policy_discard(ctx: typer.Context, version: str) -> None:
 
     try:
         emit(policy_versions.discard(app_of(ctx), audit.cli_actor(), version))
+    except InputError as exc:
+        fail(exc)
+
+
+@cli.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="A new folder for the backup.")],
+) -> None:
+    """Back up the store (SQLite online backup, or pg_dump), the secret file, the signing keys,
+    the lake and the documents, with a manifest of SHA-256 sums."""
+    from commutepass.oversight import backup
+
+    try:
+        emit(backup.backup(ctx.obj, out))
+    except InputError as exc:
+        fail(exc)
+
+
+@cli.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Option("--from", help="A folder written by `backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an installation already in the store.")
+    ] = False,
+) -> None:
+    """Restore a backup into this data directory and store (stop the server first); then run
+    `audit verify`."""
+    from commutepass.oversight import backup
+
+    try:
+        emit(backup.restore(ctx.obj, source, force=force))
     except InputError as exc:
         fail(exc)

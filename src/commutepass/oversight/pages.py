@@ -197,19 +197,18 @@ async def analyst(
 
 def _dashboard_data(app: App, day: date, first: date, lang: str) -> dict[str, Any]:
     t = translator(lang)
-    sites = dashboard.entries_per_site(app, day)
-    holders = dashboard.badge_holders(app, first, day)
-    refusals = dashboard.refusals_by_reason(app, first, day)
+    shown = dashboard.view(app, first, day)
     return {
         "first": first.isoformat(),
-        "totals": dashboard.totals(app, first, day),
-        "sites": sites,
-        "holders": holders,
-        "refusals": refusals,
-        "refusal_labels": {r.code: charts.reason_label(r.code, lang) for r in refusals},
-        "entries_chart": charts.entries_chart(sites, t("analyst.entries")),
-        "holders_chart": charts.holders_chart(holders, t("analyst.daily"), t("analyst.weekly")),
-        "refusals_chart": charts.refusals_chart(refusals, lang),
+        "totals": shown.totals,
+        "sites": shown.sites,
+        "holders": shown.holders,
+        "refusals": shown.refusals,
+        "min_cell": shown.min_cell,
+        "refusal_labels": {r.code: charts.reason_label(r.code, lang) for r in shown.refusals},
+        "entries_chart": charts.entries_chart(shown.sites, t("analyst.entries")),
+        "holders_chart": charts.holders_chart(shown.holders, t("analyst.daily"), t("analyst.weekly")),
+        "refusals_chart": charts.refusals_chart(shown.refusals, lang),
     }
 
 

@@ -30,7 +30,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # a stopped server is noticed within seconds (never a hang), a restarted one reused at once
+    return create_engine(url, pool_pre_ping=True, pool_timeout=10, connect_args={"connect_timeout": 5})
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -403,10 +403,17 @@ def session_user(conn: Connection, jti: str, user_id: int) -> Any:
             users.c.disabled,
             auth_sessions.c.revoked_at,
             auth_sessions.c.expires_at,
+            auth_sessions.c.issued_at,
+            auth_sessions.c.last_seen_at,
         )
         .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
         .where(auth_sessions.c.jti == jti, users.c.id == user_id)
     ).first()
+
+
+def touch_session(conn: Connection, jti: str, at: datetime) -> None:
+    """Note the session's last use (the idle timeout counts from it)."""
+    conn.execute(update(auth_sessions).where(auth_sessions.c.jti == jti).values(last_seen_at=at))
 
 
 def revoke_session(conn: Connection, jti: str, at: datetime) -> None:

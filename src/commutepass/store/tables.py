@@ -232,6 +232,11 @@ family_members = Table(
     Column("user_id", RowId, ForeignKey("users.id"), primary_key=True),
     Column("person_id", RowId, ForeignKey("people.id"), primary_key=True),
     Column("added_at", UtcDateTime, nullable=False),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    # when the member confirmed (or staff verified) the link; until then the one who added them
+    # sees only the colour, the badge and the NAT deadline (migration 0009)
+    Column("confirmed_by", String(80), nullable=True),
+    # "member", or "reviewer:<username>" / "hotline:<username>" who verified the documents
 )
 
 auth_sessions = Table(
@@ -242,6 +247,21 @@ auth_sessions = Table(
     Column("issued_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+    Column("last_seen_at", UtcDateTime, nullable=True),
+    # last use (written at most once a minute): the idle timeout counts from here
+)
+
+sign_in_throttle = Table(
+    "sign_in_throttle",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    # "account:<username>" or "address:<client address>"
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=True),
+    # back-off: no attempt is checked before this time
+    Column("locked_until", UtcDateTime, nullable=True),
+    # lockout of an account (an admin can lift it)
 )
 
 applications = Table(
