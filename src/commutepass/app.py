@@ -28,6 +28,7 @@ from commutepass.credentials import api as credentials_api
 from commutepass.credentials import pages as credentials_pages
 from commutepass.feedback import api as feedback_api
 from commutepass.feedback import pages as feedback_pages
+from commutepass.flow import api as flow_api
 from commutepass.kit import problems
 from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
@@ -48,6 +49,7 @@ API_ROUTERS = (
     appeals_api,
     feedback_api,
     oversight_api,
+    flow_api,
 )
 PAGE_ROUTERS = (
     accounts_pages,

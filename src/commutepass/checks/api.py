@@ -49,6 +49,7 @@ async def check(body: CheckRequestIn, app: AppDep, writer: WriterDep, user: Offi
         mode=service.parse_mode(body.mode),
         smartphone=body.smartphone,
         companions=tuple(body.companions),
+        lane=body.lane,
     )
     # already shaped as CheckOut by the service (a test holds it to the schema): no re-validation
     return _json(await check_online(app, writer, user, request))

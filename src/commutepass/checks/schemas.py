@@ -43,6 +43,7 @@ class CheckRequestIn(BaseModel):
     mode: Literal["road", "rail"]
     smartphone: bool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
+    lane: str = Field("", max_length=16, description="The lane or gate at the site (for the flow counts)")
 
 
 class CheckOut(_CodeFields):

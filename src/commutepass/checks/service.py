@@ -43,6 +43,7 @@ from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import Decision, Policy, PolicyBook
 from commutepass.domain.reasons import explain, explain_check, popup_json, reason_json, render
 from commutepass.domain.roles import Role
+from commutepass.flow import repository as flow_repository
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User, cli_user
@@ -60,6 +61,8 @@ class CheckRequest:
     mode: Mode
     smartphone: bool = True
     companions: tuple[str, ...] = field(default_factory=tuple)
+    lane: str = ""
+    """The lane or gate of the site (counted in the flow per channel); empty when not known."""
 
 
 def policy_in_force(policies: PolicyBook, at: datetime) -> Policy:
@@ -80,6 +83,11 @@ def checked_site(site: str) -> str:
     if not cleaned:
         raise InputError("site", "is empty: name the checkpoint or station", "检查站或车站名称为空")
     return cleaned[:64]
+
+
+def checked_lane(lane: str) -> str:
+    """A lane name as counted: trimmed, at most 16 characters (empty: the lane is not known)."""
+    return lane.strip()[:16]
 
 
 # --- what the caller sees -------------------------------------------------------------------------
@@ -195,6 +203,8 @@ class Swipe:
     """Where the check came from, for the audit entry (checkpoint, offline, credential)."""
     swipe_id: str | None = None
     """A checkpoint's id for the swipe: recorded once however often it is sent."""
+    lane: str = ""
+    """The lane of the site, for the flow counts (``flow.repository.count``)."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,7 @@ class Decided:
             swipe_row(self.person_id, self.request, self.outcome.decision, self.policy.version, self.codes),
             None if self.person_id is not None else self.person,
             detail,
+            lane=self.request.lane,
         )
 
     @property
@@ -272,7 +283,7 @@ class CheckSession:
     def decide(self, request: CheckRequest) -> Decided:
         resident = parse_resident_id(request.id_number)
         companion_ids = [parse_resident_id(c, "companions") for c in request.companions]
-        request = replace(request, site=checked_site(request.site))
+        request = replace(request, site=checked_site(request.site), lane=checked_lane(request.lane))
         policy = policy_at(self.app, request.at)
         person_id, facts = self.facts(resident, request.at, policy)
         companions = [Companion(c.masked, self.facts(c, request.at, policy)[1]) for c in companion_ids]
@@ -323,6 +334,10 @@ def store(conn: Connection, swipes: Sequence[Swipe]) -> list[dict[str, Any] | No
                 offline=bool(s.detail.get("offline")),
             )
             stored.append(row if claimed else None)
+    # the flow per entry channel, counted as the swipes are stored (in the same transaction)
+    flow_repository.count(
+        conn, ((row, s.lane) for row, s in zip(stored, swipes, strict=True) if row is not None)
+    )
     return stored
 
 

@@ -1,0 +1,170 @@
+"""The flow area's SQL: minute counts per entry channel, alerts with their history, the outbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from commutepass.store.facts import DriverStyle
+from commutepass.store.repositories import _insert
+from commutepass.store.tables import alert_events, alert_outbox, alerts, flow_minutes
+
+_UPSERT = (
+    "INSERT INTO flow_minutes (site, lane, minute, arrivals, entered, documents, refused) "
+    "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}) "
+    "ON CONFLICT (site, lane, minute) DO UPDATE SET "
+    "arrivals = flow_minutes.arrivals + excluded.arrivals, "
+    "entered = flow_minutes.entered + excluded.entered, "
+    "documents = flow_minutes.documents + excluded.documents, "
+    "refused = flow_minutes.refused + excluded.refused"
+)
+
+
+def count(conn: Connection, swipes: Iterable[tuple[dict[str, Any], str]]) -> None:
+    """Count stored swipes (a ``checks`` row and its lane) into their channel's minute, in the
+    caller's transaction. One upsert per channel and minute of the batch, added to what is there
+    (atomic on both engines, so several servers may count into the same minute); keys in sorted
+    order, so two writers never wait on each other's rows in opposite orders."""
+    tally: Counter[tuple[str, str, datetime, int]] = Counter()
+    for row, lane in swipes:
+        at: datetime = row["at"]
+        minute = at.replace(second=0, microsecond=0)
+        decision = row["decision"]
+        kind = 2 if decision == "documents" else 3 if decision == "refuse" else 1
+        tally[(row["site"], lane, minute, kind)] += 1
+    if not tally:
+        return
+    per_key: dict[tuple[str, str, datetime], list[int]] = {}
+    for (site, lane, minute, kind), n in tally.items():
+        counts = per_key.setdefault((site, lane, minute), [0, 0, 0, 0])
+        counts[0] += n
+        counts[kind] += n
+    style = DriverStyle.of(conn)
+    sql = _UPSERT.format(m=style.placeholder)
+    values = [
+        (site, lane, style.time(minute), c[0], c[1], c[2], c[3])
+        for (site, lane, minute), c in sorted(per_key.items())
+    ]
+    conn.exec_driver_sql(sql, values)
+
+
+def minutes(conn: Connection, since: datetime, until: datetime, site: str | None = None) -> list[Any]:
+    """Minute rows in [since, until), by site, lane and minute."""
+    query = select(flow_minutes).where(flow_minutes.c.minute >= since, flow_minutes.c.minute < until)
+    if site is not None:
+        query = query.where(flow_minutes.c.site == site)
+    return list(conn.execute(query.order_by(flow_minutes.c.site, flow_minutes.c.minute)).all())
+
+
+def sites_seen(conn: Connection) -> list[str]:
+    return list(conn.execute(select(flow_minutes.c.site).distinct().order_by(flow_minutes.c.site)).scalars())
+
+
+def last_minute(conn: Connection, site: str, before: datetime) -> datetime | None:
+    value: datetime | None = conn.execute(
+        select(func.max(flow_minutes.c.minute)).where(
+            flow_minutes.c.site == site, flow_minutes.c.minute < before
+        )
+    ).scalar()
+    return value
+
+
+def hour_totals(conn: Connection, site: str, starts: Sequence[datetime]) -> tuple[int, int]:
+    """(checks, refusals) over the hours beginning at ``starts``."""
+    if not starts:
+        return 0, 0
+    clauses = [
+        and_(flow_minutes.c.minute >= s, flow_minutes.c.minute < s + timedelta(hours=1)) for s in starts
+    ]
+    row = conn.execute(
+        select(
+            func.coalesce(func.sum(flow_minutes.c.arrivals), 0),
+            func.coalesce(func.sum(flow_minutes.c.refused), 0),
+        ).where(flow_minutes.c.site == site, or_(*clauses))
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+
+def live_alerts(conn: Connection) -> list[Any]:
+    return list(
+        conn.execute(
+            select(alerts).where(alerts.c.state != "resolved").order_by(alerts.c.opened_at, alerts.c.id)
+        ).all()
+    )
+
+
+def recent_alerts(conn: Connection, limit: int = 100) -> list[Any]:
+    return list(conn.execute(select(alerts).order_by(alerts.c.id.desc()).limit(limit)).all())
+
+
+def alert(conn: Connection, alert_id: int) -> Any:
+    return conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+
+
+def history(conn: Connection, alert_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(alert_events).where(alert_events.c.alert_id == alert_id).order_by(alert_events.c.id)
+        ).all()
+    )
+
+
+def open_alert(conn: Connection, row: dict[str, Any]) -> int | None:
+    """Open an alert unless one is live for the same rule and site (another server may have
+    opened it meanwhile: the unique ``open_key`` decides). Its id, or None if one was live."""
+    stmt = _insert(conn, alerts).values(**row).on_conflict_do_nothing().returning(alerts.c.id)
+    found = conn.execute(stmt).first()
+    return None if found is None else int(found[0])
+
+
+def set_state(conn: Connection, alert_id: int, values: dict[str, Any], *, unless: str) -> bool:
+    """Change a live alert; False if it is already in state ``unless`` or resolved."""
+    done = conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.state != unless, alerts.c.state != "resolved")
+        .values(**values)
+    )
+    return bool(done.rowcount)
+
+
+def add_event(conn: Connection, alert_id: int, at: datetime, event: str, actor: str, detail: str) -> None:
+    conn.execute(
+        insert(alert_events).values(alert_id=alert_id, at=at, event=event, actor=actor, detail=detail)
+    )
+
+
+def enqueue(conn: Connection, alert_id: int, event: str, payload: str, at: datetime) -> None:
+    conn.execute(
+        insert(alert_outbox).values(
+            alert_id=alert_id, event=event, payload=payload, created_at=at, attempts=0, next_attempt_at=at
+        )
+    )
+
+
+def due_messages(conn: Connection, now: datetime, limit: int = 50) -> list[Any]:
+    """Undelivered messages whose time has come, oldest first; on PostgreSQL locked for this
+    transaction and skipped by other servers' senders (each message goes out from one sender)."""
+    query = (
+        select(alert_outbox)
+        .where(alert_outbox.c.delivered_at.is_(None), alert_outbox.c.next_attempt_at <= now)
+        .order_by(alert_outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).all())
+
+
+def mark_message(conn: Connection, message_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(alert_outbox).where(alert_outbox.c.id == message_id).values(**values))
+
+
+def outbox(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(alert_outbox).order_by(alert_outbox.c.id)).all())
