@@ -29,6 +29,7 @@ from commutepass.credentials import pages as credentials_pages
 from commutepass.feedback import api as feedback_api
 from commutepass.feedback import pages as feedback_pages
 from commutepass.flow import api as flow_api
+from commutepass.flow import pages as flow_pages
 from commutepass.kit import problems
 from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
@@ -59,6 +60,7 @@ PAGE_ROUTERS = (
     applications_pages,
     appeals_pages,
     feedback_pages,
+    flow_pages,
 )
 
 

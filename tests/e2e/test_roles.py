@@ -77,6 +77,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     # the web pages: the same gate; a page answers 401 with the sign-in form and 403 with a page
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,
+    ("GET", "/waits"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): EVERYONE,
     ("GET", "/citizen"): frozenset({CIT}),

@@ -63,27 +63,39 @@ def mmc(arrival_rate: float, service_rate: float, servers: int) -> Estimate:
     return Estimate(arrival_rate, capacity, rho, arrival_rate * wait, wait)
 
 
-def fluid_backlog(arrivals_per_minute: Sequence[int], capacity: float, start: float = 0.0) -> list[float]:
-    """The backlog after each minute: what arrived and could not be served yet."""
+def fluid_backlog(
+    arrivals_per_minute: Sequence[int], capacity: float, start: float = 0.0, *, elapsed: float = 1.0
+) -> list[float]:
+    """The backlog after each minute: what arrived and could not be served yet. ``elapsed``: the
+    share of the last minute that has passed (the current minute is served only that long)."""
     backlog = start
     out: list[float] = []
-    for arrived in arrivals_per_minute:
-        backlog = max(0.0, backlog + arrived - capacity)
+    last = len(arrivals_per_minute) - 1
+    for i, arrived in enumerate(arrivals_per_minute):
+        backlog = max(0.0, backlog + arrived - capacity * (elapsed if i == last else 1.0))
         out.append(backlog)
     return out
 
 
 def estimate(
-    arrivals_per_minute: Sequence[int], service_rate: float, servers: int, *, window: int = 5
+    arrivals_per_minute: Sequence[int],
+    service_rate: float,
+    servers: int,
+    *,
+    window: int = 5,
+    elapsed: float = 1.0,
 ) -> Estimate:
     """The estimate at the end of a run of minutes (oldest first): λ from the last ``window``
     minutes, the queue the larger of the Erlang C queue and the fluid backlog of the whole run
-    (so a rush's backlog is still there while it clears)."""
+    (so a rush's backlog is still there while it clears). ``elapsed``: the share of the last
+    (current) minute that has passed."""
     recent = arrivals_per_minute[-window:] if arrivals_per_minute else []
-    rate = sum(recent) / window
+    rate = sum(recent) / max(window - 1 + elapsed, 1.0)
     stationary = mmc(rate, service_rate, servers)
     capacity = stationary.capacity
-    backlog = fluid_backlog(arrivals_per_minute, capacity)[-1] if arrivals_per_minute else 0.0
+    backlog = (
+        fluid_backlog(arrivals_per_minute, capacity, elapsed=elapsed)[-1] if arrivals_per_minute else 0.0
+    )
     if math.isinf(stationary.wait_minutes):
         # overloaded: the queue is what has piled up (at least one minute's excess)
         queue = max(backlog, rate - capacity)

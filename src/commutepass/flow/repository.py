@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from commutepass.store.facts import DriverStyle
 from commutepass.store.repositories import _insert
-from commutepass.store.tables import alert_events, alert_outbox, alerts, flow_minutes
+from commutepass.store.tables import alert_events, alert_outbox, alerts, checks, flow_minutes
 
 _UPSERT = (
     "INSERT INTO flow_minutes (site, lane, minute, arrivals, entered, documents, refused) "
@@ -58,6 +58,20 @@ def minutes(conn: Connection, since: datetime, until: datetime, site: str | None
     if site is not None:
         query = query.where(flow_minutes.c.site == site)
     return list(conn.execute(query.order_by(flow_minutes.c.site, flow_minutes.c.minute)).all())
+
+
+def sites_of_person(conn: Connection, person_id: int, since: datetime) -> list[str]:
+    """The sites where the person was checked since ``since`` (their own checks: counts, no place
+    beyond the checkpoint they chose), most used first."""
+    n = func.count().label("n")
+    rows = conn.execute(
+        select(checks.c.site, n)
+        .where(checks.c.person_id == person_id, checks.c.at >= since)
+        .group_by(checks.c.site)
+        .order_by(n.desc(), checks.c.site)
+        .limit(5)
+    ).all()
+    return [r.site for r in rows]
 
 
 def sites_seen(conn: Connection) -> list[str]:

@@ -65,6 +65,11 @@ def _minute(at: datetime) -> datetime:
     return at.astimezone(BEIJING).replace(second=0, microsecond=0)
 
 
+def _elapsed(now: datetime) -> float:
+    """How much of the current minute has passed (0–1): it is served only that long."""
+    return (now - _minute(now)).total_seconds() / 60
+
+
 @dataclass
 class Series:
     """Per-minute counts of one channel over a run of minutes (oldest first)."""
@@ -147,7 +152,7 @@ def flow(app: App, now: datetime, site: str | None = None) -> list[dict[str, Any
         )
         for lane in lane_names:
             s = series.get((name, lane), Series.empty(HOUR))
-            lanes.append({"lane": lane, **_channel(s, data.per_lane_per_minute, 1)})
+            lanes.append({"lane": lane, **_channel(s, data.per_lane_per_minute, 1, _elapsed(now))})
         whole = series.get((name, ""), Series.empty(HOUR))
         out.append(
             {
@@ -157,14 +162,14 @@ def flow(app: App, now: datetime, site: str | None = None) -> list[dict[str, Any
                 "lanes_open": len(data.lanes),
                 "per_lane_per_minute": data.per_lane_per_minute,
                 "from": start.isoformat(),
-                **_channel(whole, data.per_lane_per_minute, len(data.lanes)),
+                **_channel(whole, data.per_lane_per_minute, len(data.lanes), _elapsed(now)),
                 "lanes": lanes,
             }
         )
     return out
 
 
-def _channel(s: Series, mu: float, servers: int) -> dict[str, Any]:
+def _channel(s: Series, mu: float, servers: int, elapsed: float) -> dict[str, Any]:
     total = sum(s.arrivals)
     refused = sum(s.refused)
     return {
@@ -183,12 +188,16 @@ def _channel(s: Series, mu: float, servers: int) -> dict[str, Any]:
             "documents": _five_minutes(s.documents),
             "refused": _five_minutes(s.refused),
         },
-        "estimate": _estimate_json(estimate(s.arrivals, mu, servers, window=WINDOW)),
+        "estimate": _estimate_json(estimate(s.arrivals, mu, servers, window=WINDOW, elapsed=elapsed)),
     }
 
 
-def _wait(arrivals: list[int], site: Site) -> float:
-    return estimate(arrivals, site.per_lane_per_minute, len(site.lanes), window=WINDOW).wait_minutes
+def _estimate(arrivals: list[int], site: Site, elapsed: float = 1.0) -> Estimate:
+    return estimate(arrivals, site.per_lane_per_minute, len(site.lanes), window=WINDOW, elapsed=elapsed)
+
+
+def _wait(arrivals: list[int], site: Site, elapsed: float = 1.0) -> float:
+    return _estimate(arrivals, site, elapsed).wait_minutes
 
 
 def waits(app: App, now: datetime) -> dict[str, Any]:
@@ -210,14 +219,18 @@ def waits(app: App, now: datetime) -> dict[str, Any]:
     for name in _site_names(app, rows):
         data = book.get(name)
         arrivals = series.get((name, ""), Series.empty(HOUR)).arrivals
-        trend = [_round(_wait(arrivals[: i + 1], data)) for i in range(4, HOUR, 5)]
+        elapsed = _elapsed(now)
+        trend = [
+            _round(_wait(arrivals[: i + 1], data, elapsed if i == HOUR - 1 else 1.0))
+            for i in range(4, HOUR, 5)
+        ]
         waits_then = usual.get(name)
         sites.append(
             {
                 "site": name,
                 "name_en": data.name_en or name,
                 "mode": data.mode,
-                "wait_minutes": _round(_wait(arrivals, data)),
+                "wait_minutes": _round(_wait(arrivals, data, elapsed)),
                 "trend_minutes": trend,
                 "usual_wait_minutes": _round(statistics.fmean(waits_then)) if waits_then else None,
             }
@@ -227,6 +240,18 @@ def waits(app: App, now: datetime) -> dict[str, Any]:
         "model": "M/M/c (Erlang C) + fluid backlog",
         "sites": sites,
     }
+
+
+def waits_for_person(app: App, person_id: int | None, now: datetime) -> list[dict[str, Any]]:
+    """The waits at the checkpoints this person used in the last 60 days (the citizen page)."""
+    if person_id is None:
+        return []
+    with app.engine.connect() as conn:
+        used = repo.sites_of_person(conn, person_id, now - timedelta(days=60))
+    if not used:
+        return []
+    by_site = {s["site"]: s for s in waits(app, now)["sites"]}
+    return [by_site[name] for name in used if name in by_site]
 
 
 # --- warnings ---------------------------------------------------------------------------------
@@ -280,8 +305,7 @@ def _site_condition(conn: Any, rule: Rule, site: Site, s: Series, now: datetime)
     name = site.name
     en = site.name_en or name
     if isinstance(rule, FlowShareRule):
-        rate = sum(s.arrivals[-WINDOW:]) / WINDOW
-        share = rate / site.capacity
+        share = _estimate(s.arrivals, site, _elapsed(now)).arrival_rate / site.capacity
         if share > rule.share:
             return Condition(
                 round(share, 3),
@@ -290,7 +314,7 @@ def _site_condition(conn: Any, rule: Rule, site: Site, s: Series, now: datetime)
                 "Open more lanes or divert traffic.",
             )
     elif isinstance(rule, WaitRule):
-        wait = _wait(s.arrivals, site)
+        wait = _wait(s.arrivals, site, _elapsed(now))
         if wait > rule.minutes:
             return Condition(
                 round(wait, 1),
