@@ -30,6 +30,9 @@ from commutepass.feedback import api as feedback_api
 from commutepass.feedback import pages as feedback_pages
 from commutepass.flow import api as flow_api
 from commutepass.flow import pages as flow_pages
+from commutepass.jobs import api as jobs_api
+from commutepass.jobs import pages as jobs_pages
+from commutepass.jobs import service as jobs
 from commutepass.kit import problems
 from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
@@ -51,6 +54,7 @@ API_ROUTERS = (
     feedback_api,
     oversight_api,
     flow_api,
+    jobs_api,
 )
 PAGE_ROUTERS = (
     accounts_pages,
@@ -61,6 +65,7 @@ PAGE_ROUTERS = (
     appeals_pages,
     feedback_pages,
     flow_pages,
+    jobs_pages,
 )
 
 
@@ -71,7 +76,12 @@ def create_app(settings: Settings | None = None, application: App | None = None)
         api.state.commutepass = opened
         api.state.swipes = SwipeWriter(opened)
         api.state.sessions = SessionCache()
+        scheduled = jobs.runner(opened) if opened.settings.scheduler else None
+        if scheduled is not None:
+            scheduled.start()
         yield
+        if scheduled is not None:
+            scheduled.stop()
         api.state.swipes.close()
         if application is None:
             opened.close()
@@ -116,13 +126,36 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     return api
 
 
+def work(settings: Settings) -> None:
+    """Only the scheduled jobs, no HTTP (``commutepass worker``), until interrupted."""
+    import signal
+    import threading
+
+    application = App.open(settings)
+    scheduled = jobs.runner(application)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduled.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduled.stop()
+        application.close()
+
+
 def factory() -> FastAPI:
     """Used by uvicorn workers: settings come from the environment the parent set."""
     return create_app(Settings())
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+def run(settings: Settings, *, host: str, port: int, workers: int = 1, scheduler: bool | None = None) -> None:
     os.environ["COMMUTEPASS_DATA_DIR"] = str(settings.data_dir)
+    if scheduler is None:  # serve runs the jobs unless told not to
+        scheduler = os.environ.get("COMMUTEPASS_SCHEDULER", "1").strip().lower() not in ("0", "false", "no")
+    os.environ["COMMUTEPASS_SCHEDULER"] = "1" if scheduler else "0"
     if settings.database_url:
         os.environ["COMMUTEPASS_DATABASE_URL"] = settings.database_url
     if settings.policy_dir:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     """Where alerts go out (POST, JSON; env COMMUTEPASS_ALERT_WEBHOOK_URL): each opened or resolved
     alert once, from an outbox, retried with back-off until the receiver answers 2xx."""
+    scheduler: bool = False
+    """Run the scheduled jobs in this process (``serve`` turns it on; ``worker`` runs only them;
+    env COMMUTEPASS_SCHEDULER)."""
     sites_file: Path | None = None
     """The site data (lanes, capacity, hours) instead of the built-in ``flow/sites.toml``."""
     warnings_file: Path | None = None

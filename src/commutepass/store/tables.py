@@ -424,5 +424,6 @@ job_runs = Table(
     Column("outcome", String(16), nullable=False),
     Column("detail", Text, nullable=False),
     Column("host", String(128), nullable=False),
-    Index(None, "job", "scheduled_for"),
+    # a run is claimed by inserting its row: one runner per job and slot, whatever the servers
+    UniqueConstraint("job", "scheduled_for"),
 )

@@ -91,8 +91,8 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("host", sa.String(128), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_job_runs"),
+        sa.UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_scheduled_for"),
     )
-    op.create_index("ix_job_runs_job_scheduled_for", "job_runs", ["job", "scheduled_for"])
 
 
 def downgrade() -> None:
