@@ -44,7 +44,7 @@ from commutepass.domain.policy import Decision, Policy, PolicyBook
 from commutepass.domain.reasons import explain, explain_check, popup_json, reason_json, render
 from commutepass.domain.roles import Role
 from commutepass.flow import repository as flow_repository
-from commutepass.kit import audit
+from commutepass.kit import audit, observe
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User, cli_user
 from commutepass.store.facts import FactReader
@@ -334,6 +334,11 @@ def store(conn: Connection, swipes: Sequence[Swipe]) -> list[dict[str, Any] | No
                 offline=bool(s.detail.get("offline")),
             )
             stored.append(row if claimed else None)
+    # counted as written (a batch whose transaction then fails is counted too; rare, and the
+    # writer's failure shows in the logs and the commit-latency series)
+    for kept in stored:
+        if kept is not None:
+            observe.DECISIONS.labels(kept["decision"], kept["site"]).inc()
     # the flow per entry channel, counted as the swipes are stored (in the same transaction)
     flow_repository.count(
         conn, ((row, s.lane) for row, s in zip(stored, swipes, strict=True) if row is not None)

@@ -25,7 +25,7 @@ from commutepass.credentials import service as credentials
 from commutepass.domain.clock import BEIJING
 from commutepass.flow import service as flow
 from commutepass.jobs.runner import Job, Runner
-from commutepass.kit import audit
+from commutepass.kit import audit, observe
 from commutepass.kit.context import App
 from commutepass.oversight import retention
 
@@ -108,4 +108,6 @@ def standard_jobs() -> list[Job]:
 
 
 def runner(app: App) -> Runner:
-    return Runner(app, standard_jobs())
+    made = Runner(app, standard_jobs())
+    made.on_run = observe.job_ran
+    return made

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     """Where alerts go out (POST, JSON; env COMMUTEPASS_ALERT_WEBHOOK_URL): each opened or resolved
     alert once, from an outbox, retried with back-off until the receiver answers 2xx."""
+    log_level: str = "INFO"
+    """Level of the JSON logs on stderr (env COMMUTEPASS_LOG_LEVEL)."""
+    access_log: bool = False
+    """One JSON line per HTTP request (route, status, ms, request id); env COMMUTEPASS_ACCESS_LOG."""
     scheduler: bool = False
     """Run the scheduled jobs in this process (``serve`` turns it on; ``worker`` runs only them;
     env COMMUTEPASS_SCHEDULER)."""
