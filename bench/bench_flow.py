@@ -1,0 +1,152 @@
+"""Benchmark: what the flow bookkeeping costs the checks.
+
+    uv run python bench/bench_flow.py [--people 5000] [--rows 20000] [--repeats 5] [--write-docs]
+
+Every stored swipe is also counted into its entry channel's minute (``flow.repository.count``,
+called by ``checks.service.store`` in the swipe's transaction). This measures check throughput
+with that counting and with it switched off (the function replaced by a no-op), in the same
+process on the same store, alternating on/off ``--repeats`` times and taking the median of each:
+
+  1. the group-commit writer (what ``POST /v1/checks`` uses): ``--rows`` decided swipes handed
+     to ``SwipeWriter`` at once, timed until all are stored (batches of up to 512 a commit);
+  2. ``check --batch`` in process (decide, render, record; 1000 swipes a commit);
+  3. single checks, one transaction each (``checks.service.check``), ``--rows``/10 of them.
+
+The data is a synthetic region (``commutepass.synth``) in a temporary directory, SQLite store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench_checks import build, write_batch  # bench/ is on sys.path when run as a script
+from commutepass.checks import service as checks
+from commutepass.checks.writer import SwipeWriter
+from commutepass.domain.clock import parse_time
+from commutepass.kit import audit
+from commutepass.kit.context import App
+from docs_section import publish
+
+MARK = "bench_flow"
+OFFICER = audit.Actor("bench-officer", "officer")
+REAL_COUNT = checks.flow_repository.count
+
+
+def _counting(on: bool) -> None:
+    checks.flow_repository.count = REAL_COUNT if on else (lambda conn, swipes: None)  # type: ignore[assignment]
+
+
+def _requests(truth: list[dict[str, str]], rows: int, day: date) -> list[checks.CheckRequest]:
+    start = parse_time(f"{day.isoformat()}T06:00")
+    return [
+        checks.CheckRequest(
+            truth[i % len(truth)]["id_number"],
+            start + timedelta(seconds=i * 2),
+            truth[i % len(truth)]["site"],
+            checks.parse_mode(truth[i % len(truth)]["mode"]),
+            lane=f"L{i % 4 + 1}",
+        )
+        for i in range(rows)
+    ]
+
+
+def bench_writer(app: App, requests: list[checks.CheckRequest]) -> float:
+    with app.engine.connect() as conn:
+        session = checks.CheckSession(app, conn)
+        swipes = [session.decide(r).swipe() for r in requests]
+    writer = SwipeWriter(app)
+    try:
+        started = time.perf_counter()
+        futures = [writer.submit(s, OFFICER) for s in swipes]
+        for f in futures:
+            f.result()
+        return len(swipes) / (time.perf_counter() - started)
+    finally:
+        writer.close()
+
+
+def bench_batch(app: App, path: Path) -> float:
+    started = time.perf_counter()
+    n = sum(1 for line in checks.check_batch(app, path) if "decision" in line)
+    return n / (time.perf_counter() - started)
+
+
+def bench_single(app: App, requests: list[checks.CheckRequest]) -> float:
+    started = time.perf_counter()
+    for r in requests:
+        checks.check(app, r)
+    return len(requests) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--people", type=int, default=5_000)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, dict[bool, list[float]]] = {
+        k: {True: [], False: []} for k in ("writer", "batch", "single")
+    }
+    with tempfile.TemporaryDirectory(prefix="commutepass-bench-flow-") as tmp:
+        data_dir = Path(tmp)
+        t0 = time.perf_counter()
+        app, truth = build(data_dir, args.people)
+        build_s = time.perf_counter() - t0
+        day = date(2021, 11, 29)
+        for rep in range(args.repeats):
+            for on in (True, False) if rep % 2 == 0 else (False, True):
+                _counting(on)
+                # a fresh day per run: every run writes new minutes, as a morning does
+                run_day = day + timedelta(days=len(results["writer"][True]) + len(results["writer"][False]))
+                results["writer"][on].append(bench_writer(app, _requests(truth, args.rows, run_day)))
+                path = data_dir / "batch.csv"
+                write_batch(path, truth, args.rows)
+                results["batch"][on].append(bench_batch(app, path))
+                single_day = run_day + timedelta(days=60)
+                results["single"][on].append(bench_single(app, _requests(truth, args.rows // 10, single_day)))
+                print(
+                    f"repeat {rep + 1} counting {'on' if on else 'off'}: "
+                    + ", ".join(f"{k} {v[on][-1]:,.0f}/s" for k, v in results.items()),
+                    file=sys.stderr,
+                )
+        _counting(True)
+        app.close()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    command = " ".join(["uv run python bench/bench_flow.py", *sys.argv[1:]])
+
+    def row(name: str, what: str, n: int) -> str:
+        on, off = statistics.median(results[name][True]), statistics.median(results[name][False])
+        cost = (off - on) / off * 100
+        return f"| {what} ({n} swipes a run) | {off:,.0f} | {on:,.0f} | {cost:+.1f} % |"
+
+    publish(
+        MARK,
+        [
+            f"Command: `{command}` — {args.people} synthetic people × 28 days (built and loaded in {build_s:.0f} s); "
+            f"medians of {args.repeats} alternating runs each; {platform.machine()}, {os.cpu_count()} cores "
+            f"(load average {load} at the end: the machine is shared), Python {platform.python_version()}, "
+            f"SQLite store; measured {date.today().isoformat()}.",
+            "",
+            "| path | checks/s without flow counting | checks/s with flow counting | cost |",
+            "|---|---:|---:|---:|",
+            row("writer", "group-commit writer (the HTTP path's store)", args.rows),
+            row("batch", "`check --batch` in process", args.rows),
+            row("single", "single checks, one transaction each", args.rows // 10),
+        ],
+        write_docs=args.write_docs,
+    )
+
+
+if __name__ == "__main__":
+    main()
