@@ -7,10 +7,16 @@ called by ``checks.service.store`` in the swipe's transaction). This measures ch
 with that counting and with it switched off (the function replaced by a no-op), in the same
 process on the same store, alternating on/off ``--repeats`` times and taking the median of each:
 
-  1. the group-commit writer (what ``POST /v1/checks`` uses): ``--rows`` decided swipes handed
-     to ``SwipeWriter`` at once, timed until all are stored (batches of up to 512 a commit);
-  2. ``check --batch`` in process (decide, render, record; 1000 swipes a commit);
-  3. single checks, one transaction each (``checks.service.check``), ``--rows``/10 of them.
+  1. the server's check path without HTTP: each check decided (``checks.service.decide``) and
+     handed to the group-commit writer as ``POST /v1/checks`` does, timed until all are stored;
+  2. the writer alone: ``--rows`` swipes decided beforehand, handed over at once (batches of up to
+     512 a commit) — the store's share of a check, the pessimistic view;
+  3. ``check --batch`` in process (decide, render, record; 1000 swipes a commit);
+  4. single checks, one transaction each (``checks.service.check``), ``--rows``/10 of them.
+
+The swipes' times are a morning's: ``--per-second`` city-wide (default 100, i.e. 360,000 an hour),
+spread over the sites and 4 lanes of the synthetic region, so a commit covers a few channels and
+minutes as it would in service.
 
 The data is a synthetic region (``commutepass.synth``) in a temporary directory, SQLite store.
 """
@@ -18,6 +24,7 @@ The data is a synthetic region (``commutepass.synth``) in a temporary directory,
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import platform
 import statistics
@@ -27,7 +34,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench_checks import build, write_batch  # bench/ is on sys.path when run as a script
+from bench_checks import build  # bench/ is on sys.path when run as a script
 from commutepass.checks import service as checks
 from commutepass.checks.writer import SwipeWriter
 from commutepass.domain.clock import parse_time
@@ -44,12 +51,15 @@ def _counting(on: bool) -> None:
     checks.flow_repository.count = REAL_COUNT if on else (lambda conn, swipes: None)  # type: ignore[assignment]
 
 
+PER_SECOND = 100
+
+
 def _requests(truth: list[dict[str, str]], rows: int, day: date) -> list[checks.CheckRequest]:
     start = parse_time(f"{day.isoformat()}T06:00")
     return [
         checks.CheckRequest(
             truth[i % len(truth)]["id_number"],
-            start + timedelta(seconds=i * 2),
+            start + timedelta(seconds=i / PER_SECOND),
             truth[i % len(truth)]["site"],
             checks.parse_mode(truth[i % len(truth)]["mode"]),
             lane=f"L{i % 4 + 1}",
@@ -73,6 +83,26 @@ def bench_writer(app: App, requests: list[checks.CheckRequest]) -> float:
         writer.close()
 
 
+def bench_pipeline(app: App, requests: list[checks.CheckRequest]) -> float:
+    writer = SwipeWriter(app)
+    try:
+        started = time.perf_counter()
+        futures = [writer.submit(checks.decide(app, r).swipe(), OFFICER) for r in requests]
+        for f in futures:
+            f.result()
+        return len(requests) / (time.perf_counter() - started)
+    finally:
+        writer.close()
+
+
+def write_batch(path: Path, requests: list[checks.CheckRequest]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["id_number", "at", "site", "mode", "smartphone", "companions"])
+        for r in requests:
+            out.writerow([r.id_number, r.at.isoformat(), r.site, r.mode.value, "true", ""])
+
+
 def bench_batch(app: App, path: Path) -> float:
     started = time.perf_counter()
     n = sum(1 for line in checks.check_batch(app, path) if "decision" in line)
@@ -93,11 +123,13 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=5_000)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--per-second", type=int, default=100)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    results: dict[str, dict[bool, list[float]]] = {
-        k: {True: [], False: []} for k in ("writer", "batch", "single")
-    }
+    global PER_SECOND
+    PER_SECOND = args.per_second
+    kinds = ("pipeline", "writer", "batch", "single")
+    results: dict[str, dict[bool, list[float]]] = {k: {True: [], False: []} for k in kinds}
     with tempfile.TemporaryDirectory(prefix="commutepass-bench-flow-") as tmp:
         data_dir = Path(tmp)
         t0 = time.perf_counter()
@@ -107,13 +139,16 @@ def main() -> None:
         for rep in range(args.repeats):
             for on in (True, False) if rep % 2 == 0 else (False, True):
                 _counting(on)
-                # a fresh day per run: every run writes new minutes, as a morning does
-                run_day = day + timedelta(days=len(results["writer"][True]) + len(results["writer"][False]))
-                results["writer"][on].append(bench_writer(app, _requests(truth, args.rows, run_day)))
+                # a fresh day per run and path: every run writes new minutes, as a morning does
+                run = len(results["writer"][True]) + len(results["writer"][False])
+                run_day = day + timedelta(days=4 * run)
+                results["pipeline"][on].append(bench_pipeline(app, _requests(truth, args.rows, run_day)))
+                writer_day = run_day + timedelta(days=1)
+                results["writer"][on].append(bench_writer(app, _requests(truth, args.rows, writer_day)))
                 path = data_dir / "batch.csv"
-                write_batch(path, truth, args.rows)
+                write_batch(path, _requests(truth, args.rows, run_day + timedelta(days=2)))
                 results["batch"][on].append(bench_batch(app, path))
-                single_day = run_day + timedelta(days=60)
+                single_day = run_day + timedelta(days=3)
                 results["single"][on].append(bench_single(app, _requests(truth, args.rows // 10, single_day)))
                 print(
                     f"repeat {rep + 1} counting {'on' if on else 'off'}: "
@@ -136,11 +171,13 @@ def main() -> None:
             f"Command: `{command}` — {args.people} synthetic people × 28 days (built and loaded in {build_s:.0f} s); "
             f"medians of {args.repeats} alternating runs each; {platform.machine()}, {os.cpu_count()} cores "
             f"(load average {load} at the end: the machine is shared), Python {platform.python_version()}, "
-            f"SQLite store; measured {date.today().isoformat()}.",
+            f"SQLite store; swipes timed at {PER_SECOND} a second city-wide over the sites and 4 lanes; "
+            f"measured {date.today().isoformat()}.",
             "",
             "| path | checks/s without flow counting | checks/s with flow counting | cost |",
             "|---|---:|---:|---:|",
-            row("writer", "group-commit writer (the HTTP path's store)", args.rows),
+            row("pipeline", "decide + group-commit writer (the server's check path without HTTP)", args.rows),
+            row("writer", "group-commit writer alone, swipes decided beforehand", args.rows),
             row("batch", "`check --batch` in process", args.rows),
             row("single", "single checks, one transaction each", args.rows // 10),
         ],

@@ -76,3 +76,12 @@ def test_public_waits_on_a_phone_then_live_alerts_for_the_admin(
     expect(flood).to_contain_text("已确认", timeout=15_000)
     expect(flood).to_contain_text("web-admin")
     shoot(admin, "admin-live-alerts-zh")
+
+
+def test_the_citizen_sees_the_waits_where_they_cross(as_role: AsRole) -> None:
+    phone = as_role(Role.CITIZEN)
+    waits = phone.locator("#your-waits")
+    # the scene's commuter was checked at 白庙检查站 and 京哈高速白鹿收费站 (a site with default lanes)
+    expect(waits.locator("li[data-site='白庙检查站'] .wait-value")).to_have_text("< 1 分钟")
+    expect(waits.locator("li.wait-card")).to_have_count(2)
+    expect(waits.get_by_role("link", name="全部检查站")).to_have_attribute("href", "/waits")

@@ -200,7 +200,7 @@ def _wait(arrivals: list[int], site: Site, elapsed: float = 1.0) -> float:
     return _estimate(arrivals, site, elapsed).wait_minutes
 
 
-def waits(app: App, now: datetime) -> dict[str, Any]:
+def waits(app: App, now: datetime, names: Sequence[str] | None = None) -> dict[str, Any]:
     """The public view: each checkpoint and station with its current estimated wait, the trend
     over the last hour (every 5 minutes) and the usual wait at this hour of the week (the mean of
     the same hour on the last four weeks that had checks). Counts only: nothing personal."""
@@ -216,7 +216,7 @@ def waits(app: App, now: datetime) -> dict[str, Any]:
                 if lane == "" and any(s.arrivals):
                     usual.setdefault(name, []).append(_wait(s.arrivals, book.get(name)))
     sites = []
-    for name in _site_names(app, rows):
+    for name in names if names is not None else _site_names(app, rows):
         data = book.get(name)
         arrivals = series.get((name, ""), Series.empty(HOUR)).arrivals
         elapsed = _elapsed(now)
@@ -250,8 +250,8 @@ def waits_for_person(app: App, person_id: int | None, now: datetime) -> list[dic
         used = repo.sites_of_person(conn, person_id, now - timedelta(days=60))
     if not used:
         return []
-    by_site = {s["site"]: s for s in waits(app, now)["sites"]}
-    return [by_site[name] for name in used if name in by_site]
+    listed: list[dict[str, Any]] = waits(app, now, used)["sites"]
+    return listed
 
 
 # --- warnings ---------------------------------------------------------------------------------
