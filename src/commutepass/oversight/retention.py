@@ -11,13 +11,12 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 from commutepass.domain.clock import BEIJING, local_date, local_midnight
 from commutepass.kit import audit
 from commutepass.kit.context import App
-from commutepass.store.tables import checks, daily_counts, itinerary, travel
+from commutepass.oversight import repository
 
 
 def cutoff(app: App, now: datetime) -> datetime:
@@ -27,18 +26,10 @@ def cutoff(app: App, now: datetime) -> datetime:
 
 
 def _add_counts(conn: Connection, kind: str, counts: Counter[tuple[date, str]]) -> None:
-    if not counts:
-        return
     rows = [
         {"kind": kind, "day": day, "bucket": bucket[:96], "count": n} for (day, bucket), n in counts.items()
     ]
-    insert = (
-        postgresql.insert(daily_counts) if conn.dialect.name == "postgresql" else sqlite.insert(daily_counts)
-    )
-    stmt = insert.on_conflict_do_update(
-        index_elements=["kind", "day", "bucket"], set_={"count": daily_counts.c.count + insert.excluded.count}
-    )
-    conn.execute(stmt, rows)
+    repository.add_daily_counts(conn, kind, rows)
 
 
 def _count(rows: Iterable[Any], key: Any) -> Counter[tuple[date, str]]:
@@ -48,34 +39,24 @@ def _count(rows: Iterable[Any], key: Any) -> Counter[tuple[date, str]]:
     return counts
 
 
-def _stream(conn: Connection, table: Table, *where: Any) -> Any:
-    # the option on the statement, not the connection: it would stay on the connection, and the
-    # inserts that follow cannot run on a server-side cursor
-    return conn.execute(select(table).where(*where).execution_options(yield_per=5000))
-
-
 def run(app: App, *, now: datetime | None = None, actor: audit.Actor | None = None) -> dict[str, Any]:
     now = now or app.now()
     limit = cutoff(app, now)
     with app.transaction() as conn:
         travel_counts = _count(
-            _stream(conn, travel, travel.c.event_time < limit),
+            repository.travel_before(conn, limit),
             lambda r: (local_date(r.event_time), f"{r.direction}|{r.mode}|{r.county}"),
         )
         itinerary_counts = _count(
-            _stream(conn, itinerary, itinerary.c.day < local_date(limit)), lambda r: (r.day, r.county)
+            repository.itinerary_before(conn, local_date(limit)), lambda r: (r.day, r.county)
         )
         check_counts = _count(
-            _stream(conn, checks, checks.c.at < limit), lambda r: (local_date(r.at), f"{r.decision}|{r.site}")
+            repository.checks_before(conn, limit), lambda r: (local_date(r.at), f"{r.decision}|{r.site}")
         )
         _add_counts(conn, "travel", travel_counts)
         _add_counts(conn, "itinerary", itinerary_counts)
         _add_counts(conn, "checks", check_counts)
-        deleted = {
-            "travel": conn.execute(delete(travel).where(travel.c.event_time < limit)).rowcount,
-            "itinerary": conn.execute(delete(itinerary).where(itinerary.c.day < local_date(limit))).rowcount,
-            "checks": conn.execute(delete(checks).where(checks.c.at < limit)).rowcount,
-        }
+        deleted = repository.delete_before(conn, limit, local_date(limit))
         summary = {
             "cutoff": limit.astimezone(BEIJING).isoformat(),
             "retention_days": app.policies.in_force(now).retention_days,

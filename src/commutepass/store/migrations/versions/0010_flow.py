@@ -1,7 +1,7 @@
 """flow per entry channel, alerts with history and an outbox, job runs (issue 14)
 
 Revision ID: 0010_flow
-Revises: 0005_checks_of_codes
+Revises: 0007_known_at
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from commutepass.store.tables import UtcDateTime
 
 revision = "0010_flow"
-down_revision = "0005_checks_of_codes"
+down_revision = "0007_known_at"
 branch_labels = None
 depends_on = None
 
