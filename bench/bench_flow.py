@@ -5,7 +5,11 @@
 Every stored swipe is also counted into its entry channel's minute (``flow.repository.count``,
 called by ``checks.service.store`` in the swipe's transaction). This measures check throughput
 with that counting and with it switched off (the function replaced by a no-op), in the same
-process on the same store, alternating on/off ``--repeats`` times and taking the median of each:
+process on the same store, alternating on/off ``--repeats`` rounds (the order flips each round).
+The cost of a path is 1 − the median over rounds of (rate with counting / rate without) — each
+ratio from two runs a few seconds apart, so a load change on the shared machine moves both. Beside
+it, the share of each counting-on run spent inside ``flow.repository.count`` (timed in process):
+the direct figure, which the machine's load hardly moves. The paths:
 
   1. the server's check path without HTTP: each check decided (``checks.service.decide``) and
      handed to the group-commit writer as ``POST /v1/checks`` does, timed until all are stored;
@@ -33,6 +37,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench_checks import build  # bench/ is on sys.path when run as a script
 from commutepass.checks import service as checks
@@ -45,10 +50,20 @@ from docs_section import publish
 MARK = "bench_flow"
 OFFICER = audit.Actor("bench-officer", "officer")
 REAL_COUNT = checks.flow_repository.count
+INSIDE = [0.0]
+"""Seconds spent inside ``flow.repository.count`` since the last reset (counting on)."""
+
+
+def _timed_count(conn: Any, swipes: Any) -> None:
+    started = time.perf_counter()
+    try:
+        REAL_COUNT(conn, swipes)
+    finally:
+        INSIDE[0] += time.perf_counter() - started
 
 
 def _counting(on: bool) -> None:
-    checks.flow_repository.count = REAL_COUNT if on else (lambda conn, swipes: None)  # type: ignore[assignment]
+    checks.flow_repository.count = _timed_count if on else (lambda conn, swipes: None)  # type: ignore[assignment]
 
 
 PER_SECOND = 100
@@ -130,6 +145,15 @@ def main() -> None:
     PER_SECOND = args.per_second
     kinds = ("pipeline", "writer", "batch", "single")
     results: dict[str, dict[bool, list[float]]] = {k: {True: [], False: []} for k in kinds}
+    shares: dict[str, list[float]] = {k: [] for k in kinds}
+
+    def timed(kind: str, on: bool, n: int, rate: float) -> None:
+        """Keep a run's rate and, counting on, the share of its time spent counting."""
+        results[kind][on].append(rate)
+        if on:
+            shares[kind].append(INSIDE[0] / (n / rate))
+        INSIDE[0] = 0.0
+
     with tempfile.TemporaryDirectory(prefix="commutepass-bench-flow-") as tmp:
         data_dir = Path(tmp)
         t0 = time.perf_counter()
@@ -142,14 +166,17 @@ def main() -> None:
                 # a fresh day per run and path: every run writes new minutes, as a morning does
                 run = len(results["writer"][True]) + len(results["writer"][False])
                 run_day = day + timedelta(days=4 * run)
-                results["pipeline"][on].append(bench_pipeline(app, _requests(truth, args.rows, run_day)))
-                writer_day = run_day + timedelta(days=1)
-                results["writer"][on].append(bench_writer(app, _requests(truth, args.rows, writer_day)))
+                INSIDE[0] = 0.0
+                timed("pipeline", on, args.rows, bench_pipeline(app, _requests(truth, args.rows, run_day)))
+                writer_requests = _requests(truth, args.rows, run_day + timedelta(days=1))
+                INSIDE[0] = 0.0
+                timed("writer", on, args.rows, bench_writer(app, writer_requests))
                 path = data_dir / "batch.csv"
                 write_batch(path, _requests(truth, args.rows, run_day + timedelta(days=2)))
-                results["batch"][on].append(bench_batch(app, path))
-                single_day = run_day + timedelta(days=3)
-                results["single"][on].append(bench_single(app, _requests(truth, args.rows // 10, single_day)))
+                timed("batch", on, args.rows, bench_batch(app, path))
+                single = _requests(truth, args.rows // 10, run_day + timedelta(days=3))
+                INSIDE[0] = 0.0
+                timed("single", on, args.rows // 10, bench_single(app, single))
                 print(
                     f"repeat {rep + 1} counting {'on' if on else 'off'}: "
                     + ", ".join(f"{k} {v[on][-1]:,.0f}/s" for k, v in results.items()),
@@ -161,21 +188,29 @@ def main() -> None:
     command = " ".join(["uv run python bench/bench_flow.py", *sys.argv[1:]])
 
     def row(name: str, what: str, n: int) -> str:
-        on, off = statistics.median(results[name][True]), statistics.median(results[name][False])
-        cost = (off - on) / off * 100
-        return f"| {what} ({n} swipes a run) | {off:,.0f} | {on:,.0f} | {cost:+.1f} % |"
+        on, off = results[name][True], results[name][False]
+        ratios = sorted(a / b for a, b in zip(on, off, strict=True))
+        cost = (1 - statistics.median(ratios)) * 100
+        spread = f"{(1 - ratios[-1]) * 100:+.1f} … {(1 - ratios[0]) * 100:+.1f} %"
+        inside = statistics.median(shares[name]) * 100
+        return (
+            f"| {what} ({n} swipes a run) | {statistics.median(off):,.0f} | {statistics.median(on):,.0f} "
+            f"| {cost:+.1f} % | {spread} | {inside:.1f} % |"
+        )
 
     publish(
         MARK,
         [
             f"Command: `{command}` — {args.people} synthetic people × 28 days (built and loaded in {build_s:.0f} s); "
-            f"medians of {args.repeats} alternating runs each; {platform.machine()}, {os.cpu_count()} cores "
+            f"{args.repeats} rounds, counting on and off alternating (order flipped each round); {platform.machine()}, {os.cpu_count()} cores "
             f"(load average {load} at the end: the machine is shared), Python {platform.python_version()}, "
             f"SQLite store; swipes timed at {PER_SECOND} a second city-wide over the sites and 4 lanes; "
             f"measured {date.today().isoformat()}.",
             "",
-            "| path | checks/s without flow counting | checks/s with flow counting | cost |",
-            "|---|---:|---:|---:|",
+            "| path | checks/s without flow counting (median) | checks/s with (median) "
+            "| cost: 1 − median of the rounds' on/off ratios | cost, range over rounds "
+            "| time inside the counting (median share of a counting-on run) |",
+            "|---|---:|---:|---:|---:|---:|",
             row("pipeline", "decide + group-commit writer (the server's check path without HTTP)", args.rows),
             row("writer", "group-commit writer alone, swipes decided beforehand", args.rows),
             row("batch", "`check --batch` in process", args.rows),
