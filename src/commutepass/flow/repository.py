@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
@@ -23,6 +24,9 @@ _UPSERT = (
 )
 
 
+_KIND = {"documents": 2, "refuse": 3}
+"""The column (after arrivals) a decision counts in: 1 entered (any other decision), 2, 3."""
+
 _UPSERT_SQL = {marker: _UPSERT.format(m=marker) for marker in ("?", "%s")}
 """The upsert with each driver's placeholder (SQLite ``?``, psycopg ``%s``)."""
 
@@ -37,20 +41,23 @@ def count(conn: Connection, swipes: Iterable[tuple[dict[str, Any], str]]) -> Non
     On the hot path of every check (the swipe writer calls it once per group commit): the rows go
     straight to the driver's cursor on the transaction's own connection, skipping SQLAlchemy's
     statement handling, a fixed cost on every commit however few swipes it holds."""
-    per_key: dict[tuple[str, str, datetime], list[int]] = {}
-    for row, lane in swipes:
-        key = (row["site"], lane, row["at"].replace(second=0, microsecond=0))
-        counts = per_key.get(key)
-        if counts is None:
-            counts = per_key[key] = [0, 0, 0, 0]
-        counts[0] += 1
-        decision = row["decision"]
-        counts[2 if decision == "documents" else 3 if decision == "refuse" else 1] += 1
-    if not per_key:
+    # the minute as a whole number (epoch seconds // 60): far cheaper per swipe than building a
+    # datetime for it, and the same key (stored times are UTC-aware); tallied at C speed by Counter
+    tally = Counter(
+        (row["site"], lane, int(row["at"].timestamp() // 60), row["decision"]) for row, lane in swipes
+    )
+    if not tally:
         return
+    per_key: dict[tuple[str, str, int], list[int]] = {}
+    for (site, lane, minute, decision), n in tally.items():
+        counts = per_key.get((site, lane, minute))
+        if counts is None:
+            counts = per_key[(site, lane, minute)] = [0, 0, 0, 0]
+        counts[0] += n
+        counts[_KIND.get(decision, 1)] += n
     style = DriverStyle.of(conn)
     values = [
-        (site, lane, style.time(minute), c[0], c[1], c[2], c[3])
+        (site, lane, style.time(datetime.fromtimestamp(minute * 60, UTC)), c[0], c[1], c[2], c[3])
         for (site, lane, minute), c in sorted(per_key.items())
     ]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
