@@ -8,8 +8,9 @@ with that counting and with it switched off (the function replaced by a no-op), 
 process on the same store, alternating on/off ``--repeats`` rounds (the order flips each round).
 The cost of a path is 1 − the median over rounds of (rate with counting / rate without) — each
 ratio from two runs a few seconds apart, so a load change on the shared machine moves both. Beside
-it, the share of each counting-on run spent inside ``flow.repository.count`` (timed in process):
-the direct figure, which the machine's load hardly moves. The paths:
+it, the share of each counting-on run's CPU time (the process, all threads) spent inside
+``flow.repository.count`` (the counting thread's CPU time): the direct figure, which other
+processes on the machine and waits for the GIL do not move. The paths:
 
   1. the server's check path without HTTP: each check decided (``checks.service.decide``) and
      handed to the group-commit writer as ``POST /v1/checks`` does, timed until all are stored;
@@ -51,15 +52,33 @@ MARK = "bench_flow"
 OFFICER = audit.Actor("bench-officer", "officer")
 REAL_COUNT = checks.flow_repository.count
 INSIDE = [0.0]
-"""Seconds spent inside ``flow.repository.count`` since the last reset (counting on)."""
+"""CPU seconds spent inside ``flow.repository.count`` since the last reset (counting on): the
+calling thread's own CPU time, so neither waiting for the GIL nor other processes on the machine
+count in it."""
 
 
 def _timed_count(conn: Any, swipes: Any) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()
     try:
         REAL_COUNT(conn, swipes)
     finally:
-        INSIDE[0] += time.perf_counter() - started
+        INSIDE[0] += time.thread_time() - started
+
+
+class Clock:
+    """A timed section: wall seconds (for the rate) and the process's CPU seconds, all threads."""
+
+    def __enter__(self) -> Clock:
+        INSIDE[0] = 0.0
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        self.inside = INSIDE[0]
+
+
+Timed = tuple[int, Clock]
 
 
 def _counting(on: bool) -> None:
@@ -83,29 +102,29 @@ def _requests(truth: list[dict[str, str]], rows: int, day: date) -> list[checks.
     ]
 
 
-def bench_writer(app: App, requests: list[checks.CheckRequest]) -> float:
+def bench_writer(app: App, requests: list[checks.CheckRequest]) -> Timed:
     with app.engine.connect() as conn:
         session = checks.CheckSession(app, conn)
         swipes = [session.decide(r).swipe() for r in requests]
     writer = SwipeWriter(app)
     try:
-        started = time.perf_counter()
-        futures = [writer.submit(s, OFFICER) for s in swipes]
-        for f in futures:
-            f.result()
-        return len(swipes) / (time.perf_counter() - started)
+        with Clock() as clock:
+            futures = [writer.submit(s, OFFICER) for s in swipes]
+            for f in futures:
+                f.result()
+        return len(swipes), clock
     finally:
         writer.close()
 
 
-def bench_pipeline(app: App, requests: list[checks.CheckRequest]) -> float:
+def bench_pipeline(app: App, requests: list[checks.CheckRequest]) -> Timed:
     writer = SwipeWriter(app)
     try:
-        started = time.perf_counter()
-        futures = [writer.submit(checks.decide(app, r).swipe(), OFFICER) for r in requests]
-        for f in futures:
-            f.result()
-        return len(requests) / (time.perf_counter() - started)
+        with Clock() as clock:
+            futures = [writer.submit(checks.decide(app, r).swipe(), OFFICER) for r in requests]
+            for f in futures:
+                f.result()
+        return len(requests), clock
     finally:
         writer.close()
 
@@ -118,17 +137,17 @@ def write_batch(path: Path, requests: list[checks.CheckRequest]) -> None:
             out.writerow([r.id_number, r.at.isoformat(), r.site, r.mode.value, "true", ""])
 
 
-def bench_batch(app: App, path: Path) -> float:
-    started = time.perf_counter()
-    n = sum(1 for line in checks.check_batch(app, path) if "decision" in line)
-    return n / (time.perf_counter() - started)
+def bench_batch(app: App, path: Path) -> Timed:
+    with Clock() as clock:
+        n = sum(1 for line in checks.check_batch(app, path) if "decision" in line)
+    return n, clock
 
 
-def bench_single(app: App, requests: list[checks.CheckRequest]) -> float:
-    started = time.perf_counter()
-    for r in requests:
-        checks.check(app, r)
-    return len(requests) / (time.perf_counter() - started)
+def bench_single(app: App, requests: list[checks.CheckRequest]) -> Timed:
+    with Clock() as clock:
+        for r in requests:
+            checks.check(app, r)
+    return len(requests), clock
 
 
 def main() -> None:
@@ -147,12 +166,12 @@ def main() -> None:
     results: dict[str, dict[bool, list[float]]] = {k: {True: [], False: []} for k in kinds}
     shares: dict[str, list[float]] = {k: [] for k in kinds}
 
-    def timed(kind: str, on: bool, n: int, rate: float) -> None:
-        """Keep a run's rate and, counting on, the share of its time spent counting."""
-        results[kind][on].append(rate)
+    def timed(kind: str, on: bool, run: Timed) -> None:
+        """Keep a run's rate and, counting on, the share of its CPU time spent counting."""
+        n, clock = run
+        results[kind][on].append(n / clock.wall)
         if on:
-            shares[kind].append(INSIDE[0] / (n / rate))
-        INSIDE[0] = 0.0
+            shares[kind].append(clock.inside / clock.cpu)
 
     with tempfile.TemporaryDirectory(prefix="commutepass-bench-flow-") as tmp:
         data_dir = Path(tmp)
@@ -166,17 +185,15 @@ def main() -> None:
                 # a fresh day per run and path: every run writes new minutes, as a morning does
                 run = len(results["writer"][True]) + len(results["writer"][False])
                 run_day = day + timedelta(days=4 * run)
-                INSIDE[0] = 0.0
-                timed("pipeline", on, args.rows, bench_pipeline(app, _requests(truth, args.rows, run_day)))
-                writer_requests = _requests(truth, args.rows, run_day + timedelta(days=1))
-                INSIDE[0] = 0.0
-                timed("writer", on, args.rows, bench_writer(app, writer_requests))
+                timed("pipeline", on, bench_pipeline(app, _requests(truth, args.rows, run_day)))
+                timed(
+                    "writer", on, bench_writer(app, _requests(truth, args.rows, run_day + timedelta(days=1)))
+                )
                 path = data_dir / "batch.csv"
                 write_batch(path, _requests(truth, args.rows, run_day + timedelta(days=2)))
-                timed("batch", on, args.rows, bench_batch(app, path))
+                timed("batch", on, bench_batch(app, path))
                 single = _requests(truth, args.rows // 10, run_day + timedelta(days=3))
-                INSIDE[0] = 0.0
-                timed("single", on, args.rows // 10, bench_single(app, single))
+                timed("single", on, bench_single(app, single))
                 print(
                     f"repeat {rep + 1} counting {'on' if on else 'off'}: "
                     + ", ".join(f"{k} {v[on][-1]:,.0f}/s" for k, v in results.items()),
@@ -209,7 +226,7 @@ def main() -> None:
             "",
             "| path | checks/s without flow counting (median) | checks/s with (median) "
             "| cost: 1 − median of the rounds' on/off ratios | cost, range over rounds "
-            "| time inside the counting (median share of a counting-on run) |",
+            "| CPU time inside the counting (median share of a counting-on run's CPU time) |",
             "|---|---:|---:|---:|---:|---:|",
             row("pipeline", "decide + group-commit writer (the server's check path without HTTP)", args.rows),
             row("writer", "group-commit writer alone, swipes decided beforehand", args.rows),
