@@ -147,7 +147,12 @@ def test_apscheduler_on_two_servers_runs_each_slot_once(two_servers: tuple[App, 
     assert len(slots) >= 3
     assert len(slots) == len(set(slots))  # each second's slot ran on one server only
     runs = _runs(two_servers[0])
-    assert len(runs) == len(slots) and {r.outcome for r in runs} == {"ok"}
+    # every slot claimed once; a slot whose fire came while the other server still ran the previous
+    # one is recorded as busy (the job's advisory lock: runs never overlap) and did not run; on a
+    # loaded machine that happens, so it is allowed here, but only that
+    assert len({r.scheduled_for for r in runs}) == len(runs)
+    assert {r.outcome for r in runs} <= {"ok", "busy"}
+    assert sorted(r.scheduled_for for r in runs if r.outcome == "ok") == sorted(slots)
 
 
 def test_the_standard_jobs_run_and_publish(app: App) -> None:
