@@ -3,15 +3,22 @@ served (uvicorn, one process or several workers)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import uvicorn
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import FastAPI
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 
 from commutepass.accounts import api as accounts_api
 from commutepass.accounts import pages as accounts_pages
@@ -22,20 +29,30 @@ from commutepass.applications import pages as applications_pages
 from commutepass.checkpoints import api as checkpoints_api
 from commutepass.checkpoints import pages as checkpoints_pages
 from commutepass.checks import api as checks_api
+from commutepass.checks.service import policy_in_force
 from commutepass.checks.writer import SwipeWriter
 from commutepass.commuters import api as commuters_api
 from commutepass.credentials import api as credentials_api
 from commutepass.credentials import pages as credentials_pages
+from commutepass.domain.errors import InputError
 from commutepass.feedback import api as feedback_api
 from commutepass.feedback import pages as feedback_pages
-from commutepass.kit import openapi, problems
+from commutepass.flow import api as flow_api
+from commutepass.flow import pages as flow_pages
+from commutepass.flow import repository as flow_repository
+from commutepass.jobs import api as jobs_api
+from commutepass.jobs import pages as jobs_pages
+from commutepass.jobs import service as jobs
+from commutepass.kit import observe, openapi, problems
 from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
+from commutepass.kit.observe import Observe
 from commutepass.kit.protection import Protection
 from commutepass.kit.settings import Settings
 from commutepass.loads import api as loads_api
 from commutepass.oversight import api as oversight_api
 from commutepass.oversight import pages as oversight_pages
+from commutepass.store.db import alembic_config
 
 WEB = Path(__file__).parent / "web"
 API_ROUTERS = (
@@ -49,6 +66,8 @@ API_ROUTERS = (
     appeals_api,
     feedback_api,
     oversight_api,
+    flow_api,
+    jobs_api,
 )
 PAGE_ROUTERS = (
     accounts_pages,
@@ -58,7 +77,28 @@ PAGE_ROUTERS = (
     applications_pages,
     appeals_pages,
     feedback_pages,
+    flow_pages,
+    jobs_pages,
 )
+
+
+def readiness(app: App) -> list[str]:
+    """What keeps this server from taking traffic (empty: ready)."""
+    found: list[str] = []
+    try:
+        with app.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            current = MigrationContext.configure(conn).get_current_heads()
+        head = ScriptDirectory.from_config(alembic_config(app.engine)).get_heads()
+        if set(current) != set(head):
+            found.append(f"migrations: the store is at {sorted(current)}, the code needs {sorted(head)}")
+    except Exception as exc:
+        found.append(f"store: not reachable ({type(exc).__name__})")
+    try:
+        policy_in_force(app.policies, app.now())
+    except InputError:
+        found.append(f"policy: none in force at {app.now().isoformat()}")
+    return found
 
 
 def create_app(settings: Settings | None = None, application: App | None = None) -> FastAPI:
@@ -68,7 +108,12 @@ def create_app(settings: Settings | None = None, application: App | None = None)
         api.state.commutepass = opened
         api.state.swipes = SwipeWriter(opened)
         api.state.sessions = SessionCache()
+        scheduled = jobs.runner(opened) if opened.settings.scheduler else None
+        if scheduled is not None:
+            scheduled.start()
         yield
+        if scheduled is not None:
+            scheduled.stop()
         api.state.swipes.close()
         if application is None:
             opened.close()
@@ -86,6 +131,7 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     )
     problems.install(api)
     api.add_middleware(Protection)
+    api.add_middleware(Observe)
     for area in API_ROUTERS:
         api.include_router(area.router)
     api.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -97,6 +143,26 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     @api.get("/health", tags=["meta"], dependencies=[PUBLIC])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @api.get("/ready", tags=["meta"], dependencies=[PUBLIC])
+    def ready(app: AppDep) -> Response:
+        """Ready for traffic: the store answers, its schema is at the newest migration, a policy
+        is in force now. 503 with what is wrong otherwise (the load balancer takes it out)."""
+        problems_found = readiness(app)
+        body = {"status": "ready" if not problems_found else "not ready", "problems": problems_found}
+        return Response(
+            orjson.dumps(body), status_code=503 if problems_found else 200, media_type="application/json"
+        )
+
+    @api.get("/metrics", tags=["meta"], dependencies=[PUBLIC], include_in_schema=False)
+    def metrics(app: AppDep) -> Response:
+        """Prometheus text format (see kit/observe.py for the series)."""
+        try:
+            with app.engine.connect() as conn:
+                observe.ALERTS_OPEN.set(len(flow_repository.live_alerts(conn)))
+        except Exception:  # the store is down: the other series still tell it
+            observe.ALERTS_OPEN.set(float("nan"))
+        return Response(generate_latest(observe.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @api.get("/v1/policies", tags=["meta"], summary="Policy versions", dependencies=[PUBLIC])
     async def policies(app: AppDep) -> list[dict[str, Any]]:
@@ -115,13 +181,44 @@ def create_app(settings: Settings | None = None, application: App | None = None)
     return api
 
 
+def work(settings: Settings) -> None:
+    """Only the scheduled jobs, no HTTP (``commutepass worker``), until interrupted."""
+    import signal
+    import threading
+
+    _logging(settings)
+    application = App.open(settings)
+    scheduled = jobs.runner(application)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduled.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduled.stop()
+        application.close()
+
+
+def _logging(settings: Settings) -> None:
+    observe.configure_logging(settings.log_level.upper())
+    logging.getLogger("commutepass.access").setLevel("INFO" if settings.access_log else "WARNING")
+
+
 def factory() -> FastAPI:
     """Used by uvicorn workers: settings come from the environment the parent set."""
-    return create_app(Settings())
+    settings = Settings()
+    _logging(settings)
+    return create_app(settings)
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+def run(settings: Settings, *, host: str, port: int, workers: int = 1, scheduler: bool | None = None) -> None:
     os.environ["COMMUTEPASS_DATA_DIR"] = str(settings.data_dir)
+    if scheduler is None:  # serve runs the jobs unless told not to
+        scheduler = os.environ.get("COMMUTEPASS_SCHEDULER", "1").strip().lower() not in ("0", "false", "no")
+    os.environ["COMMUTEPASS_SCHEDULER"] = "1" if scheduler else "0"
     if settings.database_url:
         os.environ["COMMUTEPASS_DATABASE_URL"] = settings.database_url
     if settings.policy_dir:

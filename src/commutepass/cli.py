@@ -89,11 +89,28 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    scheduler: Annotated[
+        bool | None,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Also run the scheduled jobs (default on; env COMMUTEPASS_SCHEDULER=0 turns it off).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs)."""
+    """Serve the HTTP API (OpenAPI at /docs) and, unless --no-scheduler, the scheduled jobs."""
     from commutepass.app import run
 
-    run(ctx.obj, host=host, port=port, workers=workers)
+    run(ctx.obj, host=host, port=port, workers=workers, scheduler=scheduler)
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Run only the scheduled jobs (identification, retention, snapshot, trust lists, alerts);
+    for larger deployments next to servers started with --no-scheduler. Several may run: each
+    job's slot runs once (claimed in the store)."""
+    from commutepass.app import work
+
+    work(ctx.obj)
 
 
 @app.command()

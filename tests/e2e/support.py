@@ -51,6 +51,9 @@ def cli_env() -> dict[str, str]:
     env["COMMUTEPASS_SECRET"] = SECRET
     env["COMMUTEPASS_PASSWORD_HASH_MEMORY_KIB"] = "1024"  # cheap hashes for throw-away test users
     env["COMMUTEPASS_PASSWORD_HASH_ROUNDS"] = "1"
+    # servers started by the tests hold a fixed or past clock: no scheduled retention or
+    # identification behind the tests' backs (test_jobs.py starts the scheduler on purpose)
+    env["COMMUTEPASS_SCHEDULER"] = "0"
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     return env

@@ -67,6 +67,7 @@ async def check(
         mode=service.parse_mode(body.mode),
         smartphone=body.smartphone,
         companions=tuple(body.companions),
+        lane=body.lane,
         known_at=app.moment(body.known_at) if body.known_at is not None else None,
     )
     # already shaped as CheckOut by the service (a test holds it to the schema): no re-validation

@@ -56,6 +56,7 @@ class CheckRequestIn(BaseModel):
     mode: Literal["road", "rail"]
     smartphone: StrictBool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
+    lane: str = Field("", max_length=16, description="The lane or gate at the site (for the flow counts)")
     known_at: Moment | None = Field(
         None, description="Decide with the facts recorded by then (stored with the check); default now"
     )

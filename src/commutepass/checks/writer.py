@@ -27,7 +27,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from commutepass.checks.service import CheckRequest, Swipe, check_event, decide, store
-from commutepass.kit import audit
+from commutepass.kit import audit, observe
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
 
@@ -54,6 +54,7 @@ class SwipeWriter:
         self._queue: queue.Queue[PendingSwipe | None] = queue.Queue()
         self._backlog: list[audit.Prepared] = []
         self._flushed = time.monotonic()
+        observe.SWIPE_QUEUE.set_function(self._queue.qsize)
         self._thread = threading.Thread(target=self._run, name="swipe-writer", daemon=True)
         self._thread.start()
 
@@ -98,7 +99,7 @@ class SwipeWriter:
 
     def _write(self, batch: list[PendingSwipe]) -> None:
         try:
-            with self.app.transaction() as conn:
+            with observe.SWIPE_COMMIT.time(), self.app.transaction() as conn:
                 stored = store(conn, [p.swipe for p in batch])
         except Exception as exc:  # every waiting check learns that its swipe was not stored
             for pending in batch:

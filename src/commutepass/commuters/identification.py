@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from commutepass.domain.commuters import Features, Outcome
+from commutepass.domain.errors import InputError
 from commutepass.domain.policy import IdentificationRules, RingArea
 from commutepass.domain.workdays import calendar
 
@@ -185,7 +186,14 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self, master: str | None = None, conf: dict[str, str] | None = None) -> None:
-        from pyspark.sql import SparkSession
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:  # a checkpoint server installs without Spark
+            raise InputError(
+                "engine",
+                "the Spark engine needs PySpark: install commutepass[spark] (or use --engine duckdb)",
+                "Spark 引擎需要 PySpark：请安装 commutepass[spark]（或改用 --engine duckdb）",
+            ) from None
 
         builder = (
             SparkSession.builder.master(master or os.environ.get("COMMUTEPASS_SPARK_MASTER", "local[*]"))

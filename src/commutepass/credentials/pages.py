@@ -18,6 +18,7 @@ from commutepass.credentials import service as credentials
 from commutepass.credentials.qr import qr_svg_inline
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import InputError
+from commutepass.flow import service as flow
 from commutepass.kit.context import App
 from commutepass.kit.gates import AppDep, Citizen
 from commutepass.kit.i18n import lang_of, translator
@@ -47,6 +48,7 @@ def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
         "nat_seconds_left": _seconds_until(result.get("nat_valid_until"), now),
         "code": code,
         "qr": Markup(qr_svg_inline(code["code"], translator(lang)("status.qr_title"))) if code else None,
+        "waits": flow.waits_for_person(app, chosen, now),
     }
 
 

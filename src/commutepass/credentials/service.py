@@ -288,6 +288,16 @@ def local_verifier(app: App) -> Verifier:
     return verifier(trust_document(app), revocation_document(app), anchor_pem(app))
 
 
+def list_expiry(app: App, kind: str, document: Any) -> datetime | None:
+    """When a published list expires, read as any verifier reads it (its signature checked
+    against this installation's anchors). ``kind``: ``trust`` or ``revocations``. ``InputError``
+    if the document does not verify or is not well formed."""
+    anchors = load_anchors(anchor_pem(app))
+    if kind == "trust":
+        return TrustList.parse(document, anchors).expires_at
+    return RevocationList.parse(document, anchors).expires_at
+
+
 def read_json_file(path: Path, what: str) -> Any:
     try:
         return orjson.loads(path.read_bytes())

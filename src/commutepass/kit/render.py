@@ -41,6 +41,7 @@ NAV: dict[Role, tuple[tuple[str, str], ...]] = {
         ("/admin/risk", "nav.admin_risk"),
         ("/admin/policies", "nav.admin_policies"),
         ("/admin/users", "nav.admin_users"),
+        ("/admin/jobs", "nav.admin_jobs"),
         ("/analyst", "nav.analyst"),
         ("/feedback", "nav.feedback"),
     ),

@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     pseudonymous keys only). Default: ``lake`` in the data directory."""
     spark_master: str | None = None
     """Spark master URL for ``identify --engine spark`` (default ``local[*]``)."""
+    alert_webhook_url: str | None = None
+    """Where alerts go out (POST, JSON; env COMMUTEPASS_ALERT_WEBHOOK_URL): each opened or resolved
+    alert once, from an outbox, retried with back-off until the receiver answers 2xx."""
+    log_level: str = "INFO"
+    """Level of the JSON logs on stderr (env COMMUTEPASS_LOG_LEVEL)."""
+    access_log: bool = False
+    """One JSON line per HTTP request (route, status, ms, request id); env COMMUTEPASS_ACCESS_LOG."""
+    scheduler: bool = False
+    """Run the scheduled jobs in this process (``serve`` turns it on; ``worker`` runs only them;
+    env COMMUTEPASS_SCHEDULER)."""
+    sites_file: Path | None = None
+    """The site data (lanes, capacity, hours) instead of the built-in ``flow/sites.toml``."""
+    warnings_file: Path | None = None
+    """The warning rules instead of the built-in ``flow/warnings.toml``."""
 
     def resolved_lake_dir(self) -> Path:
         return self.lake_dir if self.lake_dir is not None else self.data_dir / "lake"

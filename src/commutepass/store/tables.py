@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -405,4 +406,82 @@ policy_versions = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+)
+
+
+# --- flow, warnings and scheduled work (issue 14, revision 0010_flow) ----------------------------
+
+flow_minutes = Table(
+    "flow_minutes",
+    metadata,
+    # one row per entry channel and minute, counted up as swipes are stored (never by rescanning)
+    Column("site", String(64), primary_key=True),
+    Column("lane", String(16), primary_key=True),
+    Column("minute", UtcDateTime, primary_key=True),
+    Column("arrivals", BigInteger, nullable=False),
+    Column("entered", BigInteger, nullable=False),
+    Column("documents", BigInteger, nullable=False),
+    Column("refused", BigInteger, nullable=False),
+    Index(None, "minute"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("rule", String(64), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    # "rule|site" while the alert is not resolved, else empty: at most one live alert per rule and site
+    Column("open_key", String(140), nullable=True, unique=True),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("acknowledged_by", String(64), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("value", Float, nullable=False),
+    Column("message_zh", Text, nullable=False),
+    Column("message_en", Text, nullable=False),
+    Index(None, "state", "opened_at"),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("alert_id", RowId, ForeignKey("alerts.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index(None, "alert_id", "id"),
+)
+
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("alert_id", RowId, ForeignKey("alerts.id"), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index(None, "delivered_at", "next_attempt_at"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("job", String(64), nullable=False),
+    Column("scheduled_for", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("host", String(128), nullable=False),
+    # a run is claimed by inserting its row: one runner per job and slot, whatever the servers
+    UniqueConstraint("job", "scheduled_for"),
 )

@@ -1,0 +1,1 @@
+"""Flow at the entry channels: counts per minute, queue and wait estimates, warnings, alerts."""
