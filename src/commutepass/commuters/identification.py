@@ -74,6 +74,9 @@ RESULT_COLUMNS = (
     "entry_workdays",
     "active_weeks",
     "edge_entries",
+    "rhythm",
+    "rhythm_entries",
+    "rhythm_days",
     "days_since_last_entry",
     "passages",
     "ring_passages",
@@ -270,12 +273,22 @@ def calendar_table(as_of: date, window_days: int) -> pa.Table:
             "day": pa.array([d.day for d in days], pa.date32()),
             "day_no": pa.array(range(len(days)), pa.int32()),
             "workday": pa.array([int(d.workday) for d in days], pa.int32()),
-            "week": pa.array([d.week for d in days], pa.int32()),
+            "week": pa.array([d.work_week for d in days], pa.int32()),
             "first_wd": pa.array([int(d.first_workday_of_week) for d in days], pa.int32()),
             "last_wd": pa.array([int(d.last_workday_of_week) for d in days], pa.int32()),
             "wd_before": pa.array([d.workdays_so_far - d.workday for d in days], pa.int32()),
+            "eve": pa.array([int(d.eve_of_week) for d in days], pa.int32()),
+            "after": pa.array([int(d.after_week) for d in days], pa.int32()),
+            "week_workdays": pa.array([d.workdays_in_week for d in days], pa.int32()),
+            "monday_week": pa.array([d.week for d in days], pa.int32()),
         }
     )
+
+
+RHYTHM_FLAGS = (("eve", "eve"), ("first", "first_wd"), ("last", "last_wd"), ("after", "after"))
+"""The weekly rhythms by the day of the entry: the day off before the working week (Sunday
+evening), its first workday (Monday morning), its last workday (Friday: a Beijing home), the
+day off after it (Saturday); a tie goes to the earlier in this order."""
 
 
 def _permille(share: float) -> int:
@@ -383,8 +396,11 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     minutes = [f[_minute(i)] for i in range(window)]
     entered = [m.notnull().cast("int64") for m in minutes]
 
-    def count(flag: str) -> ir.IntegerValue:
-        return sum((e for e, d in zip(entered, days, strict=True) if d[flag]), ibis.literal(0, type="int64"))
+    def count(*flags: str) -> ir.IntegerValue:
+        return sum(
+            (e for e, d in zip(entered, days, strict=True) if any(d[flag] for flag in flags)),
+            ibis.literal(0, type="int64"),
+        )
 
     def first_where(values: list[Any]) -> ir.IntegerValue:
         return ibis.cases(
@@ -410,6 +426,18 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     entry_days = f.entry_days
     workdays_since_first = total_workdays - wd_before_first
     joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
+    # the weekly rhythms: back for the working week (the day off before it, or its first
+    # workday) or back home to Beijing at its end (its last workday, or the day off after it)
+    kinds = [(kind, count(flag), sum(1 for d in days if d[flag])) for kind, flag in RHYTHM_FLAGS]
+    best = kinds[0][1]
+    for _kind, n, _days in kinds[1:]:
+        best = ibis.greatest(best, n)
+    rhythm = ibis.cases(
+        *[(n == best, ibis.literal(kind)) for kind, n, _d in kinds], else_=ibis.null("string")
+    )
+    rhythm_days = ibis.cases(
+        *[(n == best, ibis.literal(d, type="int64")) for _k, n, d in kinds], else_=ibis.null("int64")
+    )
     f = f.select(
         "person_id",
         passages=f.passages,
@@ -417,7 +445,10 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         entry_days=entry_days,
         entry_workdays=count("workday"),
         active_weeks=active_weeks,
-        edge_entries=ibis.greatest(count("first_wd"), count("last_wd")),
+        edge_entries=ibis.greatest(count("eve", "first_wd"), count("last_wd", "after")),
+        rhythm=ibis.ifelse(entry_days > 0, rhythm, ibis.null("string")),
+        rhythm_entries=ibis.ifelse(entry_days > 0, best, ibis.null("int64")),
+        rhythm_days=ibis.ifelse(entry_days > 0, rhythm_days, ibis.null("int64")),
         span_days=ibis.ifelse(joiner, window - first_no, window),
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
         days_since_last_entry=(window - 1) - last_no,
@@ -436,10 +467,17 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         & (f.active_weeks >= rules.weekly_min_weeks)
         & (f.entry_days * 1000 >= f.span_days * _permille(rules.daily_min_day_share))
     )
+    # a week with hardly a workday (a long holiday) is not required of a weekly commuter
+    short_weeks = len(
+        {d["monday_week"] for d in days if d["week_workdays"] <= rules.weekly_short_week_max_workdays}
+    )
+    min_weeks = max(
+        min(rules.weekly_min_weeks_floor, rules.weekly_min_weeks), rules.weekly_min_weeks - short_weeks
+    )
     weekly = (
-        (f.active_weeks >= rules.weekly_min_weeks)
+        (f.active_weeks >= min_weeks)
         & (f.entry_days * 1000 <= f.active_weeks * _permille(rules.weekly_max_entry_days_per_week))
-        & (f.edge_entries >= rules.weekly_min_weeks)
+        & (f.edge_entries >= min_weeks)
         & (f.edge_entries * 1000 >= f.entry_days * _permille(rules.weekly_min_weekday_share))
     )
     outcome = ibis.cases(
@@ -585,6 +623,9 @@ def features_of(row: dict[str, Any], window_days: int) -> Features:
         entry_workdays=int(row["entry_workdays"]),
         active_weeks=int(row["active_weeks"]),
         edge_entries=int(row["edge_entries"]),
+        rhythm=row.get("rhythm"),
+        rhythm_entries=None if row.get("rhythm_entries") is None else int(row["rhythm_entries"]),
+        rhythm_days=None if row.get("rhythm_days") is None else int(row["rhythm_days"]),
         days_since_last_entry=None
         if row["days_since_last_entry"] is None
         else int(row["days_since_last_entry"]),

@@ -99,11 +99,17 @@ class IdentificationRules(_Frozen):
     """Share of the window's workdays with an entry for a daily commuter."""
     weekly_min_weeks: int = Field(3, gt=0)
     """Distinct weeks with an entry for a weekly commuter."""
+    weekly_short_week_max_workdays: int = Field(2, ge=0)
+    """A week with at most this many workdays (the National Day week with only its make-up
+    days) is not required of a weekly commuter: each such week in the window lowers
+    ``weekly_min_weeks`` by one, down to ``weekly_min_weeks_floor``."""
+    weekly_min_weeks_floor: int = Field(2, gt=0)
     weekly_max_entry_days_per_week: float = Field(3.0, gt=0)
     weekly_min_weekday_share: float = Field(0.6, gt=0, le=1)
-    """Share of entries on the person's usual day of the working week: the first workday
-    (Monday in) or the last (Friday home), by the holiday calendar, so a Monday holiday
-    moves the day rather than breaking the pattern."""
+    """Share of entries at the start or the end of the working week: the day off before it
+    (Sunday evening back), its first workday (Monday morning back), its last workday (Friday
+    home to Beijing) or the day off after it (Saturday), by the holiday calendar, so a Monday
+    holiday moves the day rather than breaking the pattern."""
     daily_min_entry_days: int = Field(5, gt=0)
     """Entry days a daily commuter needs at least (a few business trips in a short span are not commuting)."""
     daily_min_day_share: float = Field(0.4, gt=0, le=1)
