@@ -159,8 +159,9 @@ class _Calendar:
         cal = calendar(start, start + timedelta(days=days + 13))
         self.days = days
         self.workday = np.array([c.workday for c in cal])
-        self.first_wd = np.array([c.first_workday_of_week for c in cal])[:days]
-        self.last_wd = np.array([c.last_workday_of_week for c in cal])[:days]
+        # a working week is a run of consecutive workdays (a make-up Sunday opens one)
+        self.first_wd = np.array([c.first_of_run for c in cal])[:days]
+        self.last_wd = np.array([c.last_of_run for c in cal])[:days]
         # Friday-in people go home on the last day off after their last workday of the week
         back = np.zeros(days, dtype=np.int64)
         for d in range(days):
@@ -173,8 +174,8 @@ class _Calendar:
         window = cal[:days]
         self.eve = np.array([c.eve_of_week for c in window])
         self.after = np.array([c.after_week for c in window])
-        self.week = np.array([c.week for c in window])
-        self.short_week = np.array([c.workdays_in_week <= 2 for c in window])
+        self.week = np.array([c.work_week for c in window])
+        self.short_week = np.array([c.run_workdays <= 2 for c in window])
         self.workdays_after = np.cumsum(self.workday[::-1])[::-1]
         """Workdays from each day to the window's end."""
 

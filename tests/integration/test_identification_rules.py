@@ -323,24 +323,32 @@ def test_sunday_evening_rhythm_follows_a_monday_holiday(
     )
 
 
-def test_a_long_holiday_week_at_home_is_not_required(
+def test_sunday_evening_rhythm_through_national_day(
     tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
 ) -> None:
-    # window 20 Sep – 17 Oct 2021; the week of 4–10 Oct has two workdays (8th, 9th): stayed home
-    # through it, and missed the week of 27 Sep too; two weeks of evening returns remain
-    as_of = date(2021, 10, 17)
-    passages = [(_at(d, 20), True, "120114") for d in (date(2021, 9, 21), date(2021, 10, 10))]
+    # window 13 Sep – 10 Oct 2021: back on Tuesday 21 (Mid-Autumn), on Saturday 25 for the make-up
+    # Sunday, on Thursday 7 Oct for the make-up Friday and Saturday, and on Sunday 10 Oct
+    as_of = date(2021, 10, 10)
+    backs = [date(2021, 9, 21), date(2021, 9, 25), date(2021, 10, 7), date(2021, 10, 10)]
+    passages = [(_at(d, 20), True, "120114") for d in backs]
     result = classify(tmp_path, engine, passages, p2021, catalog, as_of)
     assert result.commuter_class is CommuterClass.WEEKLY
-    assert result.features.active_weeks == 2
-    # the same two returns in a window without a long holiday are not enough
-    passages = [(_at(d, 20), True, "120114") for d in (date(2021, 11, 14), date(2021, 11, 28))]
-    assert classify(tmp_path / "2", engine, passages, p2021, catalog).commuter_class is None
+    assert (result.features.active_weeks, result.features.rhythm, result.features.rhythm_entries) == (
+        4,
+        "eve",
+        4,
+    )
+    # stayed home through the holiday (no return on 7 Oct): three working weeks remain
+    passages = [(_at(d, 20), True, "120114") for d in backs if d != date(2021, 10, 7)]
+    assert (
+        classify(tmp_path / "2", engine, passages, p2021, catalog, as_of).commuter_class
+        is CommuterClass.WEEKLY
+    )
 
 
 def test_two_random_trips_in_an_ordinary_window_are_not_weekly(
     tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
 ) -> None:
-    # two Sunday-evening entries without a long holiday in the window: fewer than three weeks
+    # two Sunday-evening entries: fewer than three working weeks
     passages = [(_at(d, 20), True, "120114") for d in (date(2021, 11, 14), date(2021, 11, 21))]
     assert classify(tmp_path, engine, passages, p2021, catalog).commuter_class is None

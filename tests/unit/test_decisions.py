@@ -337,13 +337,55 @@ def test_rail_commuter_without_badge_shows_documents(d21: Decide) -> None:
     ]
 
 
-def test_rail_non_commuter_needs_48h(d21: Decide) -> None:
+def test_rail_non_commuter_needs_48h_or_the_three_proofs(d21: Decide) -> None:
     assert (
         d21.check(facts(nats=[negative("2021-11-19T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
         is Decision.ALLOW
     )
+    # seed 001 Q4 (issue 13): without a 48 h test, a ring-area commuter outside the database
+    # boards on three proofs checked by hand: work proof, a 14-day test and a green code
+    three = d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL)
+    assert three.decision is Decision.DOCUMENTS
+    assert "RAIL_THREE_PROOFS" in codes(three)
+    assert [r.code for r in three.manual_checks] == [
+        "CHECK_RING_COMMUTE",
+        "CHECK_WORK_PROOF",
+        "CHECK_PAPER_NAT",
+        "CHECK_GREEN_CODE",
+    ]
+    assert "三项证明" in explain_check(three, d21.policy)["zh"]
+    # a test older than 14 days: refused, as before
     assert (
-        d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
+        d21.check(facts(nats=[negative("2021-11-05T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
+        is Decision.REFUSE
+    )
+    # at a road checkpoint the three proofs are not a path: the 48 h rule applies
+    road = d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.ROAD)
+    assert road.decision is Decision.REFUSE
+
+
+def test_rail_three_proofs_not_with_a_risky_trip(d21: Decide) -> None:
+    person = facts(nats=[negative("2021-11-15T08:00")], visits=[("2021-11-18", "130821")])
+    risky = Decide(d21.policy, d21.catalog, risk_map(d21.catalog, ("130821", "case", "2021-11-10", None)))
+    outcome = risky.check(person, "2021-11-20T07:00", mode=Mode.RAIL)
+    assert outcome.decision is Decision.REFUSE
+    assert "RAIL_THREE_PROOFS" not in codes(outcome)
+
+
+def test_air_applies_the_48_hour_rule_to_commuters_too(d21: Decide) -> None:
+    commuter = facts(
+        membership=member("2021-11-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-19T07:00"
+    )
+    assert d21.check(commuter, "2021-11-20T07:00").decision is Decision.ALLOW  # road: the 14-day test
+    air = d21.check(commuter, "2021-11-20T07:00", mode=Mode.AIR)
+    assert air.decision is Decision.REFUSE
+    assert codes(air)[:2] == ["AIR_NO_COMMUTER_PATH", "NAT_ENTRY_EXPIRED"]
+    assert "48" in explain_check(air, d21.policy)["en"]
+    fresh = facts(membership=member("2021-11-01"), nats=[negative("2021-11-19T08:00")])
+    assert d21.check(fresh, "2021-11-20T07:00", mode=Mode.AIR).decision is Decision.ALLOW
+    # no three-proof path at an airport
+    assert (
+        d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.AIR).decision
         is Decision.REFUSE
     )
 

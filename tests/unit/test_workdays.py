@@ -54,7 +54,10 @@ def test_sunday_evening_is_the_eve_of_the_working_week() -> None:
     assert days[date(2021, 10, 7)].eve_of_week  # National Day: back on Thursday 7 for Friday 8
     assert days[date(2021, 10, 10)].eve_of_week and days[date(2021, 10, 10)].after_week
     assert days[date(2021, 10, 10)].work_week == days[date(2021, 10, 11)].work_week
-    assert days[date(2021, 10, 4)].workdays_in_week == 2
+    assert days[date(2021, 10, 8)].run_workdays == 2 and days[date(2021, 10, 8)].first_of_run
+    # a make-up Sunday opens the working week: Saturday evening is the way back
+    assert days[date(2021, 9, 26)].first_of_run and days[date(2021, 9, 25)].eve_of_week
+    assert days[date(2021, 9, 25)].work_week == days[date(2021, 9, 30)].work_week
 
 
 @pytest.mark.parametrize(

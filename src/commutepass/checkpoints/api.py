@@ -22,7 +22,7 @@ class SwipeIn(BaseModel):
     id_number: str
     at: Moment
     site: str = Field(min_length=1, max_length=64)
-    mode: Literal["road", "rail"]
+    mode: Literal["road", "rail", "air"]
     smartphone: bool = True
     decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"] | None = Field(
         None, description="Set when the checkpoint decided offline; empty: decide now"

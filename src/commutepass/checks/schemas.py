@@ -40,7 +40,7 @@ class CheckRequestIn(BaseModel):
     id_number: str
     at: Moment | None = None
     site: str = Field(min_length=1, max_length=64)
-    mode: Literal["road", "rail"]
+    mode: Literal["road", "rail", "air"]
     smartphone: bool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
 
@@ -48,7 +48,7 @@ class CheckRequestIn(BaseModel):
 class CheckOut(_CodeFields):
     decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"]
     site: str
-    mode: Literal["road", "rail"]
+    mode: Literal["road", "rail", "air"]
     reasons: list[ReasonOut] = Field(description="Why this decision")
     status_reasons: list[ReasonOut] = Field(description="Why this code, pop-up and badge")
     to_check_by_hand: list[ReasonOut]

@@ -410,7 +410,9 @@ def parse_mode(value: str) -> Mode:
     try:
         return Mode(value.strip().lower())
     except ValueError:
-        raise InputError("mode", f"'{value}' is not road or rail", f"“{value}”不是 road 或 rail") from None
+        raise InputError(
+            "mode", f"'{value}' is not road, rail or air", f"“{value}”不是 road、rail 或 air"
+        ) from None
 
 
 def _error_line(number: int, exc: InputError) -> dict[str, Any]:

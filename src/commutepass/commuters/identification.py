@@ -273,14 +273,13 @@ def calendar_table(as_of: date, window_days: int) -> pa.Table:
             "day": pa.array([d.day for d in days], pa.date32()),
             "day_no": pa.array(range(len(days)), pa.int32()),
             "workday": pa.array([int(d.workday) for d in days], pa.int32()),
-            "week": pa.array([d.work_week for d in days], pa.int32()),
-            "first_wd": pa.array([int(d.first_workday_of_week) for d in days], pa.int32()),
-            "last_wd": pa.array([int(d.last_workday_of_week) for d in days], pa.int32()),
+            "week": pa.array([d.week for d in days], pa.int32()),
+            "work_week": pa.array([d.work_week for d in days], pa.int32()),
+            "first_wd": pa.array([int(d.first_workday_of_week or d.first_of_run) for d in days], pa.int32()),
+            "last_wd": pa.array([int(d.last_workday_of_week or d.last_of_run) for d in days], pa.int32()),
             "wd_before": pa.array([d.workdays_so_far - d.workday for d in days], pa.int32()),
             "eve": pa.array([int(d.eve_of_week) for d in days], pa.int32()),
             "after": pa.array([int(d.after_week) for d in days], pa.int32()),
-            "week_workdays": pa.array([d.workdays_in_week for d in days], pa.int32()),
-            "monday_week": pa.array([d.week for d in days], pa.int32()),
         }
     )
 
@@ -408,15 +407,21 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
             else_=ibis.null("int64"),
         )
 
-    by_week = [
-        [e for e, d in zip(entered, days, strict=True) if d["week"] == w]
-        for w in sorted({d["week"] for d in days})
-    ]
-    # a week is active when any of its days has an entry
-    active_weeks = sum(
-        (flags[0] if len(flags) == 1 else ibis.greatest(*flags) for flags in by_week),
-        ibis.literal(0, type="int64"),
-    )
+    def active(key: str) -> ir.IntegerValue:
+        """Weeks (by ``key``) with an entry on any of their days."""
+        by_week = [
+            [e for e, d in zip(entered, days, strict=True) if d[key] == w]
+            for w in sorted({d[key] for d in days})
+        ]
+        return sum(
+            (flags[0] if len(flags) == 1 else ibis.greatest(*flags) for flags in by_week),
+            ibis.literal(0, type="int64"),
+        )
+
+    # calendar weeks (Monday–Sunday) for shift work; working weeks (runs of workdays with the day
+    # off before them) for the weekly rhythms
+    active_weeks = active("week")
+    active_work_weeks = active("work_week")
     first_no = first_where([d["day_no"] for d in days])
     last_no = ibis.cases(
         *[(minutes[i].notnull(), ibis.literal(i, type="int64")) for i in reversed(range(window))],
@@ -444,7 +449,8 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         ring_passages=ibis.ifelse(f.ring_days > 0, f.ring, ibis.null("int64")),
         entry_days=entry_days,
         entry_workdays=count("workday"),
-        active_weeks=active_weeks,
+        active_weeks=active_work_weeks,
+        active_calendar_weeks=active_weeks,
         edge_entries=ibis.greatest(count("eve", "first_wd"), count("last_wd", "after")),
         rhythm=ibis.ifelse(entry_days > 0, rhythm, ibis.null("string")),
         rhythm_entries=ibis.ifelse(entry_days > 0, best, ibis.null("int64")),
@@ -464,20 +470,13 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     )
     daily_by_shift = (
         (f.entry_days >= rules.daily_min_entry_days)
-        & (f.active_weeks >= rules.weekly_min_weeks)
+        & (f.active_calendar_weeks >= rules.weekly_min_weeks)
         & (f.entry_days * 1000 >= f.span_days * _permille(rules.daily_min_day_share))
     )
-    # a week with hardly a workday (a long holiday) is not required of a weekly commuter
-    short_weeks = len(
-        {d["monday_week"] for d in days if d["week_workdays"] <= rules.weekly_short_week_max_workdays}
-    )
-    min_weeks = max(
-        min(rules.weekly_min_weeks_floor, rules.weekly_min_weeks), rules.weekly_min_weeks - short_weeks
-    )
     weekly = (
-        (f.active_weeks >= min_weeks)
+        (f.active_weeks >= rules.weekly_min_weeks)
         & (f.entry_days * 1000 <= f.active_weeks * _permille(rules.weekly_max_entry_days_per_week))
-        & (f.edge_entries >= min_weeks)
+        & (f.edge_entries >= rules.weekly_min_weeks)
         & (f.edge_entries * 1000 >= f.entry_days * _permille(rules.weekly_min_weekday_share))
     )
     outcome = ibis.cases(

@@ -53,7 +53,7 @@ class VerifyIn(BaseModel):
     code: str = Field(max_length=8000)
     at: Moment | None = None
     site: str = Field(service.CODE_SITE, min_length=1, max_length=64)
-    mode: Literal["road", "rail"] = "road"
+    mode: Literal["road", "rail", "air"] = "road"
 
 
 class HolderOut(BaseModel):

@@ -31,6 +31,7 @@ from commutepass.domain.regions import RegionCatalog
 class Mode(StrEnum):
     ROAD = "road"  # a road checkpoint into Beijing (进京检查站): the ID card is swiped
     RAIL = "rail"  # a rail station outside Beijing selling tickets to Beijing (远端查验)
+    AIR = "air"  # an airport with flights to Beijing: the 48 h rule for everyone, no commuter path
 
 
 ParamValue = str | int | date | datetime
@@ -488,7 +489,11 @@ def decide_check(
 
     member = a.member
     privileged = member is not None and not a.lapsed
-    if member is not None and a.lapsed:
+    if member is not None and mode is Mode.AIR and policy.nat.required_for_entry:
+        # nobody commutes by air: the ordinary entry rules apply to everyone
+        reasons.append(Reason.of("AIR_NO_COMMUTER_PATH", hours=policy.nat.entry_window_hours))
+        privileged = False
+    elif member is not None and a.lapsed:
         reasons.append(
             Reason.of("COMMUTER_PATTERN_LAPSED", days=policy.commuters.lapse_after_days_without_entry)
         )
@@ -563,6 +568,29 @@ def decide_check(
         )
     ok, nat_reason = _entry_nat_reason(a)
     reasons.append(nat_reason)
+    if (
+        not ok
+        and mode is Mode.RAIL
+        and policy.commuters.rail_three_proofs
+        and a.commuter_nat is not None
+        and a.commuter_nat_until is not None
+        and not a.hits
+    ):
+        # seed 001 Q4: a ring-area commuter not (yet) in the database passes a rail station on
+        # three proofs: work proof, a negative test within the commuter window and a green code
+        reasons.append(
+            Reason.of(
+                "RAIL_THREE_PROOFS",
+                days=policy.nat.commuter_valid_days,
+                **_nat_params(a.commuter_nat),
+                until=a.commuter_nat_until,
+            )
+        )
+        manual.append(Reason.of("CHECK_RING_COMMUTE"))
+        manual.append(Reason.of("CHECK_WORK_PROOF"))
+        manual.append(Reason.of("CHECK_PAPER_NAT", hours=policy.nat.commuter_valid_days * 24))
+        manual.append(Reason.of("CHECK_GREEN_CODE"))
+        return done(Decision.DOCUMENTS)
     if not ok:
         return done(Decision.REFUSE)
     if after_nat is Decision.ALLOW_REPORT:

@@ -98,18 +98,15 @@ class IdentificationRules(_Frozen):
     daily_min_workday_share: float = Field(0.6, gt=0, le=1)
     """Share of the window's workdays with an entry for a daily commuter."""
     weekly_min_weeks: int = Field(3, gt=0)
-    """Distinct weeks with an entry for a weekly commuter."""
-    weekly_short_week_max_workdays: int = Field(2, ge=0)
-    """A week with at most this many workdays (the National Day week with only its make-up
-    days) is not required of a weekly commuter: each such week in the window lowers
-    ``weekly_min_weeks`` by one, down to ``weekly_min_weeks_floor``."""
-    weekly_min_weeks_floor: int = Field(2, gt=0)
+    """Distinct working weeks with an entry for a weekly commuter. A working week is a run of
+    consecutive workdays by the holiday calendar (usually Monday–Friday), with the day off
+    before it (Sunday evening back)."""
     weekly_max_entry_days_per_week: float = Field(3.0, gt=0)
     weekly_min_weekday_share: float = Field(0.6, gt=0, le=1)
     """Share of entries at the start or the end of the working week: the day off before it
     (Sunday evening back), its first workday (Monday morning back), its last workday (Friday
     home to Beijing) or the day off after it (Saturday), by the holiday calendar, so a Monday
-    holiday moves the day rather than breaking the pattern."""
+    holiday or a make-up Sunday moves the day rather than breaking the pattern."""
     daily_min_entry_days: int = Field(5, gt=0)
     """Entry days a daily commuter needs at least (a few business trips in a short span are not commuting)."""
     daily_min_day_share: float = Field(0.4, gt=0, le=1)
@@ -137,6 +134,10 @@ class CommuterRules(_Frozen):
     rail_badge_only: bool = True
     """At a rail station, a badge holder shows only the badge (免查其他证明)."""
     rail_without_badge: Decision = Decision.DOCUMENTS
+    rail_three_proofs: bool = False
+    """2021 (seed 001 Q4): at a rail station, a ring-area commuter not in the database (or whose
+    entry lapsed) without a 48 h test passes on three proofs checked by hand (``documents``):
+    work proof, a negative test within ``nat.commuter_valid_days`` and a green code."""
     identification: IdentificationRules = IdentificationRules()
 
 

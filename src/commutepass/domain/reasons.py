@@ -75,12 +75,15 @@ CATALOG: dict[str, ReasonText] = {
         "You are not in the ring-area commuter database, so there is no commuter badge.",
         "如您居住在环京地区（天津全域及河北廊坊、保定、张家口、承德）并在京工作："
         "走公路的可持身份证、工作证明、居住证明、核酸阴性证明到检查站当场申请，当日审批、次日入库；"
-        "乘铁路的请拨打12345登记。入库前请按进（返）京一般要求持48小时内核酸阴性证明。",
+        "乘铁路的请拨打12345登记，也可由所在社区代为申请。居住在北京、在环京地区工作的，同样可按上述方式申请。"
+        "入库前请按进（返）京一般要求持48小时内核酸阴性证明；乘铁路的通勤人员也可凭工作证明、14日内核酸阴性证明和绿码进站。",
         "If you live in the ring area (all of Tianjin; Langfang, Baoding, Zhangjiakou and Chengde "
         "in Hebei) and work in Beijing: by road, apply at a checkpoint with your ID card, work "
         "proof, proof of residence and a negative test (decided the same day, in the database "
-        "the next day); by rail, call the 12345 hotline. Until then the ordinary rule applies: a "
-        "negative test from the last 48 hours.",
+        "the next day); by rail, call the 12345 hotline, or ask your community to apply for you. "
+        "If you live in Beijing and work in the ring area, apply the same way. Until then the "
+        "ordinary rule applies: a negative test from the last 48 hours; at a rail station a "
+        "commuter may also board on work proof, a negative test within 14 days and a green code.",
     ),
     "IN_COMMUTER_DB": ReasonText(
         "您自 {since} 起在环京通勤人员数据库中（类别：{commuter_class}；来源：{source}）。",
@@ -246,6 +249,27 @@ CATALOG: dict[str, ReasonText] = {
         "Bring the three proofs; once the badge is back, the badge alone is enough.",
         kind="check",
     ),
+    "RAIL_THREE_PROOFS": ReasonText(
+        "您不在通勤人员数据库中，也没有48小时内核酸阴性证明；京津冀通勤人员可凭三项证明进站："
+        "工作证明、{days} 日内核酸阴性证明（{sampled} 采样，有效至 {until}）和健康宝绿码。",
+        "You are not in the commuter database and have no test within 48 hours; a commuter between "
+        "Beijing and the ring area may board on three proofs: work proof, a negative test within "
+        "{days} days (sampled {sampled}, counts until {until}) and a green code.",
+        "向车站工作人员出示工作证明（在京工作、居住在环京地区，或居住在北京、在环京地区工作）；"
+        "如需“通勤”标识，可通过检查站登记窗口、12345热线或所在社区申请纳入通勤人员数据库。",
+        "Show the station staff your work proof (work in Beijing and a home in the ring area, or the "
+        "reverse); to get the commuter badge, apply at a checkpoint's registration window, through "
+        "the 12345 hotline or through your community.",
+        kind="check",
+    ),
+    "AIR_NO_COMMUTER_PATH": ReasonText(
+        "乘飞机进京不适用通勤人员政策：须持 {hours} 小时内核酸阴性证明和健康宝绿码。",
+        "Commuter rules do not apply to flights into Beijing: a negative test within {hours} hours "
+        "and a green code are needed.",
+        "请在登机前 {hours} 小时内完成核酸检测。",
+        "Take a test within {hours} hours before boarding.",
+        kind="check",
+    ),
     "REFUSE_POSITIVE": ReasonText(
         "核酸阳性（红码），不能进京。",
         "Positive test (red code): entry refused.",
@@ -331,6 +355,12 @@ CATALOG: dict[str, ReasonText] = {
     ),
     "CHECK_WORK_PROOF": ReasonText("查验在京工作证明。", "Check proof of work in Beijing.", kind="manual"),
     "CHECK_GREEN_CODE": ReasonText("查验健康宝绿码。", "Check the green Health Kit code.", kind="manual"),
+    "CHECK_RING_COMMUTE": ReasonText(
+        "核对工作证明与身份证：一端在北京、另一端在环京地区（居住或工作）。",
+        "Check the work proof against the ID card: Beijing at one end and the ring area at the "
+        "other (home or work).",
+        kind="manual",
+    ),
     # --- signed codes (二维码互认) and offline checkpoints --------------------------------------
     "CARRIED_CODE_GREEN": ReasonText(
         "二维码由 {region} 于 {issued} 签发（政策 {policy}），所载健康码为绿码。",

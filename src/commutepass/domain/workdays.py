@@ -140,21 +140,26 @@ class CalendarDay:
     last_workday_of_week: bool
     workdays_so_far: int
     """Workdays from the span's first day up to and including this day."""
+    first_of_run: bool = False
+    """The first day of a run of consecutive workdays (a working week as people live it: after
+    National Day 2021 the run is Friday 8 – Saturday 9 October; a make-up Sunday opens a run)."""
+    last_of_run: bool = False
     eve_of_week: bool = False
-    """A day off just before the first workday of a week (usually Sunday; after a holiday, the
-    holiday's last day): the evening a weekly commuter comes back for the working week."""
+    """A day off just before a run of workdays (usually Sunday; after a holiday, the holiday's
+    last day): the evening a weekly commuter comes back for the working week."""
     after_week: bool = False
-    """A day off just after the last workday of a week (usually Saturday)."""
-    workdays_in_week: int = 5
-    """Workdays in this day's whole Monday–Sunday week."""
+    """A day off just after a run of workdays (usually Saturday)."""
     work_week: int = 0
-    """The working week the day belongs to: its own week, but the day off before a week
-    (Sunday evening back) belongs to the week it opens."""
+    """The run of workdays the day belongs to, numbered from the span's start: a workday's own
+    run, the next run for the day off before it (Sunday evening back opens the week), else the
+    previous run."""
+    run_workdays: int = 5
+    """Workdays in that run."""
 
 
 def _workday_near(day: date) -> bool:
-    """Near the calendar's edges (the week around a span) a day outside the data counts by
-    Monday–Friday: only the first/last-workday flags of the span's edge weeks use it."""
+    """Near the calendar's edges (the weeks around a span) a day outside the data counts by
+    Monday–Friday: only the flags of the span's edge weeks use it."""
     return is_workday(day) if covered(day) else day.weekday() < 5
 
 
@@ -166,27 +171,43 @@ def calendar(first: date, last: date) -> list[CalendarDay]:
             raise CalendarNotCovered(end, FIRST_YEAR, LAST_YEAR)
     monday = first - timedelta(days=first.weekday())
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    # whole weeks, and one more on each side, so that "the first workday of the week" and the
-    # days off around it are right at the span's edges
-    week_start = monday - timedelta(days=7)
-    week_end = last + timedelta(days=6 - last.weekday() + 7)
+    # whole weeks, and two more on each side, so that "the first workday of the week", the runs
+    # of workdays and the days off around them are right at the span's edges
+    start = monday - timedelta(days=14)
+    stop = last + timedelta(days=6 - last.weekday() + 14)
+    span = [start + timedelta(days=n) for n in range((stop - start).days + 1)]
+    work = {d: _workday_near(d) for d in span}
     workdays_by_week: dict[int, list[date]] = {}
-    n = 0
-    while week_start + timedelta(days=n) <= week_end:
-        d = week_start + timedelta(days=n)
-        if _workday_near(d):
+    for d in span:
+        if work[d]:
             workdays_by_week.setdefault((d - monday).days // 7, []).append(d)
-        n += 1
-    firsts = {w[0] for w in workdays_by_week.values()}
-    lasts = {w[-1] for w in workdays_by_week.values()}
+    # runs of consecutive workdays
+    run_of: dict[date, int] = {}
+    run_size: dict[int, int] = {}
+    run = 0
+    for d in span:
+        if work[d]:
+            if not work.get(d - timedelta(days=1), False):
+                run += 1
+            run_of[d] = run
+            run_size[run] = run_size.get(run, 0) + 1
+    base = run_of.get(next((d for d in span if d >= first and work[d]), first), 1)
+    previous_run: dict[date, int] = {}
+    current = 0
+    for d in span:
+        current = run_of.get(d, current)
+        previous_run[d] = current
     out: list[CalendarDay] = []
     so_far = 0
+    one = timedelta(days=1)
     for d in days:
         week = (d - monday).days // 7
-        workday = is_workday(d)
+        workday = work[d]
         so_far += workday
         in_week = workdays_by_week.get(week, [])
-        eve = not workday and d + timedelta(days=1) in firsts
+        eve = not workday and work.get(d + one, False)
+        after = not workday and work.get(d - one, False)
+        belongs = run_of.get(d + one, 0) if eve else previous_run[d]
         out.append(
             CalendarDay(
                 day=d,
@@ -195,10 +216,12 @@ def calendar(first: date, last: date) -> list[CalendarDay]:
                 first_workday_of_week=bool(in_week) and d == in_week[0],
                 last_workday_of_week=bool(in_week) and d == in_week[-1],
                 workdays_so_far=so_far,
+                first_of_run=workday and not work.get(d - one, False),
+                last_of_run=workday and not work.get(d + one, False),
                 eve_of_week=eve,
-                after_week=not workday and d - timedelta(days=1) in lasts,
-                workdays_in_week=len(in_week),
-                work_week=(d + timedelta(days=1) - monday).days // 7 if eve else week,
+                after_week=after,
+                work_week=belongs - base,
+                run_workdays=run_size.get(belongs, 0),
             )
         )
     return out

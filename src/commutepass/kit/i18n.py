@@ -221,6 +221,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "field.mode": ("通行方式", "Mode"),
     "mode.road": ("公路", "Road"),
     "mode.rail": ("铁路", "Rail"),
+    "mode.air": ("航空", "Air"),
     "field.no_smartphone": ("无智能手机（老人、儿童等）", "No smartphone (elderly, children…)"),
     "field.companions": (
         "同行成人身份证号码（婴幼儿，空格分隔）",
