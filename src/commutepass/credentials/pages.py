@@ -37,7 +37,10 @@ def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
     now = app.now()
     result = decide.status_for(app, user, id_number, now.astimezone(BEIJING), None)
     code = credentials.issue(app, user, id_number, now, "BJ")
+    mine = credentials.test_results(app, user, now)
+    position = next((n for n, (person_id, _m) in enumerate(household) if person_id == chosen), 0)
     return {
+        "results": mine[position]["results"] if position < len(mine) else [],
         "household": household,
         "who": chosen,
         "result": result,

@@ -222,6 +222,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mode.road": ("公路", "Road"),
     "mode.rail": ("铁路", "Rail"),
     "mode.air": ("航空", "Air"),
+    "results.title": ("我的核酸检测结果", "My test results"),
+    "results.sampled": ("采样时间", "Sampled"),
+    "results.reported": ("报告时间", "Reported"),
+    "results.lab": ("检测机构", "Lab"),
+    "results.result": ("结果", "Result"),
+    "results.uses": ("可用于", "Counts for"),
+    "results.negative": ("阴性", "Negative"),
+    "results.positive": ("阳性", "Positive"),
+    "results.ended": ("已过期", "ended"),
+    "results.none": (
+        "近30天系统中没有您的核酸检测结果。如已检测，结果可能尚未同步，请稍后再查或咨询检测机构。",
+        "No test result of yours reached the system in the last 30 days. If you were tested, the "
+        "result may not have arrived yet: look again later or ask the lab.",
+    ),
     "field.no_smartphone": ("无智能手机（老人、儿童等）", "No smartphone (elderly, children…)"),
     "field.companions": (
         "同行成人身份证号码（婴幼儿，空格分隔）",
