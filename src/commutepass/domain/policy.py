@@ -155,6 +155,30 @@ class OfflineRules(_Frozen):
     """A checkpoint deciding without the central service refuses a snapshot older than this."""
 
 
+class RetentionPeriods(_Frozen):
+    """How long each kind of personal data is kept (days, from 00:00 Beijing time); the
+    retention job (``retention run``) removes what is older and keeps the daily aggregates.
+    Unset travel/lake/itinerary/checks periods take the policy's ``retention_days``."""
+
+    travel_days: int | None = Field(None, gt=0)
+    """Travel rows in the store."""
+    lake_days: int | None = Field(None, gt=0)
+    """The identification copy (lake): travel files, daily activity and rolling states."""
+    itinerary_days: int | None = Field(None, gt=0)
+    checks_days: int | None = Field(None, gt=0)
+    nat_days: int = Field(30, gt=0)
+    """Test results, by the report time."""
+    documents_days: int = Field(90, gt=0)
+    """Uploaded documents of an application decided this long ago (rows and files)."""
+    applications_days: int = Field(365, gt=0)
+    """Decided applications with their history, by the decision time (open ones are kept)."""
+    sessions_days: int = Field(30, gt=0)
+    """Sign-in sessions that ended (expired or signed out) this long ago."""
+    audit_days: int = Field(1825, gt=0)
+    """The audit log's own, longer period. The log is a hash chain: the retention job does not
+    cut it (see docs/audit.md); this names the period the log is kept for."""
+
+
 class WorkflowRules(_Frozen):
     """Promises to people: how fast applications and appeals are answered."""
 
@@ -192,7 +216,8 @@ class Policy(_Frozen):
     offline: OfflineRules = OfflineRules()
     retention_days: int = Field(30, gt=0)
     """Travel, itinerary and swipe rows older than this are deleted by the retention job;
-    their daily aggregates stay."""
+    their daily aggregates stay (the default of the per-kind periods in ``retention``)."""
+    retention: RetentionPeriods = RetentionPeriods()
     workflows: WorkflowRules = WorkflowRules()
 
     @field_validator("effective_from")
@@ -201,6 +226,22 @@ class Policy(_Frozen):
         if value.tzinfo is None:
             raise ValueError("effective_from needs a UTC offset, e.g. 2021-11-17T00:00:00+08:00")
         return value
+
+    def kept_days(self, kind: str) -> int:
+        """The retention period of one kind of data (see ``RetentionPeriods``)."""
+        value = getattr(self.retention, f"{kind}_days")
+        return int(value) if value is not None else self.retention_days
+
+    @model_validator(mode="after")
+    def _identification_can_read_its_window(self) -> Policy:
+        window = self.commuters.identification.window_days
+        for kind in ("travel", "lake"):
+            if self.kept_days(kind) < window:
+                raise ValueError(
+                    f"retention.{kind}_days ({self.kept_days(kind)}) is shorter than the identification "
+                    f"window ({window} days): identification could not read its window"
+                )
+        return self
 
     @field_validator("default_decision")
     @classmethod
