@@ -531,3 +531,9 @@ def test_demo_without_serving_prints_samples_that_the_cli_reproduces(tmp_path: P
     reproduced = run_cli(None, *args).line
     assert reproduced["decision"] == printed[0]
     assert reproduced["id"] == masked(ids[0])
+
+
+def test_identify_past_the_calendar_is_a_clear_error(region: dict[str, Any]) -> None:
+    line = run_cli(region["data"], "identify", "--as-of", "2027-01-10", expect=2).line
+    assert line["error"]["field"] == "calendar"
+    assert "2027.toml" in line["error"]["en"] and "2027" in line["error"]["zh"]
