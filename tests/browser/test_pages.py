@@ -170,6 +170,31 @@ def test_checkpoint_infant_with_companion_bad_input_and_offline(as_role: AsRole)
     expect(desk.locator("#connection")).to_have_class(re.compile(r"\bonline\b"), timeout=8_000)
 
 
+def test_checkpoint_records_a_pledge_from_a_service_area_test_point(as_role: AsRole) -> None:
+    """Seed 003: a visitor with no test result, sampled at a service-area test point this morning,
+    signs the pledge; the officer records it on the console and the person enters (allow_pledge)."""
+    desk = as_role(Role.OFFICER)
+    desk.fill("#q", PEOPLE.visitor)
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#verdict")).to_have_attribute("data-decision", "refuse")
+    desk.locator("#pledge summary").click()
+    desk.select_option("#pledge_site", "京哈高速临京服务区检测点")
+    desk.fill("#pledge_sampled_at", "2021-11-29T06:40")
+    desk.fill("#q", PEOPLE.visitor)
+    desk.locator("#q").press("Enter")
+    verdict = desk.locator("#verdict")
+    expect(verdict).to_have_attribute("data-decision", "allow_pledge")
+    expect(verdict).to_contain_text("承诺书")
+    # a time that is not a time is a clear error on its field
+    desk.locator("#pledge summary").click()
+    desk.select_option("#pledge_site", "京哈高速临京服务区检测点")
+    desk.fill("#pledge_sampled_at", "")
+    desk.fill("#q", PEOPLE.visitor)
+    desk.locator("#q").press("Enter")
+    expect(desk.locator("#verdict")).to_have_count(0)
+    expect(desk.locator("#pledge_sampled_at")).to_have_attribute("aria-invalid", "true")
+
+
 def test_a_code_shown_to_the_citizen_verifies_at_the_console(as_role: AsRole) -> None:
     phone = as_role(Role.CITIZEN)
     phone.locator("#code-text summary").click()

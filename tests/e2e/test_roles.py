@@ -39,6 +39,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/me/family"): frozenset({CIT}),
     ("GET", "/v1/me/accesses"): frozenset({CIT}),
     ("GET", "/v1/me/results"): frozenset({CIT}),
+    ("GET", "/v1/pledges/positive"): frozenset({REV}),
     ("POST", "/v1/status"): frozenset({CIT, HOT, REV}),
     ("POST", "/v1/checks"): frozenset({OFF}),
     ("GET", "/v1/commuters"): frozenset({REV}),

@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from commutepass.checks import service
 from commutepass.checks.schemas import CheckOut, CheckRequestIn, StatusOut, StatusRequest
 from commutepass.checks.writer import WriterDep, check_online
+from commutepass.domain.decisions import Pledge
 from commutepass.domain.roles import Role
 from commutepass.kit.gates import AppDep, Officer, require_roles
 from commutepass.kit.sessions import User
@@ -49,6 +51,15 @@ async def check(body: CheckRequestIn, app: AppDep, writer: WriterDep, user: Offi
         mode=service.parse_mode(body.mode),
         smartphone=body.smartphone,
         companions=tuple(body.companions),
+        pledge=Pledge(body.pledge.site.strip(), app.moment(body.pledge.sampled_at)) if body.pledge else None,
     )
     # already shaped as CheckOut by the service (a test holds it to the schema): no re-validation
     return _json(await check_online(app, writer, user, request))
+
+
+@router.get(
+    "/pledges/positive",
+    summary="Entries on a pledge whose result came back positive: the reviewer's cases (audited)",
+)
+async def pledge_cases(app: AppDep, user: Annotated[User, require_roles(Role.REVIEWER)]) -> Any:
+    return await run_in_threadpool(service.pledge_cases, app, user)

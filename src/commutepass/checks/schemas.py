@@ -36,6 +36,13 @@ class StatusOut(_CodeFields):
     explanation: Bilingual
 
 
+class PledgeIn(BaseModel):
+    """The sampling slip of a person who signs the pledge (seed 003)."""
+
+    site: str = Field(min_length=1, max_length=64, description="The service-area test point")
+    sampled_at: Moment
+
+
 class CheckRequestIn(BaseModel):
     id_number: str
     at: Moment | None = None
@@ -43,10 +50,11 @@ class CheckRequestIn(BaseModel):
     mode: Literal["road", "rail", "air"]
     smartphone: bool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
+    pledge: PledgeIn | None = None
 
 
 class CheckOut(_CodeFields):
-    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"]
+    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "allow_pledge", "refuse"]
     site: str
     mode: Literal["road", "rail", "air"]
     reasons: list[ReasonOut] = Field(description="Why this decision")

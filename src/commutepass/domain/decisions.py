@@ -37,6 +37,14 @@ class Mode(StrEnum):
 ParamValue = str | int | date | datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Pledge:
+    """What the officer records from the sampling slip of a person who signs the pledge."""
+
+    site: str
+    sampled_at: datetime
+
+
 def _display(value: ParamValue) -> str:
     if isinstance(value, datetime):
         return fmt_local(value)
@@ -402,6 +410,26 @@ def _entry_nat_reason(a: _Assessment) -> tuple[bool, Reason]:
     return False, Reason.of("NAT_ENTRY_MISSING", hours=hours)
 
 
+def _pledge_reason(
+    pledge: Pledge, facts: PersonFacts, policy: Policy, at: datetime, mode: Mode
+) -> tuple[bool, Reason]:
+    """Is this pending sample accepted for the pledge (seed 003)? With the reason either way."""
+    rules = policy.pledge
+    hours = rules.pending_hours
+    params: dict[str, ParamValue] = {"site": pledge.site, "sampled": pledge.sampled_at, "hours": hours}
+    if not rules.enabled:
+        return False, Reason.of("PLEDGE_NOT_IN_POLICY")
+    if mode is not Mode.ROAD:
+        return False, Reason.of("PLEDGE_ROAD_ONLY")
+    if pledge.site not in rules.sites:
+        return False, Reason.of("PLEDGE_SITE_NOT_LISTED", **params)
+    if pledge.sampled_at > at or at - pledge.sampled_at > timedelta(hours=hours):
+        return False, Reason.of("PLEDGE_SAMPLE_TOO_OLD", **params)
+    if any(n.sampled_at >= pledge.sampled_at and n.reported_at <= at for n in facts.nats):
+        return False, Reason.of("PLEDGE_RESULT_ALREADY_IN", **params)
+    return True, Reason.of("PLEDGE_ACCEPTED", **params)
+
+
 def _companions_decision(
     companions: Sequence[Companion],
     policy: Policy,
@@ -447,6 +475,7 @@ def decide_check(
     mode: Mode,
     smartphone: bool = True,
     companions: Sequence[Companion] = (),
+    pledge: Pledge | None = None,
 ) -> CheckOutcome:
     """What the checkpoint does with this person at ``at`` (entry into Beijing)."""
     a = _assess(facts, policy, at, risk, catalog)
@@ -458,6 +487,17 @@ def decide_check(
         if decision is Decision.ALLOW_REPORT:
             manual.append(Reason.of("TELL_REPORT_TO_COMMUNITY"))
         return CheckOutcome(decision, status, tuple(reasons), tuple(manual))
+
+    def refused_for_want_of_a_test() -> CheckOutcome:
+        """No test that counts: the pledge, when the person brings one that is accepted."""
+        if pledge is not None:
+            accepted, why = _pledge_reason(pledge, facts, policy, at, mode)
+            reasons.append(why)
+            if accepted:
+                manual.append(Reason.of("CHECK_SAMPLING_SLIP", site=pledge.site, sampled=pledge.sampled_at))
+                manual.append(Reason.of("CHECK_PLEDGE_FORM"))
+                return done(Decision.ALLOW_PLEDGE)
+        return done(Decision.REFUSE)
 
     special = policy.special
     age = age_on(facts.birth_date, local_date(at))
@@ -556,7 +596,7 @@ def decide_check(
             )
         else:
             reasons.append(Reason.of("COMMUTER_NAT_MISSING", days=policy.nat.commuter_valid_days))
-        return done(Decision.REFUSE)
+        return refused_for_want_of_a_test()
 
     if privileged:
         reasons.append(
@@ -592,7 +632,7 @@ def decide_check(
         manual.append(Reason.of("CHECK_GREEN_CODE"))
         return done(Decision.DOCUMENTS)
     if not ok:
-        return done(Decision.REFUSE)
+        return refused_for_want_of_a_test()
     if after_nat is Decision.ALLOW_REPORT:
         reasons.append(Reason.of("ALLOW_REPORT_TO_COMMUNITY"))
     return done(after_nat)

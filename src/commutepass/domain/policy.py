@@ -23,6 +23,7 @@ class Decision(StrEnum):
     ALLOW_REPORT = "allow_report"  # enter, then report to the community at once (报到)
     ALLOW_QUARANTINE = "allow_quarantine"  # enter into 14 days of home or central observation
     DOCUMENTS = "documents"  # show work proof + NAT + green code by hand
+    ALLOW_PLEDGE = "allow_pledge"  # sampled at a service-area test point, result pending: the pledge (承诺书)
     REFUSE = "refuse"
 
 
@@ -155,6 +156,18 @@ class OfflineRules(_Frozen):
     """A checkpoint deciding without the central service refuses a snapshot older than this."""
 
 
+class PledgeRules(_Frozen):
+    """Seed 003: people sampled at the test points of the service areas next to Beijing
+    (临京服务区检测点) need not wait for the result: they sign the pledge (《进（返）京人员承诺书》)
+    and enter after the check."""
+
+    enabled: bool = False
+    sites: tuple[str, ...] = ()
+    """The test points whose pending samples are accepted (names as on the sampling slip)."""
+    pending_hours: int = Field(24, gt=0)
+    """How long after sampling a sample without a result is accepted."""
+
+
 class RetentionPeriods(_Frozen):
     """How long each kind of personal data is kept (days, from 00:00 Beijing time); the
     retention job (``retention run``) removes what is older and keeps the daily aggregates.
@@ -218,6 +231,7 @@ class Policy(_Frozen):
     """Travel, itinerary and swipe rows older than this are deleted by the retention job;
     their daily aggregates stay (the default of the per-kind periods in ``retention``)."""
     retention: RetentionPeriods = RetentionPeriods()
+    pledge: PledgeRules = PledgeRules()
     workflows: WorkflowRules = WorkflowRules()
 
     @field_validator("effective_from")

@@ -270,6 +270,49 @@ CATALOG: dict[str, ReasonText] = {
         "Take a test within {hours} hours before boarding.",
         kind="check",
     ),
+    "PLEDGE_ACCEPTED": ReasonText(
+        "您 {sampled} 在 {site} 采样，结果尚未出来（{hours} 小时内）：填写《进（返）京人员承诺书》后，经查验可以进京。",
+        "You were sampled at {site} at {sampled} and the result is not out yet (within {hours} hours): "
+        "after signing the pledge (进（返）京人员承诺书) and the check you may enter.",
+        "结果出来后可在“我的核酸检测结果”中查看；结果为阳性时健康码立即变为红码。",
+        'Look for the result under "My test results"; a positive result turns your code red at once.',
+        kind="check",
+    ),
+    "PLEDGE_NOT_IN_POLICY": ReasonText(
+        "现行政策没有承诺书通行的规定。",
+        "The policy in force has no entry on a pledge.",
+        "请持规定时间内的核酸阴性证明进京。",
+        "Bring a negative test within the time the policy requires.",
+        kind="check",
+    ),
+    "PLEDGE_ROAD_ONLY": ReasonText(
+        "承诺书通行只适用于公路检查站（临京服务区检测点采样）。",
+        "Entry on a pledge applies at road checkpoints only (samples taken at the service areas next to Beijing).",
+        "请持48小时内核酸阴性证明乘车或乘机。",
+        "Bring a negative test from the last 48 hours for the train or the plane.",
+        kind="check",
+    ),
+    "PLEDGE_SITE_NOT_LISTED": ReasonText(
+        "{site} 不是政策列明的临京服务区检测点，不能凭承诺书通行。",
+        "{site} is not one of the service-area test points the policy names: no entry on a pledge.",
+        "请等待核酸结果，或在列明的临京服务区检测点采样后填写承诺书。",
+        "Wait for the result, or be sampled at one of the named service-area test points and sign the pledge.",
+        kind="check",
+    ),
+    "PLEDGE_SAMPLE_TOO_OLD": ReasonText(
+        "{sampled} 的采样已超过 {hours} 小时（或时间有误），不能凭承诺书通行。",
+        "The sample of {sampled} is more than {hours} hours old (or its time is wrong): no entry on a pledge.",
+        "请查询核酸结果（“我的核酸检测结果”），或重新采样。",
+        'Look up the result ("My test results") or be sampled again.',
+        kind="check",
+    ),
+    "PLEDGE_RESULT_ALREADY_IN": ReasonText(
+        "{sampled} 采样的结果已经出来，按结果判定，不再凭承诺书通行。",
+        "The result of the sample of {sampled} is already in: it decides, not the pledge.",
+        "请查看“我的核酸检测结果”。",
+        'See "My test results".',
+        kind="check",
+    ),
     "REFUSE_POSITIVE": ReasonText(
         "核酸阳性（红码），不能进京。",
         "Positive test (red code): entry refused.",
@@ -355,6 +398,16 @@ CATALOG: dict[str, ReasonText] = {
     ),
     "CHECK_WORK_PROOF": ReasonText("查验在京工作证明。", "Check proof of work in Beijing.", kind="manual"),
     "CHECK_GREEN_CODE": ReasonText("查验健康宝绿码。", "Check the green Health Kit code.", kind="manual"),
+    "CHECK_SAMPLING_SLIP": ReasonText(
+        "查验采样凭证：{sampled} 于 {site} 采样。",
+        "Check the sampling slip: sampled at {site} at {sampled}.",
+        kind="manual",
+    ),
+    "CHECK_PLEDGE_FORM": ReasonText(
+        "收取并核对本人签名的《进（返）京人员承诺书》。",
+        "Take and check the signed pledge (进（返）京人员承诺书).",
+        kind="manual",
+    ),
     "CHECK_RING_COMMUTE": ReasonText(
         "核对工作证明与身份证：一端在北京、另一端在环京地区（居住或工作）。",
         "Check the work proof against the ID card: Beijing at one end and the ring area at the "
@@ -491,6 +544,14 @@ CATALOG: dict[str, ReasonText] = {
     ),
     # --- the decision headline ----------------------------------------------------------------
     "DECISION_ALLOW": ReasonText("结论：放行。", "Decision: allowed to enter.", kind="decision"),
+    "DECISION_ALLOW_PLEDGE": ReasonText(
+        "结论：凭承诺书放行（核酸结果待出）。",
+        "Decision: allowed to enter on the pledge (test result pending).",
+        "结果为阳性时健康码立即变为红码，工作人员将与您联系；请保持电话畅通并关注健康宝。",
+        "If the result is positive your code turns red at once and staff will contact you; keep your "
+        "phone on and watch the Health Kit.",
+        kind="decision",
+    ),
     "DECISION_ALLOW_REPORT": ReasonText(
         "结论：放行，到京后须立即到社区报到。",
         "Decision: allowed to enter, reporting to the community on arrival.",

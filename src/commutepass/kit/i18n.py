@@ -222,6 +222,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mode.road": ("公路", "Road"),
     "mode.rail": ("铁路", "Rail"),
     "mode.air": ("航空", "Air"),
+    "pledge.title": (
+        "承诺书通行（临京服务区检测点采样，结果待出）",
+        "Pledge (sampled at a service-area test point, result pending)",
+    ),
+    "pledge.site": ("采样检测点", "Test point"),
+    "pledge.sampled_at": ("采样时间", "Sampled at"),
+    "pledge.note": (
+        "查验采样凭证，收取本人签名的《进（返）京人员承诺书》后填写；结果为阳性时健康码立即变红，案件转审核员。",
+        "Fill in after checking the sampling slip and taking the signed pledge; a positive result turns the "
+        "code red at once and sends the case to the reviewers.",
+    ),
     "results.title": ("我的核酸检测结果", "My test results"),
     "results.sampled": ("采样时间", "Sampled"),
     "results.reported": ("报告时间", "Reported"),
