@@ -118,7 +118,9 @@ def reasons(
     from commutepass.domain.reasons import CATALOG, catalog_markdown
 
     if markdown:
-        sys.stdout.write(catalog_markdown())
+        from commutepass.policies import builtin_policies
+
+        sys.stdout.write(catalog_markdown(builtin_policies().policies))
         return
     for code, text in CATALOG.items():
         emit(

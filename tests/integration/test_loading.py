@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import LoadError
@@ -122,8 +122,12 @@ def _count(app: App, kind: str) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
+SEEDED = {"alembic_version", "policy_versions"}
+"""Tables the app fills when it opens (the schema's revision; the built-in policy versions)."""
+
+
 def _empty(app: App) -> bool:
-    return all(n == 0 for name, n in row_counts(app.engine).items() if name != "alembic_version")
+    return all(n == 0 for name, n in row_counts(app.engine).items() if name not in SEEDED)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -201,9 +205,20 @@ def test_a_risk_period_takes_the_new_end_date_of_a_later_file(app: App, tmp_path
     second = load_file(app, "risk", fmt.write(tmp_path / f"risk2{fmt.suffix}", COLUMNS["risk"], ended))
     assert (second.added, second.duplicate) == (1, 2)
     with app.engine.connect() as conn:
-        ends = {p.county: p.end for p in repo.all_risk_periods(conn)}
+        periods = repo.all_risk_periods(conn)
+        first_known = repo.all_risk_periods(conn, known_at=second_loaded_before(conn))
+    ends = {p.county: p.end for p in periods}
     assert ends["130821"] == date(2021, 11, 30)
-    assert _count(app, "risk") == 3
+    assert len(periods) == 3
+    # the new end is a new row (issue 11): the version known before the second file stays
+    assert _count(app, "risk") == 4
+    assert {p.county: p.end for p in first_known}["130821"] is None
+
+
+def second_loaded_before(conn: Connection) -> datetime:
+    """Just before the second risk load was recorded."""
+    loaded = conn.execute(select(loads.c.loaded_at).order_by(loads.c.id.desc()).limit(1)).scalar_one()
+    return loaded - timedelta(microseconds=1)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -98,7 +98,7 @@ def test_every_outcome_is_well_formed_and_explained(
     assert outcome.reasons, "a decision always says why"
     for reason in (*outcome.reasons, *outcome.status.reasons, *outcome.manual_checks):
         assert reason.code in CATALOG
-        rendered = text_of(reason)  # every template renders with the facts given
+        rendered = text_of(reason, policy)  # every template renders with the facts and the policy
         assert rendered["zh"] and rendered["en"]
         assert "{" not in rendered["zh"] + rendered["en"]
     text = explain_check(outcome, policy)

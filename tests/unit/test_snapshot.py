@@ -104,3 +104,41 @@ def test_a_snapshot_signed_by_another_key_or_changed_is_refused(
     changed = signed[:-1] + bytes([signed[-1] ^ 1])
     with pytest.raises(InputError, match="pinned"):
         OfflineSnapshot.load(changed, b"k", load_anchor(ring.trust_signer().record.public_key_pem), catalog)
+
+
+@pytest.mark.parametrize(
+    ("skew_minutes", "lag_minutes", "usable"), [(5, 4, True), (5, 6, False), (10, 6, True)]
+)
+def test_the_clock_skew_an_offline_checkpoint_tolerates_is_a_policy_parameter(
+    ring: KeyRing, p2021: Policy, catalog: RegionCatalog, skew_minutes: int, lag_minutes: int, usable: bool
+) -> None:
+    """A checkpoint's clock behind the service's: the swipe's time is before the snapshot's."""
+    policy = p2021.model_copy(
+        update={"offline": p2021.offline.model_copy(update={"clock_skew_minutes": skew_minutes})}
+    )
+    snapshot = _snapshot(ring, policy, catalog, b"k" * 32)
+    resident = parse_resident_id(IDS["badge"])
+    answer = snapshot.decide(
+        resident, policy, AS_OF - timedelta(minutes=lag_minutes), catalog, mode=Mode.ROAD
+    )
+    assert answer.usable is usable
+
+
+def test_the_snapshot_carries_the_book_and_the_withdrawn_versions(
+    ring: KeyRing, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    text = (Path(__file__).resolve().parents[2] / "src/commutepass/policies/2021-11-17.toml").read_text(
+        encoding="utf-8"
+    )
+    later = AS_OF + timedelta(hours=3)
+    carried = [
+        ("2021-11-17", p2021.effective_from, text),
+        ("2031-01-01", later, text.replace('version = "2021-11-17"', 'version = "2031-01-01"')),
+    ]
+    signed = encode_snapshot([], AS_OF, p2021.version, [], ring.trust_signer(), carried, ["2030-12-01"])
+    snapshot = OfflineSnapshot.load(
+        signed, b"k" * 32, load_anchor(ring.trust_signer().record.public_key_pem), catalog
+    )
+    assert snapshot.policies is not None and snapshot.withdrawn == ("2030-12-01",)
+    assert snapshot.policies.in_force(later - timedelta(seconds=1)).version == "2021-11-17"
+    assert snapshot.policies.in_force(later).version == "2031-01-01"

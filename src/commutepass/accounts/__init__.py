@@ -1,1 +1,1 @@
-
+"""Sign-in, users and roles, households, and who may see whom."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from commutepass.accounts.service import household_of, people_of
 from commutepass.domain.errors import Forbidden, InputError
@@ -19,14 +19,11 @@ from commutepass.domain.workflows import require_reason
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
-from commutepass.store.tables import (
-    people,
-)
+from commutepass.store import repositories as repo
 
 
 def person_id_of(conn: Connection, app: App, resident: ResidentId) -> int | None:
-    row = conn.execute(select(people.c.id).where(people.c.person_key == app.vault.key(resident))).first()
-    return None if row is None else int(row.id)
+    return repo.person_id_by_key(conn, app.vault.key(resident))
 
 
 def check_citizen_may_see(conn: Connection, user: User, person_id: int | None) -> None:
@@ -66,13 +63,12 @@ def household(app: App, user: User) -> list[tuple[int, str]]:
 
 
 def masked_id(conn: Connection, person_id: int) -> str:
-    return str(conn.execute(select(people.c.id_masked).where(people.c.id == person_id)).scalar_one())
+    return repo.masked_ids(conn, [person_id])[person_id]
 
 
 def id_number_of(conn: Connection, app: App, person_id: int) -> str:
     """The raw number, decrypted from the vault, for services that must call ID-based code."""
-    cipher = conn.execute(select(people.c.id_cipher).where(people.c.id == person_id)).scalar_one()
-    return app.vault.decrypt(str(cipher))
+    return app.vault.decrypt(repo.id_cipher(conn, person_id))
 
 
 def require_person(person_id: int | None) -> int:

@@ -16,8 +16,9 @@ from typing import Any
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection
 
+from commutepass.accounts import repository
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import AuthError, InputError
 from commutepass.domain.identity import parse_resident_id
@@ -31,7 +32,7 @@ from commutepass.kit.sessions import (
     User,
     token_key,
 )
-from commutepass.store.tables import auth_sessions, family_members, people, users
+from commutepass.store import repositories as repo
 
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -84,21 +85,18 @@ def add_user(
     if role is not Role.CITIZEN and id_number:
         raise InputError("id_number", "only a citizen is linked to a person", "只有市民用户关联本人身份证号")
     with app.transaction() as conn:
-        if conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None:
+        if repository.user_named(conn, username) is not None:
             raise InputError("username", f"'{username}' is taken", f"用户名“{username}”已被使用")
         person_id = app.ensure_person(conn, parse_resident_id(id_number)) if id_number else None
-        user_id = conn.execute(
-            users.insert()
-            .values(
-                username=username,
-                password_hash=_hashing(app)[0].hash(password),
-                role=role.value,
-                disabled=False,
-                person_id=person_id,
-                created_at=datetime.now(UTC),
-            )
-            .returning(users.c.id)
-        ).scalar_one()
+        user_id = repository.add_user(
+            conn,
+            username=username,
+            password_hash=_hashing(app)[0].hash(password),
+            role=role.value,
+            disabled=False,
+            person_id=person_id,
+            created_at=datetime.now(UTC),
+        )
         audit.record(
             conn, app, by or audit.cli_actor(), "user.add", person_id, f"role {role.value}", username=username
         )
@@ -107,7 +105,7 @@ def add_user(
 
 def list_users(app: App) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
-        rows = conn.execute(select(users).order_by(users.c.username)).all()
+        rows = repository.all_users(conn)
     return [
         {
             "id": r.id,
@@ -127,16 +125,12 @@ def set_disabled(
     """Disable (or enable) a user; disabling revokes every session at once."""
     now = datetime.now(UTC)
     with app.transaction() as conn:
-        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == username)).first()
+        row = repository.user_named(conn, username)
         if row is None:
             raise InputError("username", f"no user '{username}'", f"没有用户“{username}”")
-        conn.execute(update(users).where(users.c.id == row.id).values(disabled=disabled))
+        repository.set_user(conn, row.id, disabled=disabled)
         if disabled:
-            conn.execute(
-                update(auth_sessions)
-                .where(auth_sessions.c.user_id == row.id, auth_sessions.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
+            repository.end_sessions(conn, row.id, now)
         audit.record(
             conn,
             app,
@@ -154,17 +148,11 @@ def set_password(app: App, username: str, password: str, *, by: audit.Actor | No
     _check_password(password)
     now = datetime.now(UTC)
     with app.transaction() as conn:
-        row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+        row = repository.user_named(conn, username)
         if row is None:
             raise InputError("username", f"no user '{username}'", f"没有用户“{username}”")
-        conn.execute(
-            update(users).where(users.c.id == row.id).values(password_hash=_hashing(app)[0].hash(password))
-        )
-        conn.execute(
-            update(auth_sessions)
-            .where(auth_sessions.c.user_id == row.id, auth_sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        repository.set_user(conn, row.id, password_hash=_hashing(app)[0].hash(password))
+        repository.end_sessions(conn, row.id, now)
         audit.record(conn, app, by or audit.cli_actor(), "user.password", None, "", username=username)
 
 
@@ -172,7 +160,7 @@ def sign_in(app: App, username: str, password: str, *, now: datetime | None = No
     """Check the password and open a session: the token to send as Bearer or in the cookie."""
     now = now or datetime.now(UTC)
     with app.transaction() as conn:
-        row = conn.execute(select(users).where(users.c.username == username)).first()
+        row = repository.user_named(conn, username)
         hasher, dummy = _hashing(app)
         valid = hasher.verify(password, row.password_hash if row is not None else dummy)
         if row is None or not valid or row.disabled:
@@ -181,15 +169,7 @@ def sign_in(app: App, username: str, password: str, *, now: datetime | None = No
             )
         jti = secrets.token_hex(16)
         expires = now + TOKEN_LIFETIME
-        conn.execute(
-            auth_sessions.insert().values(
-                jti=jti, user_id=row.id, issued_at=now, expires_at=expires, revoked_at=None
-            )
-        )
-        # expired sessions of this user are of no further use
-        conn.execute(
-            delete(auth_sessions).where(auth_sessions.c.user_id == row.id, auth_sessions.c.expires_at < now)
-        )
+        repository.open_session(conn, jti, row.id, now, expires)
     user = User(row.id, row.username, Role(row.role), row.person_id)
     claims = {"sub": row.username, "uid": row.id, "role": row.role, "jti": jti, "iat": now, "exp": expires}
     return SignedIn(jwt.encode(claims, token_key(app), algorithm=TOKEN_ALGORITHM), expires, user)
@@ -199,9 +179,7 @@ def sign_in(app: App, username: str, password: str, *, now: datetime | None = No
 
 
 def family_of(conn: Connection, user: User) -> list[int]:
-    return list(
-        conn.execute(select(family_members.c.person_id).where(family_members.c.user_id == user.id)).scalars()
-    )
+    return repository.family_of(conn, user.id)
 
 
 def household_of(conn: Connection, user: User) -> list[int]:
@@ -228,9 +206,7 @@ def add_family(app: App, user: User, id_number: str) -> dict[str, Any]:
                 f"a citizen may add at most {MAX_FAMILY} family members",
                 f"最多可添加 {MAX_FAMILY} 名家人",
             )
-        conn.execute(
-            family_members.insert().values(user_id=user.id, person_id=person_id, added_at=datetime.now(UTC))
-        )
+        repository.add_family_member(conn, user.id, person_id, datetime.now(UTC))
         audit.record(conn, app, user.actor, "family.add", person_id, "added as family member")
     return {"id": resident.masked, "family_members": len(current) + 1}
 
@@ -238,15 +214,8 @@ def add_family(app: App, user: User, id_number: str) -> dict[str, Any]:
 def profile(app: App, user: User) -> dict[str, Any]:
     with app.engine.connect() as conn:
         ids = household_of(conn, user)
-        masked: dict[int, str] = {}
-        if ids:
-            for r in conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(ids))):
-                masked[r.id] = r.id_masked
-        sessions = conn.execute(
-            select(func.count())
-            .select_from(auth_sessions)
-            .where(auth_sessions.c.user_id == user.id, auth_sessions.c.revoked_at.is_(None))
-        ).scalar_one()
+        masked = repo.masked_ids(conn, ids)
+        sessions = repository.open_sessions(conn, user.id)
     return {
         "username": user.username,
         "role": user.role.value,

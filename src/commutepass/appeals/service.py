@@ -10,12 +10,14 @@ import statistics
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
-from commutepass.accounts.access import check_citizen_may_see, masked_id
+from commutepass.accounts.access import check_citizen_may_see, id_number_of, masked_id
 from commutepass.accounts.service import people_of
+from commutepass.appeals import repository
 from commutepass.checks import service as decide
 from commutepass.checks.evidence import evidence
+from commutepass.checks.repository import horizon_of_check
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import Forbidden, InputError
 from commutepass.domain.identity import parse_resident_id
@@ -30,7 +32,7 @@ from commutepass.domain.workflows import (
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
-from commutepass.store.tables import appeals, overrides
+from commutepass.store.tables import recorded_now
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -38,7 +40,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _row(conn: Connection, appeal_id: int) -> Any:
-    row = conn.execute(select(appeals).where(appeals.c.id == appeal_id)).first()
+    row = repository.appeal(conn, appeal_id)
     if row is None:
         raise InputError("appeal_id", f"no appeal {appeal_id}", f"没有编号为 {appeal_id} 的纠错申请")
     return row
@@ -68,6 +70,39 @@ def _view(conn: Connection, app: App, row: Any, now: datetime) -> dict[str, Any]
     }
 
 
+CHECK_SLACK = timedelta(minutes=1)
+"""How near the disputed time a recorded check must be to be the decision disputed."""
+
+
+def disputed_horizon(conn: Connection, person_id: int, disputed: datetime) -> datetime:
+    """What the system knew when it decided what is disputed: the recorded-time horizon of the
+    person's check at that time, else now (a status the person looked up as they filed)."""
+    return horizon_of_check(conn, person_id, disputed, CHECK_SLACK) or recorded_now()
+
+
+COMPARED = ("policy_version", "color", "popup", "commuter_badge", "commuter_class", "nat_valid_until")
+
+
+def then_and_now(app: App, id_number: str, row: Any) -> dict[str, Any]:
+    """The status at the disputed time as the system knew it then (the horizon the decision
+    used) and as it knows it now, with the fields that differ (the reviewer's comparison)."""
+    then = decide.status_of(app, id_number, row.disputed_at, row.known_at)
+    now = decide.status_of(app, id_number, row.disputed_at)
+    differences = [
+        {"field": name, "then": then[name], "now": now[name]} for name in COMPARED if then[name] != now[name]
+    ]
+    codes_then = [r["code"] for r in then["reasons"]]
+    codes_now = [r["code"] for r in now["reasons"]]
+    if codes_then != codes_now:
+        differences.append({"field": "reasons", "then": codes_then, "now": codes_now})
+    return {
+        "known_at": _iso(row.known_at),
+        "then": then,
+        "now": now,
+        "differences": differences,
+    }
+
+
 def file(
     app: App, user: User, id_number: str, kind: AppealKind, statement: str, *, at: datetime | None = None
 ) -> dict[str, Any]:
@@ -76,24 +111,23 @@ def file(
     disputed = at or now
     reason = require_reason(statement, "statement")
     resident = parse_resident_id(id_number)
-    snapshot = decide.status_of(app, id_number, disputed)
     with app.transaction() as conn:
         person_id = app.ensure_person(conn, resident)
         check_citizen_may_see(conn, user, person_id)
-        appeal_id = conn.execute(
-            appeals.insert()
-            .values(
-                person_id=person_id,
-                kind=kind.value,
-                status=AppealState.OPEN.value,
-                statement=reason,
-                disputed_at=disputed,
-                snapshot=json.dumps(snapshot, ensure_ascii=False),
-                filed_by=user.id,
-                filed_at=now,
-            )
-            .returning(appeals.c.id)
-        ).scalar_one()
+        known_at = disputed_horizon(conn, person_id, disputed)
+        snapshot = decide.status_of(app, id_number, disputed, known_at)
+        appeal_id = repository.add_appeal(
+            conn,
+            person_id=person_id,
+            kind=kind.value,
+            status=AppealState.OPEN.value,
+            statement=reason,
+            disputed_at=disputed,
+            snapshot=json.dumps(snapshot, ensure_ascii=False),
+            filed_by=user.id,
+            filed_at=now,
+            known_at=known_at,
+        )
         audit.record(
             conn, app, user.actor, "appeal.file", person_id, reason, appeal=appeal_id, kind=kind.value
         )
@@ -110,6 +144,7 @@ def get(app: App, user: User, appeal_id: int) -> dict[str, Any]:
         view["automated_decision"] = json.loads(row.snapshot)
         if user.role is Role.REVIEWER:
             view["evidence"] = evidence(conn, app, row.person_id, row.disputed_at)
+            view["knowledge"] = then_and_now(app, id_number_of(conn, app, row.person_id), row)
             audit.record(conn, app, user.actor, "appeal.read", row.person_id, "review", appeal=row.id)
             return view
         if row.filed_by == user.id or (user.role is Role.CITIZEN and row.person_id in people_of(conn, user)):
@@ -120,12 +155,7 @@ def get(app: App, user: User, appeal_id: int) -> dict[str, Any]:
 def mine(app: App, user: User) -> list[dict[str, Any]]:
     now = app.now()
     with app.engine.connect() as conn:
-        ids = people_of(conn, user)
-        rows = conn.execute(
-            select(appeals)
-            .where(appeals.c.person_id.in_(ids) | (appeals.c.filed_by == user.id))
-            .order_by(appeals.c.id.desc())
-        ).all()
+        rows = repository.appeals_of(conn, people_of(conn, user), user.id)
         return [_view(conn, app, r, now) for r in rows]
 
 
@@ -133,9 +163,7 @@ def queue(app: App) -> list[dict[str, Any]]:
     """Open appeals, oldest first, each with its target and how long it has waited."""
     now = app.now()
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(appeals).where(appeals.c.status == AppealState.OPEN.value).order_by(appeals.c.filed_at)
-        ).all()
+        rows = repository.open_appeals(conn)
         return [_view(conn, app, r, now) for r in rows]
 
 
@@ -156,23 +184,18 @@ def decide_appeal(
         if outcome is AppealState.OVERRIDDEN:
             if until is None:
                 raise InputError("until", "an override needs an end date", "人工更正须有截止日期")
-            conn.execute(
-                overrides.insert().values(
-                    person_id=row.person_id,
-                    appeal_id=row.id,
-                    field=row.kind,
-                    valid_from=now,
-                    valid_to=override_until(until, now),
-                    reason=why,
-                    created_by=user.id,
-                    created_at=now,
-                )
+            repository.add_override(
+                conn,
+                person_id=row.person_id,
+                appeal_id=row.id,
+                field=row.kind,
+                valid_from=now,
+                valid_to=override_until(until, now),
+                reason=why,
+                created_by=user.id,
+                created_at=now,
             )
-        conn.execute(
-            update(appeals)
-            .where(appeals.c.id == row.id, appeals.c.status == AppealState.OPEN.value)
-            .values(status=outcome.value, decided_at=now, decided_by=user.id, response=why)
-        )
+        repository.close_appeal(conn, row.id, outcome, now, user.id, why)
         audit.record(
             conn,
             app,
@@ -191,7 +214,7 @@ def response_times(app: App) -> list[dict[str, Any]]:
     """Per appeal type: the target, how many were answered and how fast, and how many wait."""
     now = app.now()
     with app.engine.connect() as conn:
-        rows = conn.execute(select(appeals.c.kind, appeals.c.filed_at, appeals.c.decided_at)).all()
+        rows = repository.answer_times(conn)
     out = []
     for kind in AppealKind:
         target = _target_hours(app, kind.value, now)

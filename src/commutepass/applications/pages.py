@@ -15,7 +15,7 @@ from commutepass.accounts import access as people
 from commutepass.applications import documents
 from commutepass.applications import service as applications
 from commutepass.checks import service as decide
-from commutepass.domain.clock import BEIJING
+from commutepass.domain.clock import BEIJING, parse_time
 from commutepass.domain.errors import InputError
 from commutepass.domain.policy import CommuterClass
 from commutepass.domain.roles import Role
@@ -208,14 +208,18 @@ async def hotline_lookup(
     user: Hotline,
     id_number: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
+    at: Annotated[str, Form()] = "",
+    known_at: Annotated[str, Form()] = "",
 ) -> Response:
-    now = app.now().astimezone(BEIJING)
+    form = {"reason": reason, "at": at, "known_at": known_at}
     try:
-        result = await run_in_threadpool(decide.status_for, app, user, id_number, now, reason)
+        moment = parse_time(at, "at") if at.strip() else app.now().astimezone(BEIJING)
+        known = parse_time(known_at, "known_at") if known_at.strip() else None
+        result = await run_in_threadpool(decide.status_for, app, user, id_number, moment, reason, known)
     except InputError as exc:
         error = error_of(exc, lang_of(request))
         return await run_in_threadpool(
-            _hotline_page, request, app, user, 422, lookup_error=error, lookup_form={"reason": reason}
+            _hotline_page, request, app, user, 422, lookup_error=error, lookup_form=form
         )
     return await run_in_threadpool(_hotline_page, request, app, user, lookup=result)
 

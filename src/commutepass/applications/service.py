@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from commutepass.accounts.access import check_citizen_may_see, id_number_of, masked_id
 from commutepass.accounts.service import people_of
-from commutepass.applications import documents
+from commutepass.applications import documents, repository
 from commutepass.commuters.service import add_commuter, check_home_county
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import Forbidden, InputError
@@ -30,8 +30,6 @@ from commutepass.domain.workflows import (
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
-from commutepass.store.tables import application_events, applications
-from commutepass.store.tables import documents as documents_table
 
 ROLE_CHANNEL = {Role.OFFICER: Channel.CHECKPOINT, Role.HOTLINE: Channel.HOTLINE, Role.CITIZEN: Channel.ONLINE}
 """Where an application comes in is who registers it; a reviewer names the channel."""
@@ -50,7 +48,7 @@ def _not_found(application_id: int) -> InputError:
 
 
 def _row(conn: Connection, application_id: int) -> Any:
-    row = conn.execute(select(applications).where(applications.c.id == application_id)).first()
+    row = repository.application(conn, application_id)
     if row is None:
         raise _not_found(application_id)
     return row
@@ -67,16 +65,7 @@ def _may_see(conn: Connection, user: User, row: Any) -> None:
 def _event(
     conn: Connection, application_id: int, old: str | None, new: str, reason: str, user: User, at: datetime
 ) -> None:
-    conn.execute(
-        application_events.insert().values(
-            application_id=application_id,
-            from_status=old,
-            to_status=new,
-            reason=reason,
-            actor_id=user.id,
-            at=at,
-        )
-    )
+    repository.add_event(conn, application_id, old, new, reason, user.id, at)
 
 
 def submit(
@@ -108,32 +97,25 @@ def submit(
     with app.transaction() as conn:
         person_id = app.ensure_person(conn, resident)
         check_citizen_may_see(conn, user, person_id)
-        waiting = conn.execute(
-            select(applications.c.id).where(
-                applications.c.person_id == person_id, applications.c.status.in_(OPEN_STATES)
-            )
-        ).first()
+        waiting = repository.open_application_of(conn, person_id, OPEN_STATES)
         if waiting is not None:
             raise InputError(
                 "id_number",
-                f"application {waiting.id} for this person is still open",
-                f"此人已有未办结的申请（编号 {waiting.id}）",
+                f"application {waiting} for this person is still open",
+                f"此人已有未办结的申请（编号 {waiting}）",
             )
-        application_id = conn.execute(
-            applications.insert()
-            .values(
-                person_id=person_id,
-                channel=chosen.value,
-                status=AppState.SUBMITTED.value,
-                reason=reason,
-                commuter_class=commuter_class.value,
-                home_county=home_county,
-                submitted_by=user.id,
-                submitted_at=now,
-                waiting_since=now,
-            )
-            .returning(applications.c.id)
-        ).scalar_one()
+        application_id = repository.add_application(
+            conn,
+            person_id=person_id,
+            channel=chosen.value,
+            status=AppState.SUBMITTED.value,
+            reason=reason,
+            commuter_class=commuter_class.value,
+            home_county=home_county,
+            submitted_by=user.id,
+            submitted_at=now,
+            waiting_since=now,
+        )
         _event(conn, application_id, None, AppState.SUBMITTED.value, reason, user, now)
         audit.record(
             conn,
@@ -162,19 +144,11 @@ def _view(conn: Connection, row: Any, now: datetime, *, history: bool = True) ->
         "effective_from": _iso(row.effective_from),
     }
     if history:
-        events = conn.execute(
-            select(application_events)
-            .where(application_events.c.application_id == row.id)
-            .order_by(application_events.c.id)
-        ).all()
+        events = repository.events_of(conn, row.id)
         view["history"] = [
             {"from": e.from_status, "to": e.to_status, "reason": e.reason, "at": _iso(e.at)} for e in events
         ]
-        docs = conn.execute(
-            select(documents_table)
-            .where(documents_table.c.application_id == row.id)
-            .order_by(documents_table.c.id)
-        ).all()
+        docs = repository.documents_of(conn, row.id)
         view["documents"] = [
             {
                 "kind": d.kind,
@@ -201,12 +175,7 @@ def get(app: App, user: User, application_id: int) -> dict[str, Any]:
 
 def mine(app: App, user: User) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
-        ids = people_of(conn, user)
-        rows = conn.execute(
-            select(applications)
-            .where((applications.c.person_id.in_(ids)) | (applications.c.submitted_by == user.id))
-            .order_by(applications.c.id.desc())
-        ).all()
+        rows = repository.applications_of(conn, people_of(conn, user), user.id)
         return [_view(conn, r, app.now(), history=False) for r in rows]
 
 
@@ -224,22 +193,17 @@ def add_document(
         )
     stored = documents.store(app.settings.data_dir, content)
     with app.transaction() as conn:
-        exists = conn.execute(
-            select(documents_table.c.id).where(
-                documents_table.c.application_id == application_id, documents_table.c.sha256 == stored.sha256
-            )
-        ).first()
+        exists = repository.document(conn, application_id, stored.sha256)
         if exists is None:
-            conn.execute(
-                documents_table.insert().values(
-                    application_id=application_id,
-                    kind=kind,
-                    sha256=stored.sha256,
-                    media_type=stored.media_type,
-                    size=stored.size,
-                    uploaded_by=user.id,
-                    uploaded_at=now,
-                )
+            repository.add_document(
+                conn,
+                application_id=application_id,
+                kind=kind,
+                sha256=stored.sha256,
+                media_type=stored.media_type,
+                size=stored.size,
+                uploaded_by=user.id,
+                uploaded_at=now,
             )
         audit.record(
             conn,
@@ -264,11 +228,7 @@ def document(app: App, user: User, application_id: int, sha256: str) -> tuple[by
     with app.transaction() as conn:
         row = _row(conn, application_id)
         _may_see(conn, user, row)
-        doc = conn.execute(
-            select(documents_table).where(
-                documents_table.c.application_id == application_id, documents_table.c.sha256 == sha256
-            )
-        ).first()
+        doc = repository.document(conn, application_id, sha256)
         if doc is None:
             raise InputError("sha256", "no such document on this application", "此申请没有该材料")
         audit.record(
@@ -288,11 +248,7 @@ def queue(app: App, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Applications waiting for a decision, longest-waiting first, with the same-day clock."""
     now = now or app.now()
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(applications)
-            .where(applications.c.status == AppState.SUBMITTED.value)
-            .order_by(applications.c.waiting_since)
-        ).all()
+        rows = repository.waiting(conn)
         out = []
         for row in rows:
             warn = timedelta(hours=app.policies.in_force(now).workflows.application_warn_hours)
@@ -334,14 +290,11 @@ def decide(
                 commuter_class=CommuterClass(row.commuter_class),
                 home_county=row.home_county,
                 reason=f"application {row.id} ({row.channel}) approved: {why}",
+                by=user.actor,
                 conn=conn,
             )
             values["effective_from"] = datetime.fromisoformat(entry["valid_from"])
-        conn.execute(
-            update(applications)
-            .where(applications.c.id == row.id, applications.c.status == row.status)
-            .values(**values)
-        )
+        repository.set_application(conn, row.id, row.status, **values)
         _event(conn, row.id, row.status, target.value, why, user, now)
         audit.record(
             conn,
@@ -368,10 +321,8 @@ def resubmit(
         if user.role is Role.REVIEWER:
             raise Forbidden("the applicant resubmits, not the reviewer", "应由申请人补充后重新提交")
         why = check_transition(AppState(row.status), AppState.SUBMITTED, reason)
-        conn.execute(
-            update(applications)
-            .where(applications.c.id == row.id)
-            .values(status=AppState.SUBMITTED.value, reason=why, waiting_since=now)
+        repository.set_application(
+            conn, row.id, None, status=AppState.SUBMITTED.value, reason=why, waiting_since=now
         )
         _event(conn, row.id, row.status, AppState.SUBMITTED.value, why, user, now)
         audit.record(conn, app, user.actor, "application.resubmit", row.person_id, why, application=row.id)

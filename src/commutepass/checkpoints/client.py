@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from array import array
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -26,7 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from commutepass.checkpoints.snapshot import OfflineSnapshot, decode_b64
 from commutepass.checks.service import ENTERING, checked_site, policy_in_force, view
-from commutepass.credentials.trust import load_anchor
+from commutepass.credentials.revocation import FilterUpdate, RevocationFilter
+from commutepass.credentials.trust import Anchors, load_anchor
 from commutepass.domain.clock import BEIJING, to_utc
 from commutepass.domain.decisions import Mode
 from commutepass.domain.errors import InputError
@@ -35,6 +38,7 @@ from commutepass.domain.policy import PolicyBook
 from commutepass.domain.regions import RegionCatalog
 from commutepass.domain.roles import Role
 
+T = TypeVar("T")
 SEND_BATCH = 200
 _ENTERING_MARKS = ",".join("?" * len(ENTERING))
 _SCHEMA = """
@@ -43,6 +47,11 @@ CREATE TABLE IF NOT EXISTS snapshot (
     signed BLOB NOT NULL, key BLOB NOT NULL, anchor_pem TEXT NOT NULL, fetched_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY CHECK (id = 1), pem TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS anchors (seq INTEGER PRIMARY KEY AUTOINCREMENT, pem TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS revocation_filter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL, prefixes BLOB NOT NULL, issued_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     swipe_id TEXT NOT NULL UNIQUE,
@@ -132,31 +141,103 @@ class Checkpoint:
     # --- the trust anchor and the snapshot -----------------------------------------------------
 
     def pin_anchor(self, pem: str) -> None:
+        """Pin the trust-list key given out of band (it replaces any pinned before)."""
         load_anchor(pem)
-        self.db.execute("INSERT OR REPLACE INTO anchor (id, pem) VALUES (1, ?)", (pem,))
+        self._pin([pem])
+
+    def _pin(self, pems: list[str]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("DELETE FROM anchors")
+        self.db.executemany("INSERT INTO anchors (pem) VALUES (?)", [(p,) for p in pems])
+        self.db.execute("INSERT OR REPLACE INTO anchor (id, pem) VALUES (1, ?)", (pems[0],))
+        self.db.execute("COMMIT")
+
+    def anchors(self) -> Anchors:
+        """The pinned trust-list keys (the first one fetched and pinned on first use if none was
+        given; later ones learnt from lists signed by a pinned key during a rotation)."""
+        rows = [str(r[0]) for r in self.db.execute("SELECT pem FROM anchors ORDER BY seq")]
+        if not rows:
+            row = self.db.execute("SELECT pem FROM anchor WHERE id = 1").fetchone()
+            pem = str(row[0]) if row is not None else self._get("/v1/trust/anchor").text
+            self.pin_anchor(pem)
+            rows = [pem]
+        return Anchors([load_anchor(p) for p in rows])
 
     def anchor(self) -> ec.EllipticCurvePublicKey:
-        """The pinned trust-list key; fetched and pinned on first use if none was given."""
-        row = self.db.execute("SELECT pem FROM anchor WHERE id = 1").fetchone()
+        """The first pinned trust-list key."""
+        return self.anchors().keys[0]
+
+    def refresh_trust(self) -> dict[str, Any]:
+        """Fetch the trust list, verify it with a pinned key and learn a key it introduces (an
+        anchor rotation); a list signed by a key never introduced is refused (``InputError``)."""
+        pinned = self.anchors()
+        document = self._get("/v1/trust").json()
+        signer = pinned.signer_of(document, "trust_list")
+        learnt = pinned.learn(document, signer)
+        if learnt.pems() != pinned.pems():
+            self._pin(learnt.pems())
+        return {"anchors": len(learnt.keys), "expires_at": document.get("expires_at")}
+
+    def revocations(self) -> RevocationFilter:
+        row = self.db.execute(
+            "SELECT version, prefixes, issued_at FROM revocation_filter WHERE id = 1"
+        ).fetchone()
         if row is None:
-            pem = self._get("/v1/trust/anchor").text
-            self.pin_anchor(pem)
-            return load_anchor(pem)
-        return load_anchor(str(row[0]))
+            return RevocationFilter.of([], 0)
+        prefixes = array("Q")
+        prefixes.frombytes(bytes(row[1]))
+        return RevocationFilter(prefixes, int(row[0]), datetime.fromisoformat(str(row[2])))
+
+    def refresh_revocations(self) -> dict[str, Any]:
+        """Fetch only what was revoked since the version held (the whole list the first time)."""
+        held = self.revocations()
+        response = self._get("/v1/trust/revocations/filter", {"since": str(held.version)})
+        update = self._signed_by_anchor(lambda key: FilterUpdate.decode(response.content, key))
+        moved = held.apply(update)
+        self.db.execute(
+            "INSERT OR REPLACE INTO revocation_filter (id, version, prefixes, issued_at) VALUES (1, ?, ?, ?)",
+            (moved.version, moved.prefixes.tobytes(), moved.issued_at.isoformat()),
+        )
+        return {
+            "version": moved.version,
+            "entries": len(moved),
+            "added": len(update.added),
+            "bytes": len(response.content),
+        }
+
+    def _signed_by_anchor(self, load: Callable[[ec.EllipticCurvePublicKey], T]) -> T:
+        """What ``load`` reads with the first pinned key that verifies it."""
+        error: InputError | None = None
+        for key in self.anchors().keys:
+            try:
+                return load(key)
+            except InputError as exc:
+                error = exc
+        assert error is not None
+        raise error
 
     def sync(self, at: datetime | None = None) -> dict[str, Any]:
-        """Download the signed snapshot (as of ``at``, default now), verify it, keep it."""
+        """Refresh the trust list (learning a rotated anchor) and the revocation filter (only what
+        changed), then download the signed snapshot (as of ``at``, default now), verify it, keep it."""
+        trust = self.refresh_trust()
+        revoked = self.refresh_revocations()
         params = {"at": at.isoformat()} if at else {}
         body = self._get("/v1/checkpoint/snapshot", params).json()
         signed, key = decode_b64(body.get("snapshot"), "snapshot"), decode_b64(body.get("key"), "key")
-        anchor = self.anchor()
-        snapshot = OfflineSnapshot.load(signed, key, anchor, self.catalog)
+        snapshot = self._signed_by_anchor(
+            lambda anchor: OfflineSnapshot.load(signed, key, anchor, self.catalog)
+        )
         self.db.execute(
             "INSERT OR REPLACE INTO snapshot (id, signed, key, anchor_pem, fetched_at) VALUES (1, ?, ?, '', ?)",
             (signed, key, datetime.now(UTC).isoformat()),
         )
         self._snapshot = snapshot
-        return {"as_of": snapshot.as_of.astimezone(BEIJING).isoformat(), "people": len(snapshot)}
+        return {
+            "as_of": snapshot.as_of.astimezone(BEIJING).isoformat(),
+            "people": len(snapshot),
+            "anchors": trust["anchors"],
+            "revocations": revoked,
+        }
 
     def snapshot(self) -> OfflineSnapshot:
         if self._snapshot is None:
@@ -167,7 +248,10 @@ class Checkpoint:
                     "this checkpoint has no snapshot: run `commutepass checkpoint sync` while online",
                     "本检查站没有离线快照：请在联网时运行 commutepass checkpoint sync",
                 )
-            self._snapshot = OfflineSnapshot.load(bytes(row[0]), bytes(row[1]), self.anchor(), self.catalog)
+            signed, key = bytes(row[0]), bytes(row[1])
+            self._snapshot = self._signed_by_anchor(
+                lambda anchor: OfflineSnapshot.load(signed, key, anchor, self.catalog)
+            )
             for number, at in self.db.execute(
                 f"SELECT id_number, at FROM outbox WHERE id_number IS NOT NULL AND decision IN ({_ENTERING_MARKS})",
                 [d.value for d in ENTERING],
@@ -202,7 +286,9 @@ class Checkpoint:
         if online is not None:
             answer = online.get("answer") or {"decision": online.get("decision"), "id": resident.masked}
             return {**answer, "swipe_id": swipe_id, "offline": False}
-        policy = policy_in_force(self.policies, at)
+        # the book the snapshot carries: a version scheduled before the sync applies from its
+        # instant, with no new download
+        policy = policy_in_force(self.snapshot().book(self.policies), at)
         decided = self.snapshot().decide(
             resident, policy, to_utc(at), self.catalog, mode=mode, smartphone=smartphone
         )

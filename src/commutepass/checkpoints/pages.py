@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from commutepass.checks import service as decide
 from commutepass.checks.writer import WriterDep, check_online
 from commutepass.credentials import service as credentials
+from commutepass.credentials.codes import HC1
 from commutepass.credentials.codes import PREFIX as CODE_PREFIX
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.decisions import Pledge
@@ -97,7 +98,7 @@ async def checkpoint_check(
     try:
         if not site.strip():
             raise InputError("site", "enter the checkpoint's name", "请填写检查站名称")
-        if q.strip().startswith(CODE_PREFIX):
+        if q.strip().startswith((CODE_PREFIX, HC1.prefix)):
             # a scanned health code: verified against the trust list, the policy applied to the
             # status it carries, recorded and audited as a check (without a person)
             verified = await credentials.verify_online(

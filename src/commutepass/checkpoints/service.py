@@ -34,9 +34,11 @@ from commutepass.domain.decisions import Mode
 from commutepass.domain.errors import InputError
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import Decision
+from commutepass.domain.policy_authoring import ACTIVE, StoredState
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
+from commutepass.store import policy_store
 from commutepass.store.facts import NAT_LOOKBACK, FactReader
 
 
@@ -60,9 +62,11 @@ def _swipe(
         decided = CheckSession(app, conn).decide(swipe.request)
         return replace(decided.swipe(**detail), swipe_id=swipe.swipe_id), decided
     resident = parse_resident_id(swipe.request.id_number)
-    row = swipe_row(
-        None, swipe.request, swipe.decision, swipe.policy_version, ["OFFLINE_DECISION", *swipe.reasons]
+    # the checkpoint's own reasons start with OFFLINE_DECISION; older clients sent them without it
+    reasons = (
+        swipe.reasons if swipe.reasons[:1] == ("OFFLINE_DECISION",) else ("OFFLINE_DECISION", *swipe.reasons)
     )
+    row = swipe_row(None, swipe.request, swipe.decision, swipe.policy_version, reasons)
     return Swipe(row, app.person_row(resident), detail, swipe.swipe_id), None
 
 
@@ -143,7 +147,13 @@ def build_snapshot(app: App, as_of: datetime) -> dict[str, Any]:
             facts = reader.facts(person_id, birth, moment, policy)
             people.append((pseudonym(key, number), encode_person(facts, moment, policy, risky)))
     periods = [p for plist in risk.by_county.values() for p in plist]
-    signed = encode_snapshot(people, moment, policy.version, periods, keyring(app).trust_signer())
+    with app.engine.connect() as conn:
+        stored = policy_store.all_versions(conn)
+    carried = [(v.version, v.effective_from, v.body) for v in stored if v.state in ACTIVE]
+    withdrawn = [v.version for v in stored if v.state is StoredState.WITHDRAWN]
+    signed = encode_snapshot(
+        people, moment, policy.version, periods, keyring(app).trust_signer(), carried, withdrawn
+    )
     return {
         "as_of": moment.astimezone(BEIJING).isoformat(),
         "people": len(people),

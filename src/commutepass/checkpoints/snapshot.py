@@ -18,9 +18,10 @@ import base64
 import binascii
 import hmac
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from tomllib import TOMLDecodeError
 from typing import Any
 
 import cbor2
@@ -43,8 +44,9 @@ from commutepass.domain.facts import (
     Visit,
 )
 from commutepass.domain.identity import ResidentId
-from commutepass.domain.policy import CommuterClass, Decision, Policy
+from commutepass.domain.policy import CommuterClass, Decision, Policy, PolicyBook
 from commutepass.domain.regions import RegionCatalog
+from commutepass.policies import policy_from_text
 
 SNAPSHOT_VERSION = 1
 MAX_SNAPSHOT_BYTES = 200 * 1024 * 1024
@@ -115,12 +117,18 @@ def encode_snapshot(
     policy_version: str,
     risk: Iterable[RiskPeriod],
     signer: SigningKey,
+    policies: Sequence[tuple[str, datetime, str]] = (),
+    withdrawn: Sequence[str] = (),
 ) -> bytes:
-    """The signed snapshot."""
+    """The signed snapshot. ``policies``: every version in the book (version, effective time,
+    TOML text), so an offline checkpoint switches at the effective instant without a new
+    download; ``withdrawn``: versions taken back (a checkpoint drops them at its next sync)."""
     body = {
         "v": SNAPSHOT_VERSION,
         "as_of": int(as_of.timestamp()),
         "policy": policy_version,
+        "policies": [[v, at.timestamp(), text] for v, at, text in policies],
+        "withdrawn": list(withdrawn),
         "risk": [
             [p.county, _LEVELS.index(p.level), p.start.toordinal(), p.end.toordinal() if p.end else None]
             for p in risk
@@ -158,6 +166,9 @@ class OfflineSnapshot:
     key: bytes
     records: dict[bytes, list[Any]]
     risk: RiskMap
+    policies: PolicyBook | None = None
+    """The policy book the snapshot carries (None: a snapshot from before books were carried)."""
+    withdrawn: tuple[str, ...] = ()
     local_entries: dict[bytes, datetime] = field(default_factory=dict)
     """Entries the checkpoint itself let through since the snapshot (its own swipes)."""
 
@@ -193,9 +204,27 @@ class OfflineSnapshot:
             records = body["people"]
             if int(body["v"]) != SNAPSHOT_VERSION or not isinstance(records, dict):
                 raise ValueError("unknown snapshot version")
-        except (zlib.error, cbor2.CBORDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            carried = [
+                policy_from_text(str(text), datetime.fromtimestamp(float(at), UTC))
+                for _version, at, text in body.get("policies", [])
+            ]
+            book = PolicyBook(carried) if carried else None
+            withdrawn = tuple(str(v) for v in body.get("withdrawn", []))
+        except (
+            zlib.error,
+            cbor2.CBORDecodeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            TOMLDecodeError,
+        ) as exc:
             raise _bad(f"is signed but not well formed ({exc})", "快照签名有效但内容格式不正确") from None
-        return cls(as_of, str(body["policy"]), key, records, RiskMap.build(periods, catalog))
+        return cls(as_of, str(body["policy"]), key, records, RiskMap.build(periods, catalog), book, withdrawn)
+
+    def book(self, fallback: PolicyBook) -> PolicyBook:
+        """The book to decide with: the one the snapshot carries, else the checkpoint's own."""
+        return self.policies or fallback
 
     def __len__(self) -> int:
         return len(self.records)
@@ -256,7 +285,7 @@ class OfflineSnapshot:
         facts = self.facts(resident, pid, policy)
         outcome = decide_check(facts, policy, at, self.risk, catalog, mode=mode, smartphone=smartphone)
         hours = max(int(age.total_seconds() // 3600), 0)
-        if age > limit or age < -timedelta(minutes=5):
+        if age > limit or age < -timedelta(minutes=policy.offline.clock_skew_minutes):
             refused = CheckOutcome(
                 Decision.DOCUMENTS,
                 outcome.status,

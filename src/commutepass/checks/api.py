@@ -37,7 +37,8 @@ async def status(
 
     The ID number travels in the body, never in the URL (URLs end up in logs)."""
     # a few indexed reads and a pure decision: on the event loop (see ``check_online``)
-    return _json(service.status_for(app, user, body.id_number, app.moment(body.at), body.reason))
+    known_at = app.moment(body.known_at) if body.known_at is not None else None
+    return _json(service.status_for(app, user, body.id_number, app.moment(body.at), body.reason, known_at))
 
 
 @router.post("/checks", response_model=CheckOut, summary="A checkpoint check (recorded as a swipe)")
@@ -52,6 +53,7 @@ async def check(body: CheckRequestIn, app: AppDep, writer: WriterDep, user: Offi
         smartphone=body.smartphone,
         companions=tuple(body.companions),
         pledge=Pledge(body.pledge.site.strip(), app.moment(body.pledge.sampled_at)) if body.pledge else None,
+        known_at=app.moment(body.known_at) if body.known_at is not None else None,
     )
     # already shaped as CheckOut by the service (a test holds it to the schema): no re-validation
     return _json(await check_online(app, writer, user, request))

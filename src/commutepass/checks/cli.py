@@ -15,6 +15,11 @@ from commutepass.kit.cli import app_of, emit, fail
 
 cli = typer.Typer()
 
+KNOWN_AT_HELP = (
+    "Answer with the facts recorded by this time (ISO 8601; no offset = Beijing time); "
+    "default everything recorded so far."
+)
+
 
 def _batch_or_single(id_number: str | None, batch: Path | None) -> None:
     if (id_number is None) == (batch is None):
@@ -33,6 +38,7 @@ def status(
     id_number: Annotated[str | None, typer.Argument(help="Resident ID number")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Time (ISO 8601; no offset = Beijing time).")] = None,
     batch: Annotated[Path | None, typer.Option("--batch", help="CSV with columns id_number,at")] = None,
+    known_at: Annotated[str | None, typer.Option("--known-at", help=KNOWN_AT_HELP)] = None,
 ) -> None:
     """A person's health-code status: colour, pop-up, commuter badge, with reasons."""
     _batch_or_single(id_number, batch)
@@ -43,7 +49,8 @@ def status(
                 emit(line)
             return
         moment = parse_time(at, "at") if at else datetime.now().astimezone()
-        emit(decide.status_of(application, id_number or "", moment))
+        known = parse_time(known_at, "known_at") if known_at else None
+        emit(decide.status_of(application, id_number or "", moment, known))
     except InputError as exc:
         fail(exc)
 
@@ -67,6 +74,7 @@ def check(
         Path | None,
         typer.Option("--batch", help="CSV: id_number,at,site,mode,smartphone,companions"),
     ] = None,
+    known_at: Annotated[str | None, typer.Option("--known-at", help=KNOWN_AT_HELP)] = None,
 ) -> None:
     """The checkpoint decision (recorded as a swipe), with reasons and what to check by hand."""
     _batch_or_single(id_number, batch)
@@ -85,6 +93,7 @@ def check(
             mode=decide.parse_mode(mode or ""),
             smartphone=not no_smartphone,
             companions=tuple(companion or ()),
+            known_at=parse_time(known_at, "known_at") if known_at else None,
         )
         emit(decide.check(application, request))
     except InputError as exc:

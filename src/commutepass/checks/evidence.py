@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from commutepass.checks import repository
 from commutepass.domain.clock import BEIJING, local_date, to_utc
 from commutepass.kit.context import App
 from commutepass.store.facts import NAT_LOOKBACK
-from commutepass.store.tables import (
-    checks,
-    commuter_entries,
-    itinerary,
-    nat_results,
-    overrides,
-    risk_periods,
-    travel,
-)
 
 
 def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[str, Any]:
@@ -29,46 +21,9 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
     t = to_utc(at)
     today = local_date(at)
     first_day = today - timedelta(days=policy.risk.lookback_days - 1)
-    entries = conn.execute(
-        select(commuter_entries)
-        .where(commuter_entries.c.person_id == person_id)
-        .order_by(commuter_entries.c.valid_from)
-    ).all()
-    nats = conn.execute(
-        select(nat_results)
-        .where(
-            nat_results.c.person_id == person_id,
-            nat_results.c.reported_at <= t,
-            nat_results.c.reported_at > t - NAT_LOOKBACK,
-        )
-        .order_by(nat_results.c.reported_at)
-    ).all()
-    visits = conn.execute(
-        select(itinerary.c.day, itinerary.c.county)
-        .where(itinerary.c.person_id == person_id, itinerary.c.day >= first_day, itinerary.c.day <= today)
-        .order_by(itinerary.c.day)
-    ).all()
-    counties = sorted({v.county for v in visits})
-    risks = (
-        conn.execute(select(risk_periods).where(risk_periods.c.county.in_(counties))).all()
-        if counties
-        else []
-    )
-    entered = conn.execute(
-        select(travel.c.event_time, travel.c.site, travel.c.mode)
-        .where(travel.c.person_id == person_id, travel.c.direction == "enter", travel.c.event_time < t)
-        .order_by(travel.c.event_time.desc())
-        .limit(5)
-    ).all()
-    swipes = conn.execute(
-        select(checks.c.at, checks.c.site, checks.c.decision)
-        .where(checks.c.person_id == person_id, checks.c.at < t)
-        .order_by(checks.c.at.desc())
-        .limit(5)
-    ).all()
-    corrections = conn.execute(
-        select(overrides).where(overrides.c.person_id == person_id).order_by(overrides.c.id)
-    ).all()
+    rows = repository.evidence_rows(conn, person_id, t, first_day, today, NAT_LOOKBACK)
+    entries, nats, visits, risks = rows.entries, rows.nats, rows.visits, rows.risks
+    entered, swipes, corrections = rows.entered, rows.swipes, rows.corrections
 
     def iso(value: datetime | None) -> str | None:
         return value.astimezone(BEIJING).isoformat() if value is not None else None
@@ -84,6 +39,8 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "reason": e.reason,
                 "evidence": e.evidence,
                 "end_reason": e.end_reason,
+                "recorded_at": iso(e.recorded_at),
+                "ended_at": iso(e.ended_at),
             }
             for e in entries
         ],
@@ -93,6 +50,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "reported_at": iso(n.reported_at),
                 "positive": n.positive,
                 "lab": n.lab,
+                "recorded_at": iso(n.recorded_at),
             }
             for n in nats
         ],
@@ -103,6 +61,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "level": r.level,
                 "start": r.start.isoformat(),
                 "end": r.end.isoformat() if r.end else None,
+                "recorded_at": iso(r.recorded_at),
             }
             for r in risks
         ],
@@ -115,6 +74,7 @@ def evidence(conn: Connection, app: App, person_id: int, at: datetime) -> dict[s
                 "valid_to": iso(o.valid_to),
                 "reason": o.reason,
                 "appeal_id": o.appeal_id,
+                "recorded_at": iso(o.recorded_at),
             }
             for o in corrections
         ],

@@ -16,6 +16,11 @@ class StatusRequest(BaseModel):
     reason: str | None = Field(
         None, max_length=1000, description="Why staff look this person up (required for the hotline; audited)"
     )
+    known_at: Moment | None = Field(
+        None,
+        description="Recorded-time horizon: answer with the facts the system had recorded by then "
+        "(ISO 8601; no offset means Beijing time); default everything recorded so far",
+    )
 
 
 class _CodeFields(BaseModel):
@@ -32,6 +37,9 @@ class _CodeFields(BaseModel):
 
 
 class StatusOut(_CodeFields):
+    known_at: datetime | None = Field(
+        None, description="The recorded-time horizon the answer used; null: everything recorded"
+    )
     reasons: list[ReasonOut]
     explanation: Bilingual
 
@@ -51,6 +59,9 @@ class CheckRequestIn(BaseModel):
     smartphone: bool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
     pledge: PledgeIn | None = None
+    known_at: Moment | None = Field(
+        None, description="Decide with the facts recorded by then (stored with the check); default now"
+    )
 
 
 class CheckOut(_CodeFields):

@@ -17,7 +17,7 @@ holds a place, a county or a trip date, on any path.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -48,6 +48,7 @@ from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User, cli_user
 from commutepass.store.facts import FactReader
+from commutepass.store.tables import recorded_now
 
 ENTERING = {
     Decision.ALLOW,
@@ -69,6 +70,8 @@ class CheckRequest:
     companions: tuple[str, ...] = field(default_factory=tuple)
     pledge: Pledge | None = None
     """The sampling slip of a person who signs the pledge (site, sampled at), as the officer reads it."""
+    known_at: datetime | None = None
+    """Decide with the facts recorded by then (a rehearsal of the past); None: all recorded now."""
 
 
 def policy_in_force(policies: PolicyBook, at: datetime) -> Policy:
@@ -109,10 +112,13 @@ def _status_fields(masked_id: str, at: datetime, status: Status, policy: Policy)
     }
 
 
-def status_json(resident: ResidentId, at: datetime, status: Status, policy: Policy) -> dict[str, Any]:
-    rendered = [render(r) for r in status.reasons]
+def status_json(
+    resident: ResidentId, at: datetime, status: Status, policy: Policy, known_at: datetime | None = None
+) -> dict[str, Any]:
+    rendered = [render(r, policy) for r in status.reasons]
     return {
         **_status_fields(resident.masked, at, status, policy),
+        "known_at": known_at.astimezone(BEIJING).isoformat() if known_at is not None else None,
         "reasons": [reason_json(r) for r in rendered],
         "explanation": explain(rendered, policy),
     }
@@ -146,9 +152,9 @@ def view(
     status = outcome.status
     if officer:
         status = replace(status, reasons=tuple(r for r in status.reasons if not _names_a_place(r)))
-    status_reasons = [render(r) for r in status.reasons]
-    reasons = [render(r) for r in outcome.reasons if not (officer and _names_a_place(r))]
-    manual = [render(r) for r in outcome.manual_checks if not (officer and _names_a_place(r))]
+    status_reasons = [render(r, policy) for r in status.reasons]
+    reasons = [render(r, policy) for r in outcome.reasons if not (officer and _names_a_place(r))]
+    manual = [render(r, policy) for r in outcome.manual_checks if not (officer and _names_a_place(r))]
     shown = replace(outcome, status=status)
     return {
         "decision": outcome.decision.value,
@@ -165,28 +171,36 @@ def view(
 # --- status -----------------------------------------------------------------------------------
 
 
-def assess(app: App, resident: ResidentId, at: datetime) -> tuple[Status, Policy]:
-    """The person's status at ``at`` and the policy it was assessed under."""
+def assess(
+    app: App, resident: ResidentId, at: datetime, known_at: datetime | None = None
+) -> tuple[Status, Policy]:
+    """The person's status at ``at`` as known at ``known_at`` (None: everything recorded so far),
+    and the policy it was assessed under."""
     policy = policy_at(app, at)
     with app.engine.connect() as conn:
-        _person_id, facts = CheckSession(app, conn).facts(resident, at, policy)
-    return assess_status(facts, policy, to_utc(at), app.risk_map(), app.catalog), policy
+        _person_id, facts = CheckSession(app, conn).facts(resident, at, policy, known_at)
+    return assess_status(facts, policy, to_utc(at), app.risk_map(known_at), app.catalog), policy
 
 
-def status_of(app: App, id_number: str, at: datetime) -> dict[str, Any]:
+def status_of(app: App, id_number: str, at: datetime, known_at: datetime | None = None) -> dict[str, Any]:
     """The status of the person, for a caller already allowed to see it (see ``status_for``)."""
     resident = parse_resident_id(id_number)
-    status, policy = assess(app, resident, at)
-    return status_json(resident, at, status, policy)
+    status, policy = assess(app, resident, at, known_at)
+    return status_json(resident, at, status, policy, known_at)
 
 
 def status_for(
-    app: App, user: User, id_number: str, at: datetime, reason: str | None = None
+    app: App,
+    user: User,
+    id_number: str,
+    at: datetime,
+    reason: str | None = None,
+    known_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A status look-up by role: a citizen for themself or family, staff (and the CLI) with an
     audited reason."""
     access.authorise_lookup(app, user, id_number, at, reason, "status.lookup")
-    return status_of(app, id_number, at)
+    return status_of(app, id_number, at, known_at)
 
 
 # --- deciding ---------------------------------------------------------------------------------
@@ -216,10 +230,21 @@ class Decided:
     policy: Policy
     person_id: int | None
     person: tuple[str, date, str, str] | None
+    person_key: str
+    """The person's pseudonymous key (a batch marks the person as having a swipe waiting)."""
+    known_at: datetime
+    """The recorded-time horizon the check was decided with (stored with the check)."""
 
     def swipe(self, **detail: Any) -> Swipe:
         return Swipe(
-            swipe_row(self.person_id, self.request, self.outcome.decision, self.policy.version, self.codes),
+            swipe_row(
+                self.person_id,
+                self.request,
+                self.outcome.decision,
+                self.policy.version,
+                self.codes,
+                self.known_at,
+            ),
             None if self.person_id is not None else self.person,
             detail,
         )
@@ -239,8 +264,10 @@ def swipe_row(
     decision: Decision,
     policy_version: str,
     reasons: Sequence[str],
+    known_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The ``checks`` row recording one swipe."""
+    """The ``checks`` row recording one swipe; ``known_at``: the recorded-time horizon it was
+    decided with (None: the moment it is stored)."""
     return {
         "person_id": person_id,
         "at": to_utc(request.at),
@@ -251,6 +278,7 @@ def swipe_row(
         "entered": decision in ENTERING,
         "policy_version": policy_version[:32],
         "reasons": list(reasons),
+        "known_at": known_at,
     }
 
 
@@ -266,30 +294,41 @@ class CheckSession:
         self.conn = conn
         self.reader = FactReader(conn)
         self.waiting: set[str] = set()
-        self.flush: Any = None
+        self.flush: Callable[[], None] | None = None
 
-    def facts(self, resident: ResidentId, at: datetime, policy: Policy) -> tuple[int | None, PersonFacts]:
-        """The person's row id (None if never seen) and facts at ``at``."""
-        key = self.app.vault.key(resident)
+    def facts(
+        self,
+        resident: ResidentId,
+        at: datetime,
+        policy: Policy,
+        known_at: datetime | None = None,
+        key: str | None = None,
+    ) -> tuple[int | None, PersonFacts]:
+        """The person's row id (None if never seen) and facts at ``at`` as known at ``known_at``
+        (``key``: the person's key when the caller has it already)."""
+        key = key or self.app.vault.key(resident)
         if key in self.waiting and self.flush is not None:
             self.flush()
         person_id = self.reader.person_id(key)
         if person_id is None:
             return None, PersonFacts(birth_date=resident.birth_date)
-        return person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy)
+        return person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy, known_at)
 
     def decide(self, request: CheckRequest) -> Decided:
         resident = parse_resident_id(request.id_number)
         companion_ids = [parse_resident_id(c, "companions") for c in request.companions]
         request = replace(request, site=checked_site(request.site))
         policy = policy_at(self.app, request.at)
-        person_id, facts = self.facts(resident, request.at, policy)
-        companions = [Companion(c.masked, self.facts(c, request.at, policy)[1]) for c in companion_ids]
+        known = request.known_at
+        horizon = to_utc(known) if known is not None else recorded_now()
+        key = self.app.vault.key(resident)
+        person_id, facts = self.facts(resident, request.at, policy, known, key)
+        companions = [Companion(c.masked, self.facts(c, request.at, policy, known)[1]) for c in companion_ids]
         outcome = decide_check(
             facts,
             policy,
             to_utc(request.at),
-            self.app.risk_map(),
+            self.app.risk_map(known),
             self.app.catalog,
             mode=request.mode,
             smartphone=request.smartphone,
@@ -297,7 +336,7 @@ class CheckSession:
             pledge=request.pledge,
         )
         person = self.app.person_row(resident) if person_id is None else None
-        return Decided(resident.masked, request, outcome, policy, person_id, person)
+        return Decided(resident.masked, request, outcome, policy, person_id, person, key, horizon)
 
 
 def decide(app: App, request: CheckRequest) -> Decided:
@@ -490,7 +529,7 @@ def check_batch(
                 yield _error_line(number, exc)
                 continue
             pending.append(decided.swipe())
-            session.waiting.add(app.vault.key(parse_resident_id(request.id_number)))
+            session.waiting.add(decided.person_key)
             done += 1
             if done % commit_every == 0:
                 flush()

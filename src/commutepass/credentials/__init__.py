@@ -1,1 +1,1 @@
-"""Signed health-code credentials, the trust list, revocation and the offline snapshot."""
+"""Signed health-code credentials (CWT/COSE/base45): codes, keys, the trust and revocation lists, QR, the citizen page."""

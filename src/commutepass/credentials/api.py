@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from commutepass.checks.schemas import CheckOut
@@ -76,11 +76,54 @@ class CredentialOut(BaseModel):
 class ValidCodeOut(CheckOut):
     valid: Literal[True]
     credential: CredentialOut
+    warnings: list[ReasonOut] = Field([], description="The verifier's lists near or past their expiry")
+
+
+class HcertTestOut(BaseModel):
+    sampled_at: datetime
+    result: str
+    test_type: str
+    naat: bool
+    country: str
+    issuer: str
+    certificate_id: str
+
+
+class HcertOut(BaseModel):
+    issuer: str
+    kinds: list[str]
+    holder: dict[str, str]
+    test: HcertTestOut | None
+    counts_as_nat: bool = Field(description="Whether the policy lets this test count as the entry NAT")
+    kid: str
+    issued_at: datetime
+    expires_at: datetime
+    hash: str
+
+
+class ValidHcertOut(BaseModel):
+    """An EU Digital COVID Certificate (``HC1:``): its test shown, counted as a NAT only where the
+    policy accepts its issuer; it carries no health code, so the officer checks one by hand."""
+
+    valid: Literal[True]
+    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"]
+    at: datetime
+    site: str
+    mode: Literal["road", "rail"]
+    policy_version: str
+    reasons: list[ReasonOut]
+    status_reasons: list[ReasonOut]
+    to_check_by_hand: list[ReasonOut]
+    explanation: Bilingual
+    hcert: HcertOut
+    warnings: list[ReasonOut] = []
 
 
 class InvalidCodeOut(BaseModel):
     valid: Literal[False]
-    decision: Literal["refuse"]
+    decision: Literal["refuse", "documents"] = Field(
+        description="refuse: the code is refused; documents: this verifier's lists are past their expiry"
+    )
     at: datetime
     reason: ReasonOut
     reasons: list[ReasonOut]
@@ -114,7 +157,7 @@ async def issue(
 
 @router.post(
     "/codes/verify",
-    response_model=ValidCodeOut | InvalidCodeOut,
+    response_model=ValidCodeOut | ValidHcertOut | InvalidCodeOut,
     summary="Verify a code and decide as at a checkpoint",
 )
 async def verify(body: VerifyIn, app: AppDep, writer: WriterDep, user: Officer) -> Any:
@@ -171,6 +214,28 @@ async def trust(app: AppDep) -> dict[str, Any]:
 @router.get("/trust/revocations", summary="The signed revocation list", dependencies=[PUBLIC])
 async def revocations(app: AppDep) -> dict[str, Any]:
     return service.revocation_document(app)
+
+
+@router.get(
+    "/trust/revocations/filter",
+    summary="The signed revocation filter, whole or since a version (binary COSE_Sign1)",
+    dependencies=[PUBLIC],
+    response_class=Response,
+    responses={200: {"content": {"application/cose": {}}}},
+)
+async def revocation_filter(
+    app: AppDep, since: Annotated[int, Query(ge=0, description="The version the caller holds (0: all)")] = 0
+) -> Response:
+    """64-bit prefixes of the revoked codes' hashes added after version ``since``; the headers
+    say the version, the count and the false-positive rate (docs/credentials.md)."""
+    signed, described = await run_in_threadpool(service.revocation_filter, app, since)
+    headers = {
+        "X-Revocations-Version": str(described["version"]),
+        "X-Revocations-Since": str(described["since"]),
+        "X-Revocations-Count": str(described["count"]),
+        "X-Revocations-Added": str(described["added"]),
+    }
+    return Response(signed, media_type="application/cose", headers=headers)
 
 
 @router.get(

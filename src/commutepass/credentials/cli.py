@@ -116,6 +116,34 @@ def codes_verify(
         raise typer.Exit(1)
 
 
+@codes_app.command("conformance")
+def codes_conformance(
+    directory: Annotated[Path, typer.Argument(help="Folder of HCERT test vectors (*.json, searched below)")],
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="The family's prefix (default HC1:, the EU's).")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Print only the vectors that disagree and the summary.")
+    ] = False,
+) -> None:
+    """Feed every EU HCERT conformance vector to our decoder and verifier and compare each step
+    with its expectation: one line per vector, then a summary line. Exit status 0 when every
+    applicable vector agrees, 1 when one does not, 2 for bad input."""
+    from commutepass.credentials import conformance
+
+    try:
+        profile = conformance.profile_with(prefix)
+        report = conformance.run(directory, profile)
+    except InputError as exc:
+        fail(exc)
+    for outcome in report.outcomes:
+        if not quiet or (outcome.not_applicable is None and not outcome.agrees):
+            emit(outcome.as_json())
+    emit(report.summary(directory, profile))
+    if report.disagreeing:
+        raise typer.Exit(1)
+
+
 @codes_app.command("revoke")
 def codes_revoke(
     ctx: typer.Context,
@@ -145,6 +173,56 @@ def trust_revocations(ctx: typer.Context) -> None:
     from commutepass.credentials import service
 
     emit(service.revocation_document(app_of(ctx)))
+
+
+@trust_app.command("revocation-filter")
+def trust_revocation_filter(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Write the signed filter (binary) here.")],
+    since: Annotated[int, typer.Option("--since", help="Only what was revoked after this version.")] = 0,
+) -> None:
+    """The signed revocation filter (64-bit hash prefixes), whole or since a version."""
+    from commutepass.credentials import service
+
+    try:
+        signed, described = service.revocation_filter(app_of(ctx), since)
+        out.write_bytes(signed)
+    except OSError as exc:
+        fail(InputError("out", f"{out}: cannot write ({exc.strerror})", f"{out}：无法写入"))
+    except InputError as exc:
+        fail(exc)
+    emit({**described, "bytes": len(signed), "file": str(out)})
+
+
+@trust_app.command("rotate-anchor")
+def trust_rotate_anchor(
+    ctx: typer.Context,
+    at: Annotated[str | None, typer.Option("--at", help="When the overlap starts (default now).")] = None,
+    overlap_hours: Annotated[
+        float, typer.Option("--overlap-hours", help="How long the old key signs and introduces the new one.")
+    ] = 72.0,
+) -> None:
+    """Rotate the trust-list key: the old one signs for the overlap and introduces the new one."""
+    from commutepass.credentials import service
+
+    try:
+        emit(service.rotate_anchor(app_of(ctx), at_or_now(at), timedelta(hours=overlap_hours)))
+    except InputError as exc:
+        fail(exc)
+
+
+@trust_app.command("hcert-add")
+def trust_hcert_add(
+    ctx: typer.Context,
+    certificate: Annotated[Path, typer.Argument(help="An EU DCC signing certificate (PEM or DER)")],
+) -> None:
+    """Put an EU Digital COVID Certificate signer on the trust list (HC1: codes)."""
+    from commutepass.credentials import service
+
+    try:
+        emit(service.add_hcert_certificate(app_of(ctx), certificate))
+    except InputError as exc:
+        fail(exc)
 
 
 @trust_app.command("anchor")

@@ -180,8 +180,37 @@ class KeyRing:
             )
         return self._open(max(candidates, key=lambda r: r.valid_from))
 
-    def trust_signer(self) -> SigningKey:
-        return self._open(next(r for r in self.records() if r.role == TRUST_ROLE))
+    def trust_signer(self, at: datetime | None = None) -> SigningKey:
+        """The trust-list key (the anchor) that signs at ``at`` (default now): during an anchor
+        rotation the old one, until the new one takes over."""
+        moment = at or datetime.now(UTC)
+        trust = [r for r in self.records() if r.role == TRUST_ROLE]
+        signing = [r for r in trust if r.signs_at(moment)] or [min(trust, key=lambda r: r.valid_from)]
+        return self._open(max(signing, key=lambda r: r.valid_from))
+
+    def next_anchor(self, at: datetime | None = None) -> KeyRecord | None:
+        """The trust-list key that takes over after ``at``, while the rotation's overlap lasts."""
+        moment = at or datetime.now(UTC)
+        pending = [r for r in self.records() if r.role == TRUST_ROLE and r.valid_from > moment]
+        return min(pending, key=lambda r: r.valid_from) if pending else None
+
+    def rotate_anchor(self, at: datetime, overlap: timedelta) -> KeyRecord:
+        """A new trust-list key that signs from ``at + overlap``. Until then the old key signs
+        and every list it signs introduces the new one, so verifiers that pinned the old key
+        learn the new one; from then the new key signs alone."""
+        self.records()
+        takes_over = at + overlap
+        with self._locked() as records:
+            if any(r.role == TRUST_ROLE and r.valid_from > at for r in records):
+                raise InputError(
+                    "at", "an anchor rotation is already under way", "信任列表密钥轮换正在进行中"
+                )
+            for index, record in enumerate(records):
+                if record.role == TRUST_ROLE and record.signs_at(at):
+                    records[index] = replace(record, signs_until=takes_over)
+            new = self._new(TRUST_ROLE, "", takes_over)
+            records.append(new)
+            return new
 
     def rotate(self, region: str, at: datetime, old_valid_for: timedelta) -> KeyRecord:
         """A new key for the region from ``at``; the keys before it stop signing at ``at`` and stay

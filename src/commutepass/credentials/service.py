@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+from sqlalchemy.exc import IntegrityError
+
 from commutepass.accounts import access
 from commutepass.checks.service import (
     CheckRequest,
@@ -20,25 +23,36 @@ from commutepass.checks.service import (
     view,
 )
 from commutepass.checks.writer import SwipeWriter, submit
+from commutepass.credentials import hcert
 from commutepass.credentials import repository as store
 from commutepass.credentials.codes import (
     DEFAULT_LIFETIME,
+    HC1,
     CredentialInvalid,
     Verifier,
     credential_hash,
     encode_code,
     mask_name,
 )
-from commutepass.credentials.keys import REGIONS, KeyRing, parse_region
-from commutepass.credentials.trust import RevocationList, TrustList, load_anchor
-from commutepass.domain.carried import CarriedStatus, decide_carried
+from commutepass.credentials.keys import REGIONS, KeyRing, b64, parse_region
+from commutepass.credentials.revocation import FilterUpdate, describe, update_since
+from commutepass.credentials.trust import (
+    Anchors,
+    ListExpired,
+    RevocationList,
+    TrustList,
+    freshness,
+    hcert_key,
+    load_anchor,
+)
+from commutepass.domain.carried import CarriedStatus, CarriedTest, decide_carried, decide_hcert
 from commutepass.domain.clock import BEIJING, to_utc
 from commutepass.domain.decisions import Mode, Reason
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import NatResult
 from commutepass.domain.identity import mask_ids_in_text, parse_resident_id
-from commutepass.domain.policy import PolicyBook
-from commutepass.domain.reasons import reason_json, render
+from commutepass.domain.policy import Decision, Policy, PolicyBook
+from commutepass.domain.reasons import headline, reason_json, render
 from commutepass.domain.results import uses_of
 from commutepass.domain.roles import Role
 from commutepass.kit import audit
@@ -154,19 +168,89 @@ def issue(
 
 
 def anchor_pem(app: App) -> str:
-    """The trust-list key's public half: what every verifier pins."""
+    """The trust-list key's public half: what every verifier pins (the key signing now)."""
     return keyring(app).trust_signer().record.public_key_pem
+
+
+def _hcert_path(app: App) -> Path:
+    return app.settings.data_dir / "credentials" / "hcert_certificates.json"
+
+
+def hcert_certificates(app: App) -> list[str]:
+    """The EU DCC signing certificates (base64 DER) this installation vouches for on its list."""
+    path = _hcert_path(app)
+    if not path.exists():
+        return []
+    return [str(c) for c in read_json_file(path, "certificate")]
+
+
+def add_hcert_certificate(app: App, path: Path) -> dict[str, Any]:
+    """Put an EU DCC signing certificate (PEM or DER file) on the trust list, for ``HC1:`` codes."""
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            "certificate", f"{path}: cannot read the file ({exc.strerror})", f"{path}：无法读取文件"
+        ) from None
+    key = hcert_key(raw)
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        raw = x509.load_pem_x509_certificate(raw).public_bytes(serialization.Encoding.DER)
+    encoded = base64.b64encode(raw).decode("ascii")
+    known = hcert_certificates(app)
+    if encoded not in known:
+        target = _hcert_path(app)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(orjson.dumps([*known, encoded]))
+    return {
+        "kid": base64.b64encode(key.kid).decode("ascii"),
+        "country": key.region,
+        "valid_from": key.valid_from.isoformat(),
+        "valid_to": key.valid_to.isoformat(),
+        "usage": sorted(key.usage) if key.usage is not None else None,
+        "already": encoded in known,
+    }
 
 
 def trust_document(app: App) -> dict[str, Any]:
     ring = keyring(app)
-    return TrustList.document(ring.records(), datetime.now(UTC), ring.trust_signer())
+    now = datetime.now(UTC)
+    return TrustList.document(
+        ring.records(),
+        now,
+        ring.trust_signer(now),
+        next_anchor=ring.next_anchor(now),
+        hcert_certificates=hcert_certificates(app),
+    )
 
 
 def revocation_document(app: App) -> dict[str, Any]:
     with app.engine.connect() as conn:
         hashes = store.revoked_hashes(conn)
     return RevocationList.document(hashes, datetime.now(UTC), keyring(app).trust_signer())
+
+
+def revocation_filter(app: App, since: int = 0) -> tuple[bytes, dict[str, Any]]:
+    """The signed revocation filter update since version ``since`` (0: the whole list)."""
+    if since < 0:
+        raise InputError("since", "a version is 0 or more", "版本号不能为负数")
+    with app.engine.connect() as conn:
+        rows = store.revocations_since(conn, since)
+        total = store.revocation_count(conn)
+        latest = store.revocation_version(conn)
+    if since > latest:
+        raise InputError(
+            "since",
+            f"version {since} is ahead of this list (version {latest}): fetch the whole list (since=0)",
+            f"版本 {since} 超过本列表的版本 {latest}：请获取完整列表（since=0）",
+        )
+    update = update_since(rows, since, total, datetime.now(UTC))
+    update = FilterUpdate(update.since, max(latest, since), total, update.issued_at, update.added)
+    return update.encode(keyring(app).trust_signer()), describe(update)
 
 
 def revoke(app: App, code_or_hash: str, reason: str = "", *, actor: audit.Actor) -> dict[str, Any]:
@@ -183,9 +267,15 @@ def revoke(app: App, code_or_hash: str, reason: str = "", *, actor: audit.Actor)
                 "code", f"give a code or its 64-hex hash: {text.en}", f"请给出二维码或其64位哈希：{text.zh}"
             ) from None
     why = mask_ids_in_text(reason.strip())[:500]
-    with app.transaction() as conn:
-        new = store.add_revocation(conn, digest, why)
-        audit.record(conn, app, actor, "code.revoke", None, why, hash=digest, already=not new)
+    for attempt in range(5):
+        try:
+            with app.transaction() as conn:
+                new = store.add_revocation(conn, digest, why)
+                audit.record(conn, app, actor, "code.revoke", None, why, hash=digest, already=not new)
+            break
+        except IntegrityError:  # two revocations took the same serial at once: take the next
+            if attempt == 4:
+                raise
     return {"hash": digest, "revoked": True, "already": not new}
 
 
@@ -205,10 +295,32 @@ def rotate(app: App, region: str, at: datetime, old_valid_for: timedelta) -> dic
     }
 
 
-def verifier(trust: Any, revocations: Any, anchor: str | bytes) -> Verifier:
-    """A verifier from the published documents alone (and the pinned anchor)."""
-    key = load_anchor(anchor)
-    return Verifier(TrustList.parse(trust, key), RevocationList.parse(revocations, key))
+def rotate_anchor(app: App, at: datetime, overlap: timedelta) -> dict[str, Any]:
+    """A new trust-list key taking over after ``overlap``; until then lists introduce it."""
+    if overlap < timedelta(hours=1):
+        raise InputError(
+            "overlap_hours", "the overlap must be at least an hour", "新旧密钥的重叠期至少为1小时"
+        )
+    record = keyring(app).rotate_anchor(to_utc(at), overlap)
+    return {
+        "kid": record.kid,
+        "signs_from": record.valid_from.isoformat(),
+        "public_key_pem": record.public_key_pem,
+    }
+
+
+def load_anchors(pem: str | bytes) -> Anchors:
+    """The pinned trust-list keys: one PEM, or several one after another (during a rotation)."""
+    text = pem.decode("ascii", "replace") if isinstance(pem, bytes) else pem
+    marker = "-----BEGIN PUBLIC KEY-----"
+    blocks = [marker + b for b in text.split(marker)[1:]]
+    return Anchors([load_anchor(b) for b in blocks] or [load_anchor(text)])
+
+
+def verifier(trust: Any, revocations: Any, anchor: str | bytes | Anchors) -> Verifier:
+    """A verifier from the published documents alone (and the pinned anchors)."""
+    anchors = anchor if isinstance(anchor, Anchors) else load_anchors(anchor)
+    return Verifier(TrustList.parse(trust, anchors), RevocationList.parse(revocations, anchors))
 
 
 def local_verifier(app: App) -> Verifier:
@@ -217,8 +329,6 @@ def local_verifier(app: App) -> Verifier:
 
 
 def read_json_file(path: Path, what: str) -> Any:
-    import orjson
-
     try:
         return orjson.loads(path.read_bytes())
     except OSError as exc:
@@ -230,6 +340,37 @@ def read_json_file(path: Path, what: str) -> Any:
 
 
 # --- verification --------------------------------------------------------------------------------
+
+
+def _refused(at: datetime, reason: Reason, decision: Decision = Decision.REFUSE) -> dict[str, Any]:
+    rendered = render(reason)
+    answer = reason_json(rendered)
+    return {
+        "valid": False,
+        "decision": decision.value,
+        "at": at.astimezone(BEIJING).isoformat(),
+        "reason": answer,
+        "reasons": [answer],
+        "explanation": _invalid_explanation(rendered, decision),
+    }
+
+
+def list_warnings(checker: Verifier, policy: Policy, at: datetime) -> list[Reason]:
+    """Warnings about the verifier's lists at ``at`` under the policy (``ListExpired`` past the
+    stale tolerance)."""
+    warn = timedelta(hours=policy.offline.trust_list_warn_hours)
+    stale = timedelta(hours=policy.offline.trust_list_stale_hours)
+    warnings: list[Reason] = []
+    lists = [
+        ("trust", checker.trust.expires_at),
+        ("revocations", getattr(checker.revocations, "expires_at", None)),
+    ]
+    for what, expires_at in lists:
+        if expires_at is not None:
+            found = freshness(what, expires_at, to_utc(at), warn, stale)
+            if found is not None:
+                warnings.append(found)
+    return warnings
 
 
 def verify(
@@ -244,22 +385,19 @@ def verify(
 ) -> tuple[dict[str, Any], Swipe | None]:
     """The check answer for a code (``valid`` true) as ``role`` may see it, and the swipe to
     record; or ``valid`` false with the reason and remedy, and nothing to record (no policy was
-    applied: the code itself is refused)."""
+    applied: the code itself is refused). An ``HC1:`` code is an EU certificate (``verify_hcert``).
+    A list past its expiry and the policy's stale tolerance verifies nothing: ``documents``."""
+    policy = policy_in_force(policies, at)
+    try:
+        warnings = list_warnings(checker, policy, at)
+    except ListExpired as exc:
+        return _refused(at, exc.reason, Decision.DOCUMENTS), None
+    if code.strip().startswith(HC1.prefix):
+        return verify_hcert(checker, policy, code, at, site=site, mode=mode, warnings=warnings)
     try:
         verified = checker.verify(code, to_utc(at))
     except CredentialInvalid as exc:
-        rendered = render(exc.reason)
-        answer = reason_json(rendered)
-        refused = {
-            "valid": False,
-            "decision": "refuse",
-            "at": at.astimezone(BEIJING).isoformat(),
-            "reason": answer,
-            "reasons": [answer],
-            "explanation": _invalid_explanation(rendered),
-        }
-        return refused, None
-    policy = policy_in_force(policies, at)
+        return _refused(at, exc.reason), None
     outcome = decide_carried(verified.carried, policy, to_utc(at), mode=mode)
     request = CheckRequest(verified.carried.masked_id, at, checked_site(site), mode)
     codes = [r.code for r in (*outcome.reasons, *outcome.status.reasons)]
@@ -273,6 +411,78 @@ def verify(
         "valid": True,
         **view(verified.carried.masked_id, at, request.site, mode, outcome, policy, role=role),
         "credential": verified.as_json(),
+        "warnings": [reason_json(w) for w in warnings],
+    }
+    return answer, swipe
+
+
+def verify_hcert(
+    checker: Verifier,
+    policy: Policy,
+    code: str,
+    at: datetime,
+    *,
+    site: str = CODE_SITE,
+    mode: Mode = Mode.ROAD,
+    warnings: list[Reason] | None = None,
+) -> tuple[dict[str, Any], Swipe | None]:
+    """An EU Digital COVID Certificate: verified against the EU signing certificates on the
+    trust list (ES256 or PS256, their key usage), its test shown, and counted as the entry NAT
+    only where the policy accepts its issuer (``hcert.accepted_issuers``)."""
+    eu = Verifier(
+        TrustList(checker.trust.hcert_keys, checker.trust.issued_at), checker.revocations, profile=HC1
+    )
+    try:
+        checked = eu.check(code, to_utc(at))
+        hcert.check_usage(checked.key, hcert.dgc_of(checked.claims))
+        certificate = hcert.read(checked.claims)
+    except CredentialInvalid as exc:
+        return _refused(at, exc.reason), None
+    test = certificate.test
+    carried = CarriedTest(
+        issuer=certificate.issuer,
+        kinds="/".join(sorted(hcert.KINDS[k] for k in certificate.kinds)),
+        name=certificate.name,
+        birth_date=certificate.birth_date,
+        sampled_at=test.sampled_at if test else None,
+        result=test.result if test else "",
+        test_type=test.test_type if test else "",
+    )
+    decision, reasons, manual = decide_hcert(carried, policy, to_utc(at))
+    request = CheckRequest("", at, checked_site(site), mode)
+    swipe = Swipe(
+        swipe_row(None, request, decision, policy.version, [r.code for r in reasons]),
+        None,
+        {"credential": checked.credential_hash, "region": certificate.issuer, "hcert": True},
+    )
+    rendered = [render(r) for r in reasons]
+    title = headline(decision)
+    answer = {
+        "valid": True,
+        "decision": decision.value,
+        "at": at.astimezone(BEIJING).isoformat(),
+        "site": request.site,
+        "mode": mode.value,
+        "policy_version": policy.version,
+        "reasons": [reason_json(r) for r in rendered],
+        "status_reasons": [],
+        "to_check_by_hand": [reason_json(r) for r in manual],
+        "explanation": {
+            "zh": title.zh + "".join(r.zh for r in rendered),
+            "en": " ".join([title.en, *(r.en for r in rendered)]),
+        },
+        "hcert": {
+            "issuer": certificate.issuer,
+            "kinds": sorted(certificate.kinds),
+            "holder": {"name": certificate.name, "birth_date": certificate.birth_date},
+            "test": test.as_json() if test else None,
+            "counts_as_nat": any(r.code == "HCERT_NAT_VALID" for r in reasons),
+            "kid": b64(checked.message.kid),
+            "issued_at": checked.issued_at.astimezone(BEIJING).isoformat(),
+            "expires_at": checked.expires_at.astimezone(BEIJING).isoformat(),
+            "hash": checked.credential_hash,
+        },
+        "warnings": [reason_json(w) for w in (warnings or [])],
     }
     return answer, swipe
 
@@ -299,8 +509,8 @@ async def verify_online(
     return answer
 
 
-def _invalid_explanation(rendered: Any) -> dict[str, str]:
-    headline = render(Reason.of("DECISION_REFUSE"))
+def _invalid_explanation(rendered: Any, decision: Decision = Decision.REFUSE) -> dict[str, str]:
+    headline = render(Reason.of("DECISION_" + decision.value.upper()))
     zh = f"{headline.zh}{rendered.zh}" + (f"怎么办：{rendered.remedy_zh}" if rendered.remedy_zh else "")
     en = f"{headline.en} {rendered.en}" + (f" What to do: {rendered.remedy_en}" if rendered.remedy_en else "")
     return {"zh": zh, "en": en}

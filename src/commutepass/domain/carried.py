@@ -11,7 +11,7 @@ commuter's first check under the policy, companions of an infant) stays with the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from commutepass.domain.decisions import CheckOutcome, Mode, Reason, Status
 from commutepass.domain.policy import Color, CommuterClass, Decision, Policy, RiskOutcome
@@ -128,3 +128,75 @@ def decide_carried(carried: CarriedStatus, policy: Policy, at: datetime, *, mode
     if after_nat is Decision.ALLOW_REPORT:
         reasons.append(Reason.of("ALLOW_REPORT_TO_COMMUNITY"))
     return done(after_nat)
+
+
+HCERT_NAAT = "LP6464-4"
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedTest:
+    """What a verified EU Digital COVID Certificate says that a checkpoint can use."""
+
+    issuer: str
+    """The issuing country (``iss``)."""
+    kinds: str
+    """``test``, ``vaccination``, ``recovery``."""
+    name: str
+    birth_date: str
+    sampled_at: datetime | None = None
+    """The test's sample time; ``None`` for a certificate without a test."""
+    result: str = ""
+    """``negative``, ``positive`` or the unknown code."""
+    test_type: str = ""
+
+
+def decide_hcert(
+    test: CarriedTest, policy: Policy, at: datetime
+) -> tuple[Decision, list[Reason], list[Reason]]:
+    """Decision, reasons and what to check by hand for the holder of a verified EU certificate.
+
+    Its test is shown; it counts as the entry NAT only when the policy accepts its issuer
+    (``hcert.accepted_issuers``) and it is a nucleic-acid test, negative, within the entry window
+    from sampling. The certificate carries no health code: the officer checks a green code by
+    hand (``documents``); without a NAT that counts, a NAT as well."""
+    manual = [Reason.of("CHECK_HCERT_HOLDER", name=test.name or "-", birth_date=test.birth_date or "-")]
+    hours = policy.nat.entry_window_hours
+    by_hand = [Reason.of("CHECK_PAPER_NAT", hours=hours), Reason.of("CHECK_GREEN_CODE")]
+    if test.sampled_at is None:
+        return (
+            Decision.DOCUMENTS,
+            [Reason.of("HCERT_NO_TEST", issuer=test.issuer, kinds=test.kinds)],
+            manual + by_hand,
+        )
+    shown: dict[str, str | datetime] = {
+        "issuer": test.issuer,
+        "test_type": test.test_type or "-",
+        "sampled": test.sampled_at,
+    }
+    if test.result == "negative":
+        reasons = [Reason.of("HCERT_TEST_NEGATIVE", **shown)]
+    elif test.result == "positive":
+        reasons = [Reason.of("HCERT_TEST_POSITIVE", **shown)]
+    else:
+        reasons = [Reason.of("HCERT_TEST_UNREADABLE", issuer=test.issuer, result=test.result)]
+    if test.issuer not in policy.hcert.accepted_issuers:
+        reasons.append(Reason.of("HCERT_ISSUER_NOT_ACCEPTED", issuer=test.issuer))
+        return Decision.DOCUMENTS, reasons, manual + by_hand
+    if test.test_type != HCERT_NAAT:
+        reasons.append(Reason.of("HCERT_NOT_NAAT", test_type=test.test_type or "-"))
+        return Decision.DOCUMENTS, reasons, manual + by_hand
+    if test.result == "positive":
+        reasons.append(Reason.of("REFUSE_POSITIVE"))
+        return Decision.REFUSE, reasons, manual
+    if test.result != "negative":
+        return Decision.DOCUMENTS, reasons, manual + by_hand
+    if not policy.nat.required_for_entry:
+        if policy.default_decision is Decision.ALLOW_QUARANTINE:
+            reasons.append(Reason.of("OBSERVATION_14D"))
+        return policy.default_decision, reasons, manual
+    until = test.sampled_at + timedelta(hours=hours)
+    if at >= until or at < test.sampled_at:
+        reasons.append(Reason.of("HCERT_NAT_EXPIRED", ended=until, hours=hours))
+        return Decision.REFUSE, reasons, manual
+    reasons.append(Reason.of("HCERT_NAT_VALID", until=until, hours=hours))
+    return Decision.DOCUMENTS, reasons, [*manual, Reason.of("CHECK_GREEN_CODE")]

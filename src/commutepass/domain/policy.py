@@ -139,6 +139,8 @@ class CommuterRules(_Frozen):
     """2021 (seed 001 Q4): at a rail station, a ring-area commuter not in the database (or whose
     entry lapsed) without a 48 h test passes on three proofs checked by hand (``documents``):
     work proof, a negative test within ``nat.commuter_valid_days`` and a green code."""
+    hotline: str = Field("12345", min_length=1, max_length=32)
+    """Where people register or appeal by telephone (named in the reasons' remedies)."""
     identification: IdentificationRules = IdentificationRules()
 
 
@@ -154,6 +156,31 @@ class SpecialGroups(_Frozen):
 class OfflineRules(_Frozen):
     snapshot_max_age_hours: int = Field(24, gt=0)
     """A checkpoint deciding without the central service refuses a snapshot older than this."""
+    clock_skew_minutes: int = Field(5, ge=0)
+    """How far a checkpoint's clock may lag the service's: a snapshot taken up to this long
+    after the swipe's time (by the checkpoint's clock) is still used."""
+    trust_list_warn_hours: int = Field(24, ge=0)
+    """A verifier warns this long before its trust or revocation list expires."""
+    trust_list_stale_hours: int = Field(24, ge=0)
+    """How long after its expiry a trust or revocation list is still accepted (a checkpoint that
+    cannot fetch a new one, offline), with a warning; beyond, codes are not verified with it."""
+
+
+class HcertRules(_Frozen):
+    """EU Digital COVID Certificates (``HC1:``) shown at a checkpoint."""
+
+    accepted_issuers: tuple[str, ...] = ()
+    """Issuing countries (ISO 3166-1 alpha-2, the ``iss`` claim) whose nucleic-acid test
+    results count as the NAT entry needs. Empty (the default): none counts; the certificate is
+    still verified and its test shown, and the officer checks a NAT by hand."""
+
+    @field_validator("accepted_issuers")
+    @classmethod
+    def _country_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if len(v) != 2 or not v.isascii() or not v.isalpha() or not v.isupper()]
+        if bad:
+            raise ValueError(f"accepted_issuers takes ISO 3166-1 alpha-2 codes such as AT: {bad}")
+        return value
 
 
 class PledgeRules(_Frozen):
@@ -227,6 +254,9 @@ class Policy(_Frozen):
     commuters: CommuterRules
     special: SpecialGroups = SpecialGroups()
     offline: OfflineRules = OfflineRules()
+    observation_days: int = Field(14, gt=0)
+    """Days of home or central observation after entering (``allow_quarantine``)."""
+    hcert: HcertRules = HcertRules()
     retention_days: int = Field(30, gt=0)
     """Travel, itinerary and swipe rows older than this are deleted by the retention job;
     their daily aggregates stay (the default of the per-kind periods in ``retention``)."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from commutepass.domain.decisions import CheckOutcome, Reason, Status
 from commutepass.domain.policy import Decision, Policy
+from commutepass.domain.regions import region_catalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +33,9 @@ _NAT_AGAIN_EN = (
 CATALOG: dict[str, ReasonText] = {
     # --- the code's colour and pop-up -------------------------------------------------------
     "CODE_GREEN": ReasonText(
-        "健康码为绿码：14日内没有阳性核酸结果，也没有到访风险地区的行程。",
-        "Your code is green: no positive test and no trip to a risk area in the last 14 days.",
+        "健康码为绿码：{red_days}日内没有阳性核酸结果，{risk_days}日内也没有到访风险地区的行程。",
+        "Your code is green: no positive test in the last {red_days} days and no trip to a risk area "
+        "in the last {risk_days} days.",
     ),
     "NAT_POSITIVE": ReasonText(
         "您 {sampled} 采样的核酸检测结果为阳性（{reported} 报告），健康码为红码。",
@@ -42,48 +45,48 @@ CATALOG: dict[str, ReasonText] = {
         "Beijing. The code stays red at least until {red_until}.",
     ),
     "TRAVEL_CASE_COUNTY": ReasonText(
-        "您14日内到过 {place}（最近一次 {last_day}），该县（市、区、旗）有本土病例。",
-        "You were in {place} in the last 14 days (last on {last_day}); it has a local case.",
-        "按规定14日内有本土病例所在县旅居史的人员严格限制进（返）京；自 {until} 起此行程不再计入。"
-        "如行程有误，可在健康宝留言或拨打12345申请纠错。",
-        "People who were in a county with a local case in the last 14 days may not enter Beijing; "
+        "您{risk_days}日内到过 {place}（最近一次 {last_day}），该县（市、区、旗）有本土病例。",
+        "You were in {place} in the last {risk_days} days (last on {last_day}); it has a local case.",
+        "按规定{risk_days}日内有本土病例所在县旅居史的人员严格限制进（返）京；自 {until} 起此行程不再计入。"
+        "如行程有误，可在健康宝留言或拨打{hotline}申请纠错。",
+        "People who were in a county with a local case in the last {risk_days} days may not enter Beijing; "
         "this trip stops counting on {until}. If the trip is wrong, appeal through the Health Kit "
-        "message board or the 12345 hotline.",
+        "message board or the {hotline} hotline.",
     ),
     "TRAVEL_SAME_CITY": ReasonText(
-        "您14日内到过 {place}（最近一次 {last_day}），与有本土病例的 {risk_place} 同属一个地级市"
+        "您{risk_days}日内到过 {place}（最近一次 {last_day}），与有本土病例的 {risk_place} 同属一个地级市"
         "（直辖市和副省级城市按区县计算）。",
-        "You were in {place} in the last 14 days (last on {last_day}), in the same prefecture city "
+        "You were in {place} in the last {risk_days} days (last on {last_day}), in the same prefecture city "
         "as {risk_place}, which has a local case (municipalities and sub-provincial cities count "
         "by district).",
-        "非必要不进（返）京；确需进京须持48小时内核酸阴性证明，进京后立即到所在社区登记报到。"
+        "非必要不进（返）京；确需进京须持{nat_hours}小时内核酸阴性证明，进京后立即到所在社区登记报到。"
         "自 {until} 起此行程不再计入，弹窗随之消失。",
         "Avoid non-essential travel to Beijing; if you must come, bring a negative test from "
-        "the last 48 hours and report to your community as soon as you arrive. The trip stops "
+        "the last {nat_hours} hours and report to your community as soon as you arrive. The trip stops "
         "counting on {until} and the pop-up goes with it.",
     ),
     "TRAVEL_BORDER_PORT": ReasonText(
-        "您14日内到过陆路边境口岸所在县 {place}（最近一次 {last_day}）。",
-        "You were in {place}, a county with a land border port, in the last 14 days (last on {last_day}).",
-        "通勤便利暂停，进京须持48小时内核酸阴性证明；自 {until} 起此行程不再计入。",
-        "Your commuter privileges are paused: entry needs a negative test from the last 48 "
+        "您{risk_days}日内到过陆路边境口岸所在县 {place}（最近一次 {last_day}）。",
+        "You were in {place}, a county with a land border port, in the last {risk_days} days "
+        "(last on {last_day}).",
+        "通勤便利暂停，进京须持{nat_hours}小时内核酸阴性证明；自 {until} 起此行程不再计入。",
+        "Your commuter privileges are paused: entry needs a negative test from the last {nat_hours} "
         "hours. The trip stops counting on {until}.",
     ),
     # --- the commuter database and the 通勤 badge -----------------------------------------
     "NOT_IN_COMMUTER_DB": ReasonText(
         "您不在环京通勤人员数据库中，因此没有“通勤”标识。",
         "You are not in the ring-area commuter database, so there is no commuter badge.",
-        "如您居住在环京地区（天津全域及河北廊坊、保定、张家口、承德）并在京工作："
+        "如您居住在环京地区（{ring_area}）并在京工作："
         "走公路的可持身份证、工作证明、居住证明、核酸阴性证明到检查站当场申请，当日审批、次日入库；"
-        "乘铁路的请拨打12345登记，也可由所在社区代为申请。居住在北京、在环京地区工作的，同样可按上述方式申请。"
-        "入库前请按进（返）京一般要求持48小时内核酸阴性证明；乘铁路的通勤人员也可凭工作证明、14日内核酸阴性证明和绿码进站。",
-        "If you live in the ring area (all of Tianjin; Langfang, Baoding, Zhangjiakou and Chengde "
-        "in Hebei) and work in Beijing: by road, apply at a checkpoint with your ID card, work "
+        "乘铁路的请拨打{hotline}登记，也可由所在社区代为申请。居住在北京、在环京地区工作的，同样可按上述方式申请。"
+        "入库前请按进（返）京一般要求持{nat_hours}小时内核酸阴性证明；乘铁路的通勤人员也可凭工作证明、{commuter_days}日内核酸阴性证明和绿码进站。",
+        "If you live in the ring area ({ring_area}) and work in Beijing: by road, apply at a checkpoint with your ID card, work "
         "proof, proof of residence and a negative test (decided the same day, in the database "
-        "the next day); by rail, call the 12345 hotline, or ask your community to apply for you. "
+        "the next day); by rail, call the {hotline} hotline, or ask your community to apply for you. "
         "If you live in Beijing and work in the ring area, apply the same way. Until then the "
-        "ordinary rule applies: a negative test from the last 48 hours; at a rail station a "
-        "commuter may also board on work proof, a negative test within 14 days and a green code.",
+        "ordinary rule applies: a negative test from the last {nat_hours} hours; at a rail station a "
+        "commuter may also board on work proof, a negative test within {commuter_days} days and a green code.",
     ),
     "IN_COMMUTER_DB": ReasonText(
         "您自 {since} 起在环京通勤人员数据库中（类别：{commuter_class}；来源：{source}）。",
@@ -94,21 +97,21 @@ CATALOG: dict[str, ReasonText] = {
         "您最近 {days} 天没有进京记录，近期出行已不符合通勤规则，“通勤”标识自动失效。",
         "You have not entered Beijing for more than {days} days, so your recent travel no longer "
         "fits the commuter rules and the badge has lapsed by itself.",
-        "恢复规律通勤后会重新识别；如记录有误，可拨打12345或在检查站申请。",
+        "恢复规律通勤后会重新识别；如记录有误，可拨打{hotline}或在检查站申请。",
         "Regular commuting brings it back at the next identification run; if the records are "
-        "wrong, call 12345 or apply at a checkpoint.",
+        "wrong, call {hotline} or apply at a checkpoint.",
     ),
     "BADGE_SUSPENDED_RISK": ReasonText(
-        "因14日内有风险地区行程（或健康码非绿码），“通勤”标识暂不显示。",
-        "The commuter badge is hidden because of a risk-area trip in the last 14 days (or a "
+        "因{risk_days}日内有风险地区行程（或健康码非绿码），“通勤”标识暂不显示。",
+        "The commuter badge is hidden because of a risk-area trip in the last {risk_days} days (or a "
         "code that is not green).",
-        "行程满14天后、健康码恢复绿码时标识自动恢复。",
-        "It returns by itself once the trip is 14 days old and the code is green again.",
+        "行程满{risk_days}天后、健康码恢复绿码时标识自动恢复。",
+        "It returns by itself once the trip is {risk_days} days old and the code is green again.",
     ),
     "BADGE_NAT_EXPIRED": ReasonText(
-        "您 {reported_date} 报告的核酸阴性结果已于 {ended} 起不再有效（自报告日期起14天），"
+        "您 {reported_date} 报告的核酸阴性结果已于 {ended} 起不再有效（自报告日期起{commuter_days}天），"
         "因此“通勤”标识消失。",
-        "Your negative test reported on {reported_date} stopped counting at {ended} (14 days from "
+        "Your negative test reported on {reported_date} stopped counting at {ended} ({commuter_days} days from "
         "the report date), so the commuter badge is gone.",
         _NAT_AGAIN_ZH + "结果出来后健康宝将自动恢复绿码和“通勤”标识。",
         _NAT_AGAIN_EN + " The badge returns when the result arrives.",
@@ -147,8 +150,8 @@ CATALOG: dict[str, ReasonText] = {
         "经人工复核（纠错申请 {appeal}），自 {since} 至 {until} 按通勤人员对待：{reason}",
         "After a human review (appeal {appeal}), you count as a commuter from {since} until "
         "{until}: {reason}",
-        "“通勤”标识仍需14日内核酸阴性结果；到期前可申请入库。",
-        "The badge still needs a negative test within 14 days; apply to the database before the "
+        "“通勤”标识仍需{commuter_days}日内核酸阴性结果；到期前可申请入库。",
+        "The badge still needs a negative test within {commuter_days} days; apply to the database before the "
         "correction ends.",
     ),
     # --- pop-ups (弹窗) ---------------------------------------------------------------------
@@ -190,9 +193,9 @@ CATALOG: dict[str, ReasonText] = {
     ),
     "COMMUTER_FIRST_CHECK": ReasonText(
         "这是您自 {since} 新规实施以来的首次进京查验：通勤人员首次须持 {hours} 小时内核酸阴性证明，"
-        "此后14日内核酸阴性证明即可。",
+        "此后{commuter_days}日内核酸阴性证明即可。",
         "This is your first entry check since the rule of {since}: a commuter's first check needs "
-        "a negative test from the last {hours} hours; after that a test within 14 days is enough.",
+        "a negative test from the last {hours} hours; after that a test within {commuter_days} days is enough.",
         kind="check",
     ),
     "COMMUTER_NAT_VALID": ReasonText(
@@ -228,8 +231,8 @@ CATALOG: dict[str, ReasonText] = {
         kind="check",
     ),
     "OBSERVATION_14D": ReasonText(
-        "按现行政策，进（返）京人员到京后须居家或集中观察14天，并提前向单位和社区报告。",
-        "Under the policy in force, everyone entering Beijing spends 14 days in home or central "
+        "按现行政策，进（返）京人员到京后须居家或集中观察{observation_days}天，并提前向单位和社区报告。",
+        "Under the policy in force, everyone entering Beijing spends {observation_days} days in home or central "
         "observation and tells their employer and community beforehand.",
         "如您居住在环京地区并在京工作，可申请纳入通勤人员数据库，纳入后按日常通行。",
         "If you live in the ring area and work in Beijing, apply to join the commuter database; "
@@ -250,16 +253,16 @@ CATALOG: dict[str, ReasonText] = {
         kind="check",
     ),
     "RAIL_THREE_PROOFS": ReasonText(
-        "您不在通勤人员数据库中，也没有48小时内核酸阴性证明；京津冀通勤人员可凭三项证明进站："
+        "您不在通勤人员数据库中，也没有{nat_hours}小时内核酸阴性证明；京津冀通勤人员可凭三项证明进站："
         "工作证明、{days} 日内核酸阴性证明（{sampled} 采样，有效至 {until}）和健康宝绿码。",
-        "You are not in the commuter database and have no test within 48 hours; a commuter between "
+        "You are not in the commuter database and have no test within {nat_hours} hours; a commuter between "
         "Beijing and the ring area may board on three proofs: work proof, a negative test within "
         "{days} days (sampled {sampled}, counts until {until}) and a green code.",
         "向车站工作人员出示工作证明（在京工作、居住在环京地区，或居住在北京、在环京地区工作）；"
-        "如需“通勤”标识，可通过检查站登记窗口、12345热线或所在社区申请纳入通勤人员数据库。",
+        "如需“通勤”标识，可通过检查站登记窗口、{hotline}热线或所在社区申请纳入通勤人员数据库。",
         "Show the station staff your work proof (work in Beijing and a home in the ring area, or the "
         "reverse); to get the commuter badge, apply at a checkpoint's registration window, through "
-        "the 12345 hotline or through your community.",
+        "the {hotline} hotline or through your community.",
         kind="check",
     ),
     "AIR_NO_COMMUTER_PATH": ReasonText(
@@ -288,8 +291,8 @@ CATALOG: dict[str, ReasonText] = {
     "PLEDGE_ROAD_ONLY": ReasonText(
         "承诺书通行只适用于公路检查站（临京服务区检测点采样）。",
         "Entry on a pledge applies at road checkpoints only (samples taken at the service areas next to Beijing).",
-        "请持48小时内核酸阴性证明乘车或乘机。",
-        "Bring a negative test from the last 48 hours for the train or the plane.",
+        "请持{nat_hours}小时内核酸阴性证明乘车或乘机。",
+        "Bring a negative test from the last {nat_hours} hours for the train or the plane.",
         kind="check",
     ),
     "PLEDGE_SITE_NOT_LISTED": ReasonText(
@@ -335,8 +338,8 @@ CATALOG: dict[str, ReasonText] = {
         kind="check",
     ),
     "NO_SMARTPHONE_COMMUTER_ID_SWIPE": ReasonText(
-        "没有48小时内核酸，但公路检查站刷身份证即可核验通勤人员身份，按通勤人员规定查验。",
-        "No 48-hour test, but at a road checkpoint the ID-card swipe shows the commuter database, "
+        "没有{nat_hours}小时内核酸，但公路检查站刷身份证即可核验通勤人员身份，按通勤人员规定查验。",
+        "No {nat_hours}-hour test, but at a road checkpoint the ID-card swipe shows the commuter database, "
         "so the commuter rule applies.",
         kind="check",
     ),
@@ -347,13 +350,13 @@ CATALOG: dict[str, ReasonText] = {
         kind="check",
     ),
     "INFANT_COMPANIONS_CHECKED": ReasonText(
-        "{age} 岁及以下婴幼儿：只查验同行人员的48小时内核酸阴性证明。",
-        "An infant of {age} or under: only the companions' 48-hour tests are checked.",
+        "{age} 岁及以下婴幼儿：只查验同行人员的{nat_hours}小时内核酸阴性证明。",
+        "An infant of {age} or under: only the companions' {nat_hours}-hour tests are checked.",
         kind="check",
     ),
     "INFANT_NEEDS_COMPANION": ReasonText(
-        "{age} 岁及以下婴幼儿须有同行人员，并查验同行人员的48小时内核酸阴性证明。",
-        "An infant of {age} or under travels with companions, whose 48-hour tests are checked.",
+        "{age} 岁及以下婴幼儿须有同行人员，并查验同行人员的{nat_hours}小时内核酸阴性证明。",
+        "An infant of {age} or under travels with companions, whose {nat_hours}-hour tests are checked.",
         "请登记同行人员的身份证号后再查验。",
         "Register the companions' ID numbers and check again.",
         kind="check",
@@ -528,6 +531,92 @@ CATALOG: dict[str, ReasonText] = {
         "Ask for a new code; call 12345 if in doubt.",
         kind="credential",
     ),
+    "CREDENTIAL_KEY_USAGE": ReasonText(
+        "签名证书只允许签发 {allowed} 类证书，此证书为 {kinds} 类。",
+        "The signing certificate may sign {allowed} certificates only; this one is a {kinds} certificate.",
+        "请出示正规签发的证书或身份证刷证。",
+        "Show a properly issued certificate, or swipe the ID card.",
+        kind="credential",
+    ),
+    "TRUST_LIST_EXPIRING": ReasonText(
+        "本核验端的列表（{list}）将于 {expires} 到期。",
+        "This verifier's {list} list expires at {expires}.",
+        "请尽快联网同步新的列表。",
+        "Sync a new list soon, while online.",
+        kind="check",
+    ),
+    "TRUST_LIST_STALE": ReasonText(
+        "本核验端的列表（{list}）已于 {expired} 到期，政策允许离线继续使用 {hours} 小时。",
+        "This verifier's {list} list expired at {expired}; the policy accepts it offline for {hours} h more.",
+        "请尽快联网同步新的列表；超过时限后将不能核验二维码。",
+        "Sync a new list as soon as possible: past that time codes cannot be verified.",
+        kind="check",
+    ),
+    "TRUST_LIST_EXPIRED": ReasonText(
+        "本核验端的列表（{list}）已于 {expired} 到期，超过政策允许的 {hours} 小时，不能据此核验二维码。",
+        "This verifier's {list} list expired at {expired}, more than the {hours} h the policy allows: "
+        "codes cannot be verified with it.",
+        "人工查验核酸证明和健康码；联网后同步新的列表。",
+        "Check the test result and the health code by hand; sync a new list once online.",
+        kind="credential",
+    ),
+    "HCERT_TEST_NEGATIVE": ReasonText(
+        "欧盟数字新冠证书（{issuer} 签发）：{test_type} 检测，{sampled} 采样，结果阴性。",
+        "EU Digital COVID Certificate (issued by {issuer}): {test_type} test sampled at {sampled}, negative.",
+        kind="check",
+    ),
+    "HCERT_TEST_POSITIVE": ReasonText(
+        "欧盟数字新冠证书（{issuer} 签发）：{test_type} 检测，{sampled} 采样，结果阳性。",
+        "EU Digital COVID Certificate (issued by {issuer}): {test_type} test sampled at {sampled}, positive.",
+        "请立即联系所在社区并按医疗机构要求就医；不得进京。",
+        "Contact your community at once and follow the medical instructions; you cannot enter Beijing.",
+        kind="check",
+    ),
+    "HCERT_TEST_UNREADABLE": ReasonText(
+        "欧盟数字新冠证书（{issuer} 签发）的检测结果代码 {result} 无法识别。",
+        "The EU Digital COVID Certificate (issued by {issuer}) has a test result code {result} that is not known.",
+        "人工查验核酸证明和健康码。",
+        "Check a test result and the health code by hand.",
+        kind="check",
+    ),
+    "HCERT_NO_TEST": ReasonText(
+        "欧盟数字新冠证书（{issuer} 签发）为{kinds}证书，不含核酸检测结果。",
+        "EU Digital COVID Certificate (issued by {issuer}) of kind {kinds}: it holds no test result.",
+        "人工查验核酸证明和健康码。",
+        "Check a test result and the health code by hand.",
+        kind="check",
+    ),
+    "HCERT_ISSUER_NOT_ACCEPTED": ReasonText(
+        "政策未将 {issuer} 签发的检测结果认可为核酸证明。",
+        "The policy does not accept test results issued by {issuer} as a NAT.",
+        "人工查验核酸证明和健康码。",
+        "Check a test result and the health code by hand.",
+        kind="check",
+    ),
+    "HCERT_NOT_NAAT": ReasonText(
+        "证书所载为抗原检测（{test_type}），不是核酸检测。",
+        "The certificate holds an antigen test ({test_type}), not a nucleic-acid test.",
+        "人工查验核酸证明和健康码。",
+        "Check a test result and the health code by hand.",
+        kind="check",
+    ),
+    "HCERT_NAT_VALID": ReasonText(
+        "证书所载核酸阴性结果有效至 {until}（采样起 {hours} 小时）。",
+        "The negative NAT on the certificate counts until {until} ({hours} h from sampling).",
+        kind="check",
+    ),
+    "HCERT_NAT_EXPIRED": ReasonText(
+        "证书所载核酸阴性结果已于 {ended} 起不再有效（采样起 {hours} 小时）。",
+        "The negative NAT on the certificate stopped counting at {ended} ({hours} h from sampling).",
+        _NAT_AGAIN_ZH,
+        _NAT_AGAIN_EN,
+        kind="check",
+    ),
+    "CHECK_HCERT_HOLDER": ReasonText(
+        "核对证书持有人证件：姓名 {name}，出生日期 {birth_date}。",
+        "Match the holder to their passport or ID: name {name}, born {birth_date}.",
+        kind="manual",
+    ),
     "OFFLINE_DECISION": ReasonText(
         "检查站与中心服务断开，依据 {as_of} 的离线快照（{hours} 小时前）作出判定，联网后上传。",
         "The checkpoint is cut off from the central service: decided from the snapshot of "
@@ -558,8 +647,8 @@ CATALOG: dict[str, ReasonText] = {
         kind="decision",
     ),
     "DECISION_ALLOW_QUARANTINE": ReasonText(
-        "结论：放行，到京后居家或集中观察14天。",
-        "Decision: allowed to enter into 14 days of home or central observation.",
+        "结论：放行，到京后居家或集中观察{observation_days}天。",
+        "Decision: allowed to enter into {observation_days} days of home or central observation.",
         kind="decision",
     ),
     "DECISION_DOCUMENTS": ReasonText(
@@ -582,21 +671,79 @@ class Rendered:
     remedy_en: str
 
 
-def render(reason: Reason) -> Rendered:
+class _Values(dict[str, object]):
+    """A reason's values with the policy's terms; a term asked for without a policy is an error
+    that names it (never a number made up)."""
+
+    def __missing__(self, key: str) -> object:
+        raise KeyError(f"the text needs '{key}': render it with the policy that decided")
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> tuple[dict[str, str], dict[str, str]]:
+    """Province (2-digit) and prefecture (4-digit) code → name, from the region data."""
+    provinces: dict[str, str] = {}
+    prefectures: dict[str, str] = {}
+    for county in region_catalog().counties():
+        provinces.setdefault(county.province_code, county.province_name)
+        prefectures.setdefault(county.prefecture_code[:4], county.prefecture_name)
+    return provinces, prefectures
+
+
+@lru_cache(maxsize=64)
+def _ring_names(whole_provinces: tuple[str, ...], prefecture_codes: tuple[str, ...]) -> tuple[str, str]:
+    provinces, prefectures = _region_names()
+    whole = [provinces.get(code, code) for code in whole_provinces]
+    by_province: dict[str, list[str]] = {}
+    for code in prefecture_codes:
+        by_province.setdefault(provinces.get(code[:2], code[:2]), []).append(prefectures.get(code, code))
+    zh_parts = [f"{name}全域" for name in whole] + [
+        f"{p}{'、'.join(names)}" for p, names in by_province.items()
+    ]
+    en_parts = [f"all of {name}" for name in whole] + [
+        f"{', '.join(names)} in {p}" for p, names in by_province.items()
+    ]
+    return "及".join(zh_parts), "; ".join(en_parts)
+
+
+def ring_area_names(policy: Policy) -> tuple[str, str]:
+    """The policy's ring area in words, from the region data (zh, en)."""
+    return _ring_names(policy.ring_area.provinces, policy.ring_area.prefectures)
+
+
+def policy_terms(policy: Policy, lang: str = "zh") -> dict[str, object]:
+    """The policy's parameters as the reason texts name them (in ``lang``: zh or en): every
+    number, duration, list of places or channel in a text comes from here, so a new version is
+    explained with its own values."""
+    ring_zh, ring_en = ring_area_names(policy)
+    return {
+        "nat_hours": policy.nat.entry_window_hours,
+        "commuter_days": policy.nat.commuter_valid_days,
+        "red_days": policy.nat.positive_red_days,
+        "risk_days": policy.risk.lookback_days,
+        "observation_days": policy.observation_days,
+        "hotline": policy.commuters.hotline,
+        "ring_area": ring_zh if lang == "zh" else ring_en,
+    }
+
+
+def render(reason: Reason, policy: Policy | None = None) -> Rendered:
+    """The reason's texts with its values and the terms of ``policy`` (the version that decided)."""
     entry = CATALOG[reason.code]
-    values = reason.values
+    zh = _Values({**(policy_terms(policy, "zh") if policy is not None else {}), **reason.values})
+    en = _Values({**(policy_terms(policy, "en") if policy is not None else {}), **reason.values})
     return Rendered(
         reason,
-        entry.zh.format_map(values),
-        entry.en.format_map(values),
-        entry.remedy_zh.format_map(values) if entry.remedy_zh else "",
-        entry.remedy_en.format_map(values) if entry.remedy_en else "",
+        entry.zh.format_map(zh),
+        entry.en.format_map(en),
+        entry.remedy_zh.format_map(zh) if entry.remedy_zh else "",
+        entry.remedy_en.format_map(en) if entry.remedy_en else "",
     )
 
 
-def text_of(reason: Reason) -> dict[str, str]:
-    """The reason's message and remedy in both languages."""
-    r = render(reason)
+def text_of(reason: Reason, policy: Policy | None = None) -> dict[str, str]:
+    """The reason's message and remedy in both languages, with the terms of ``policy``."""
+    r = render(reason, policy)
     return {"zh": r.zh, "en": r.en, "remedy_zh": r.remedy_zh, "remedy_en": r.remedy_en}
 
 
@@ -643,12 +790,12 @@ def _add_sentences(collected: list[str], text: str, stop: str) -> None:
             collected.append(sentence)
 
 
-def headline(decision: Decision) -> Rendered:
-    return render(Reason.of("DECISION_" + decision.value.upper()))
+def headline(decision: Decision, policy: Policy | None = None) -> Rendered:
+    return render(Reason.of("DECISION_" + decision.value.upper()), policy)
 
 
 def explain_status(status: Status, policy: Policy) -> dict[str, str]:
-    return explain((render(r) for r in status.reasons), policy)
+    return explain((render(r, policy) for r in status.reasons), policy)
 
 
 def explain_check(
@@ -660,21 +807,69 @@ def explain_check(
     """The decision's headline, why this decision, then why this code; already rendered reasons
     may be passed in (the JSON answer renders them anyway)."""
     if reasons is None:
-        reasons = [render(r) for r in outcome.reasons]
+        reasons = [render(r, policy) for r in outcome.reasons]
     if status_reasons is None:
-        status_reasons = [render(r) for r in outcome.status.reasons]
-    return explain([headline(outcome.decision), *reasons, *status_reasons], policy)
+        status_reasons = [render(r, policy) for r in outcome.status.reasons]
+    return explain([headline(outcome.decision, policy), *reasons, *status_reasons], policy)
 
 
-def catalog_markdown() -> str:
-    """``docs/reasons.md``: every code with its texts (kept in step by a test)."""
+TERM_MEANINGS = {
+    "nat_hours": "nat.entry_window_hours: the ordinary NAT window (hours)",
+    "commuter_days": "nat.commuter_valid_days: a commuter's NAT counts this many days from its report date",
+    "red_days": "nat.positive_red_days: a positive NAT keeps the code red this many days",
+    "risk_days": "risk.lookback_days: trips counted this many days back",
+    "observation_days": "observation_days: home or central observation after entering",
+    "hotline": "commuters.hotline: the telephone channel for registering and appeals",
+    "ring_area": "ring_area: the ring-Beijing area, named from the region data",
+}
+"""Every policy term a reason text may name, with the policy field it comes from."""
+
+
+class _KeepMissing(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _filled(text: str, terms: dict[str, object]) -> str:
+    return text.format_map(_KeepMissing(terms)) if text else text
+
+
+def catalog_markdown(policies: Sequence[Policy] = ()) -> str:
+    """``docs/reasons.md``: every code with its texts, once per policy version with that
+    version's terms filled in (kept in step by a test)."""
     lines = [
         "# Reason codes",
         "",
         "Generated by `commutepass reasons --markdown`. Codes are stable; texts may improve.",
-        "`{name}` marks a value filled in from the person's facts.",
+        "`{name}` marks a value filled in from the person's facts. No number, duration, list of",
+        "places or channel is written into a text: each comes from the policy version that decided.",
         "",
+        "## Policy terms",
+        "",
+        "| term | from the policy | " + " | ".join(f"`{p.version}`" for p in policies) + " |",
+        "|---|---|" + "---|" * len(policies),
     ]
+    for term, meaning in TERM_MEANINGS.items():
+        values = " | ".join(_term_cell(p, term) for p in policies)
+        lines.append(f"| `{{{term}}}` | {meaning} | {values} |")
+    lines.append("")
+    versions: list[Policy | None] = list(policies) or [None]
+    for policy in versions:
+        zh = policy_terms(policy, "zh") if policy is not None else {}
+        en = policy_terms(policy, "en") if policy is not None else {}
+        if policy is not None:
+            lines += [f"# Version `{policy.version}` (in force from {policy.effective_from.isoformat()})", ""]
+        lines += _catalog_tables(zh, en)
+    return "\n".join(lines)
+
+
+def _term_cell(policy: Policy, term: str) -> str:
+    zh, en = policy_terms(policy, "zh")[term], policy_terms(policy, "en")[term]
+    return str(zh) if zh == en else f"{zh} / {en}"
+
+
+def _catalog_tables(zh: dict[str, object], en: dict[str, object]) -> list[str]:
+    lines: list[str] = []
     kinds = {
         "status": "Health-code status",
         "popup": "Pop-ups (弹窗)",
@@ -692,7 +887,9 @@ def catalog_markdown() -> str:
         ]
         for code, text in CATALOG.items():
             if text.kind == kind:
-                remedy = " / ".join(t for t in (text.remedy_zh, text.remedy_en) if t)
-                lines.append(f"| `{code}` | {text.zh} | {text.en} | {remedy} |")
+                remedy = " / ".join(
+                    t for t in (_filled(text.remedy_zh, zh), _filled(text.remedy_en, en)) if t
+                )
+                lines.append(f"| `{code}` | {_filled(text.zh, zh)} | {_filled(text.en, en)} | {remedy} |")
         lines.append("")
-    return "\n".join(lines)
+    return lines

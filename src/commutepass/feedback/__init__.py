@@ -1,1 +1,1 @@
-
+"""The message board (留言板)."""

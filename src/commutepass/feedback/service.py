@@ -7,15 +7,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import Forbidden, InputError
 from commutepass.domain.identity import mask_ids_in_text
 from commutepass.domain.roles import STAFF, Role
+from commutepass.feedback import repository
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
-from commutepass.store.tables import feedback, users
 
 MAX_BODY = 2000
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -52,17 +50,9 @@ def post(app: App, user: User, body: str, *, parent_id: int | None = None) -> di
     if parent_id is not None and user.role not in STAFF:
         raise Forbidden("only staff reply on the board", "只有工作人员可以回复")
     with app.transaction() as conn:
-        if parent_id is not None:
-            parent = conn.execute(select(feedback.c.parent_id).where(feedback.c.id == parent_id)).first()
-            if parent is None or parent.parent_id is not None:
-                raise InputError(
-                    "post_id", f"no post {parent_id} to reply to", f"没有可回复的留言 {parent_id}"
-                )
-        post_id = conn.execute(
-            feedback.insert()
-            .values(parent_id=parent_id, author_id=user.id, body=text, created_at=app.now())
-            .returning(feedback.c.id)
-        ).scalar_one()
+        if parent_id is not None and not repository.is_top_post(conn, parent_id):
+            raise InputError("post_id", f"no post {parent_id} to reply to", f"没有可回复的留言 {parent_id}")
+        post_id = repository.add_post(conn, parent_id, user.id, text, app.now())
     return {"id": post_id, "parent_id": parent_id}
 
 
@@ -74,24 +64,8 @@ def board(app: App, user: User, *, limit: int = 100) -> list[dict[str, Any]]:
     """Newest posts first, each with its replies. Authors show as a number, never a name."""
     staff = user.role in STAFF
     with app.engine.connect() as conn:
-        posts = conn.execute(
-            select(feedback, users.c.role, users.c.username)
-            .join(users, users.c.id == feedback.c.author_id)
-            .where(feedback.c.parent_id.is_(None))
-            .order_by(feedback.c.id.desc())
-            .limit(limit)
-        ).all()
-        ids = [p.id for p in posts]
-        replies = (
-            conn.execute(
-                select(feedback, users.c.role)
-                .join(users, users.c.id == feedback.c.author_id)
-                .where(feedback.c.parent_id.in_(ids))
-                .order_by(feedback.c.id)
-            ).all()
-            if ids
-            else []
-        )
+        posts = repository.newest_posts(conn, limit)
+        replies = repository.replies_to(conn, [p.id for p in posts])
     out = []
     for p in posts:
         own = p.author_id == user.id

@@ -15,14 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from commutepass.domain.audit import GENESIS, AuditEntry, Finding, canonical, chain_hash, verify_chain
 from commutepass.domain.clock import BEIJING
 from commutepass.kit.context import App
 from commutepass.kit.security import IdVault
 from commutepass.store import repositories as repo
-from commutepass.store.tables import audit_head, audit_log, users
 
 AUDIT_KEY_PURPOSE = b"commutepass audit chain v1"
 
@@ -161,11 +160,8 @@ class Verification:
 def verify(app: App) -> Verification:
     """Walk the whole chain in sequence order (streamed: memory stays flat)."""
     with app.engine.connect() as conn:
-        head_row = conn.execute(
-            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-        ).first()
-        head = (head_row.seq, head_row.hash) if head_row is not None else None
-        result = conn.execute(select(audit_log).order_by(audit_log.c.seq).execution_options(yield_per=2000))
+        head = repo.audit_head_row(conn)
+        result = repo.audit_entries(conn)
         counted = 0
 
         def entries() -> Any:
@@ -183,12 +179,7 @@ def accesses_to(app: App, person_ids: Sequence[int], *, limit: int = 500) -> lis
     if not person_ids:
         return []
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(audit_log)
-            .where(audit_log.c.person_id.in_(list(person_ids)))
-            .order_by(audit_log.c.seq.desc())
-            .limit(limit)
-        ).all()
+        rows = repo.audit_entries_about(conn, person_ids, limit)
     return [_who_when_why(r) for r in rows]
 
 
@@ -206,12 +197,7 @@ def _who_when_why(r: Any) -> dict[str, Any]:
 def last_by(app: App, actor: str, action: str) -> dict[str, Any] | None:
     """The newest entry of one kind by one user (e.g. the snapshot a checkpoint took last)."""
     with app.engine.connect() as conn:
-        row = conn.execute(
-            select(audit_log)
-            .where(audit_log.c.actor == actor, audit_log.c.action == action)
-            .order_by(audit_log.c.seq.desc())
-            .limit(1)
-        ).first()
+        row = repo.last_audit_entry(conn, actor, action)
     if row is None:
         return None
     return {**_who_when_why(row), "detail": json.loads(row.detail)}
@@ -219,7 +205,7 @@ def last_by(app: App, actor: str, action: str) -> dict[str, Any] | None:
 
 def recent(app: App, *, limit: int = 200) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
-        rows = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).all()
+        rows = repo.newest_audit_entries(conn, limit)
     return [
         {
             **_who_when_why(r),
@@ -232,5 +218,4 @@ def recent(app: App, *, limit: int = 200) -> list[dict[str, Any]]:
 
 
 def actor_of(conn: Connection, user_id: int) -> Actor:
-    row = conn.execute(select(users.c.username, users.c.role).where(users.c.id == user_id)).one()
-    return Actor(row.username, row.role)
+    return Actor(*repo.username_and_role(conn, user_id))

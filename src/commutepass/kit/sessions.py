@@ -13,13 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import select, update
 
 from commutepass.domain.errors import AuthError
 from commutepass.domain.roles import Role
 from commutepass.kit import audit
 from commutepass.kit.context import App
-from commutepass.store.tables import auth_sessions, users
+from commutepass.store import repositories as repo
 
 SESSION_COOKIE = "commutepass_session"
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -76,19 +75,7 @@ def authenticate(app: App, token: str, *, now: datetime | None = None) -> User:
     claims = claims_of(app, token)
     now = now or datetime.now(UTC)
     with app.engine.connect() as conn:
-        row = conn.execute(
-            select(
-                users.c.id,
-                users.c.username,
-                users.c.role,
-                users.c.person_id,
-                users.c.disabled,
-                auth_sessions.c.revoked_at,
-                auth_sessions.c.expires_at,
-            )
-            .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
-            .where(auth_sessions.c.jti == str(claims["jti"]), users.c.id == int(claims["uid"]))
-        ).first()
+        row = repo.session_user(conn, str(claims["jti"]), int(claims["uid"]))
     if row is None or row.revoked_at is not None or row.disabled or row.expires_at <= now:
         raise AuthError("the session has ended; sign in again", "会话已结束，请重新登录")
     return User(row.id, row.username, Role(row.role), row.person_id)
@@ -97,8 +84,4 @@ def authenticate(app: App, token: str, *, now: datetime | None = None) -> User:
 def sign_out(app: App, token: str) -> None:
     claims = claims_of(app, token)
     with app.transaction() as conn:
-        conn.execute(
-            update(auth_sessions)
-            .where(auth_sessions.c.jti == str(claims["jti"]), auth_sessions.c.revoked_at.is_(None))
-            .values(revoked_at=datetime.now(UTC))
-        )
+        repo.revoke_session(conn, str(claims["jti"]), datetime.now(UTC))

@@ -1,1 +1,1 @@
-
+"""Loading travel, NAT, itinerary and risk files into the store."""

@@ -277,7 +277,7 @@ class _Loader:
             resident: ResidentId = record.pop("person")
             key = vault.key(resident)
             if key not in persons:
-                persons[key] = (key, resident.birth_date, resident.masked, vault.encrypt(resident))
+                persons[key] = self.app.person_row(resident)
             keyed.append((key, record))
         ids = repo.ensure_people(conn, persons.values())
         rows = [{**record, "person_id": ids[key], "load_id": load_id} for key, record in keyed]

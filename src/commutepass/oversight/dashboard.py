@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
-from sqlalchemy import ColumnElement, Integer, and_, cast, func, or_, select
 
 from commutepass.domain.clock import BEIJING, local_midnight
 from commutepass.domain.policy import CommuterClass, Decision
 from commutepass.kit.context import App
-from commutepass.store.tables import checks, commuter_entries
+from commutepass.oversight import repository
 
 BUCKET_SECONDS = 300
 
@@ -53,13 +52,6 @@ class Totals:
     documents: int
 
 
-def _epoch(column: ColumnElement[datetime], dialect: str) -> ColumnElement[int]:
-    """Seconds since 1970 of a naive-UTC timestamp column, in the engine's own SQL."""
-    if dialect == "sqlite":
-        return cast(func.strftime("%s", column), Integer)
-    return cast(func.extract("epoch", column), Integer)
-
-
 def _day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return local_midnight(first), local_midnight(last + timedelta(days=1))
 
@@ -67,26 +59,13 @@ def _day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 def entries_per_site(app: App, day: date) -> list[SiteBuckets]:
     """People let in, per checkpoint per 5 minutes, over one Beijing day; busiest site first."""
     start, end = _day_bounds(day, day)
-    bucket = _epoch(checks.c.at, app.engine.dialect.name) // BUCKET_SECONDS
-    query = (
-        select(checks.c.site, bucket.label("bucket"), func.count().label("n"))
-        .where(checks.c.entered.is_(True), checks.c.at >= start, checks.c.at < end)
-        .group_by(checks.c.site, bucket)
-    )
     sites: dict[str, dict[datetime, int]] = {}
     with app.engine.connect() as conn:
-        for row in conn.execute(query):
-            moment = datetime.fromtimestamp(int(row.bucket) * BUCKET_SECONDS, BEIJING)
-            sites.setdefault(row.site, {})[moment] = int(row.n)
+        for site, bucket, n in repository.entries_by_bucket(conn, start, end, BUCKET_SECONDS):
+            moment = datetime.fromtimestamp(bucket * BUCKET_SECONDS, BEIJING)
+            sites.setdefault(site, {})[moment] = n
     listed = [SiteBuckets(site, dict(sorted(counts.items()))) for site, counts in sites.items()]
     return sorted(listed, key=lambda s: (-s.total, s.site))
-
-
-def _in_force(at: datetime) -> ColumnElement[bool]:
-    return and_(
-        commuter_entries.c.valid_from <= at,
-        or_(commuter_entries.c.valid_to.is_(None), commuter_entries.c.valid_to > at),
-    )
 
 
 def badge_holders(app: App, first: date, last: date) -> list[DayHolders]:
@@ -98,13 +77,7 @@ def badge_holders(app: App, first: date, last: date) -> list[DayHolders]:
     with app.engine.connect() as conn:
         for day in days:
             noon = local_midnight(day) + timedelta(hours=12)
-            counts: dict[str, int] = dict(
-                conn.execute(
-                    select(commuter_entries.c.commuter_class, func.count())
-                    .where(_in_force(noon))
-                    .group_by(commuter_entries.c.commuter_class)
-                ).all()
-            )
+            counts = repository.database_size_by_class(conn, noon)
             result.append(
                 DayHolders(
                     day,
@@ -120,12 +93,7 @@ def refusals_by_reason(app: App, first: date, last: date) -> list[ReasonCount]:
     start, end = _day_bounds(first, last)
     counter: Counter[str] = Counter()
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(checks.c.reasons).where(
-                checks.c.decision == Decision.REFUSE.value, checks.c.at >= start, checks.c.at < end
-            )
-        )
-        for (reasons,) in rows:
+        for reasons in repository.refused_reasons(conn, start, end):
             counter.update(orjson.loads(reasons) if isinstance(reasons, str | bytes) else reasons)
     return [ReasonCount(code, n) for code, n in counter.most_common()]
 
@@ -133,11 +101,7 @@ def refusals_by_reason(app: App, first: date, last: date) -> list[ReasonCount]:
 def totals(app: App, first: date, last: date) -> Totals:
     start, end = _day_bounds(first, last)
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(checks.c.decision, checks.c.entered, func.count())
-            .where(checks.c.at >= start, checks.c.at < end)
-            .group_by(checks.c.decision, checks.c.entered)
-        ).all()
+        rows = repository.decisions_between(conn, start, end)
     all_checks = sum(int(n) for _d, _e, n in rows)
     return Totals(
         checks=all_checks,
@@ -150,7 +114,7 @@ def totals(app: App, first: date, last: date) -> Totals:
 def latest_day(app: App, until: datetime) -> date | None:
     """The Beijing day of the last check at or before ``until`` (the dashboard opens on it)."""
     with app.engine.connect() as conn:
-        last = conn.execute(select(func.max(checks.c.at)).where(checks.c.at <= until)).scalar()
+        last = repository.last_check_at(conn, until)
     if last is None:
         return None
     moment = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))

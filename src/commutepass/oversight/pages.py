@@ -11,14 +11,15 @@ from starlette.concurrency import run_in_threadpool
 
 from commutepass.appeals import service as appeals
 from commutepass.applications import service as applications
-from commutepass.domain.clock import BEIJING, parse_date
+from commutepass.domain.clock import BEIJING, parse_date, parse_time
 from commutepass.domain.errors import InputError
+from commutepass.domain.policy_authoring import PolicyUploadError
 from commutepass.kit.context import App
 from commutepass.kit.gates import Admin, Analyst, AppDep, Reviewer
 from commutepass.kit.i18n import lang_of, translator
 from commutepass.kit.render import error_of, page
 from commutepass.kit.sessions import User
-from commutepass.oversight import charts, dashboard, risk_areas
+from commutepass.oversight import charts, dashboard, policy_versions, risk_areas
 from commutepass.oversight.policy_table import policy_rows
 
 router = APIRouter(include_in_schema=False)
@@ -79,11 +80,93 @@ async def admin_risk_end(
     return RedirectResponse("/admin/risk", status_code=303)
 
 
-@router.get("/admin/policies")
-async def admin_policies(request: Request, app: AppDep, user: Admin) -> Response:
+def _policies_page(
+    request: Request, app: App, user: User, status_code: int = 200, **context: Any
+) -> Response:
     book = app.policies
     versions = [(p, book.effective_to(p)) for p in book.policies]
-    return page(request, "admin_policies.html", user=user, versions=versions, rows=policy_rows(book.policies))
+    lifecycle = policy_versions.versions(app)
+    defaults: dict[str, Any] = {"error": None, "problems": [], "form": {}, "diff": None}
+    return page(
+        request,
+        "admin_policies.html",
+        status_code,
+        user=user,
+        versions=versions,
+        rows=policy_rows(book.policies),
+        lifecycle=lifecycle,
+        **{**defaults, **context},
+    )
+
+
+@router.get("/admin/policies")
+async def admin_policies(
+    request: Request, app: AppDep, user: Admin, diff: Annotated[str | None, Query()] = None
+) -> Response:
+    shown = None
+    if diff:
+        try:
+            shown = await run_in_threadpool(policy_versions.diff, app, diff)
+        except InputError as exc:
+            error = error_of(exc, lang_of(request))
+            return await run_in_threadpool(_policies_page, request, app, user, 404, error=error)
+    return await run_in_threadpool(_policies_page, request, app, user, diff=shown)
+
+
+@router.post("/admin/policies")
+async def admin_policies_upload(
+    request: Request, app: AppDep, user: Admin, toml: Annotated[str, Form()] = ""
+) -> Response:
+    lang = lang_of(request)
+    try:
+        drafted = await run_in_threadpool(policy_versions.upload, app, user.actor, toml)
+    except PolicyUploadError as exc:
+        problems = [p.as_dict() for p in exc.problems]
+        return await run_in_threadpool(
+            _policies_page,
+            request,
+            app,
+            user,
+            422,
+            error=error_of(exc, lang),
+            problems=problems,
+            form={"toml": toml},
+        )
+    except InputError as exc:
+        error = error_of(exc, lang)
+        return await run_in_threadpool(
+            _policies_page, request, app, user, 422, error=error, form={"toml": toml}
+        )
+    return RedirectResponse(f"/admin/policies?diff={drafted['version']}", status_code=303)
+
+
+@router.post("/admin/policies/{version}/{action}")
+async def admin_policies_step(
+    request: Request,
+    app: AppDep,
+    user: Admin,
+    version: str,
+    action: str,
+    reason: Annotated[str, Form()] = "",
+    effective_from: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        if action == "schedule":
+            at = parse_time(effective_from, "effective_from") if effective_from.strip() else None
+            await run_in_threadpool(policy_versions.schedule, app, user.actor, version, at)
+        elif action == "withdraw":
+            await run_in_threadpool(policy_versions.withdraw, app, user.actor, version, reason)
+        elif action == "discard":
+            await run_in_threadpool(policy_versions.discard, app, user.actor, version)
+        else:
+            raise InputError("action", "choose schedule, withdraw or discard", "请选择排期、撤回或放弃")
+    except InputError as exc:
+        error = error_of(exc, lang_of(request))
+        problems = [p.as_dict() for p in exc.problems] if isinstance(exc, PolicyUploadError) else []
+        return await run_in_threadpool(
+            _policies_page, request, app, user, 422, error=error, problems=problems
+        )
+    return RedirectResponse("/admin/policies", status_code=303)
 
 
 # --- analyst -----------------------------------------------------------------------------------

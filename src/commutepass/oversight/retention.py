@@ -20,26 +20,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 from commutepass.domain.clock import BEIJING, local_date, local_midnight
 from commutepass.kit import audit
 from commutepass.kit.context import App
-from commutepass.store.tables import (
-    application_events,
-    applications,
-    auth_sessions,
-    checks,
-    daily_counts,
-    documents,
-    itinerary,
-    nat_results,
-    travel,
-)
+from commutepass.oversight import repository
 
 KINDS = ("travel", "lake", "itinerary", "checks", "nat", "documents", "applications", "sessions")
-OPEN_APPLICATIONS = ("submitted", "needs_more")
 
 
 def cutoff(app: App, now: datetime, kind: str = "travel") -> datetime:
@@ -80,23 +68,15 @@ def _unreferenced_files(conn: Connection, data_dir: Path) -> list[Path]:
     root = data_dir / "documents"
     if not root.is_dir():
         return []
-    kept = set(conn.execute(select(documents.c.sha256)).scalars())
+    kept = repository.document_hashes(conn)
     return [p for p in root.glob("*/*") if p.is_file() and p.name not in kept and not p.name.startswith(".")]
 
 
 def _add_counts(conn: Connection, kind: str, counts: Counter[tuple[date, str]]) -> None:
-    if not counts:
-        return
     rows = [
         {"kind": kind, "day": day, "bucket": bucket[:96], "count": n} for (day, bucket), n in counts.items()
     ]
-    insert = (
-        postgresql.insert(daily_counts) if conn.dialect.name == "postgresql" else sqlite.insert(daily_counts)
-    )
-    stmt = insert.on_conflict_do_update(
-        index_elements=["kind", "day", "bucket"], set_={"count": daily_counts.c.count + insert.excluded.count}
-    )
-    conn.execute(stmt, rows)
+    repository.add_daily_counts(conn, kind, rows)
 
 
 def _count(rows: Iterable[Any], key: Any) -> Counter[tuple[date, str]]:
@@ -106,74 +86,35 @@ def _count(rows: Iterable[Any], key: Any) -> Counter[tuple[date, str]]:
     return counts
 
 
-def _stream(conn: Connection, table: Table, *where: Any) -> Any:
-    # the option on the statement, not the connection: it would stay on the connection, and the
-    # inserts that follow cannot run on a server-side cursor
-    return conn.execute(select(table).where(*where).execution_options(yield_per=5000))
-
-
 def run(app: App, *, now: datetime | None = None, actor: audit.Actor | None = None) -> dict[str, Any]:
     now = now or app.now()
     limits = {kind: cutoff(app, now, kind) for kind in KINDS}
     with app.transaction() as conn:
         limit = limits["travel"]
         travel_counts = _count(
-            _stream(conn, travel, travel.c.event_time < limit),
+            repository.travel_before(conn, limit),
             lambda r: (local_date(r.event_time), f"{r.direction}|{r.mode}|{r.county}"),
         )
         day_limit = local_date(limits["itinerary"])
-        itinerary_counts = _count(
-            _stream(conn, itinerary, itinerary.c.day < day_limit), lambda r: (r.day, r.county)
-        )
+        itinerary_counts = _count(repository.itinerary_before(conn, day_limit), lambda r: (r.day, r.county))
         check_counts = _count(
-            _stream(conn, checks, checks.c.at < limits["checks"]),
+            repository.checks_before(conn, limits["checks"]),
             lambda r: (local_date(r.at), f"{r.decision}|{r.site}"),
         )
         nat_counts = _count(
-            _stream(conn, nat_results, nat_results.c.reported_at < limits["nat"]),
+            repository.nat_before(conn, limits["nat"]),
             lambda r: (local_date(r.reported_at), "positive" if r.positive else "negative"),
         )
-        decided = applications.c.status.not_in(OPEN_APPLICATIONS)
-        old_applications = select(applications.c.id).where(
-            decided, applications.c.decided_at < limits["applications"]
-        )
         application_counts = _count(
-            _stream(conn, applications, decided, applications.c.decided_at < limits["applications"]),
+            repository.applications_decided_before(conn, limits["applications"]),
             lambda r: (local_date(r.decided_at), f"{r.channel}|{r.status}"),
-        )
-        old_documents = select(applications.c.id).where(
-            decided, applications.c.decided_at < limits["documents"]
         )
         _add_counts(conn, "travel", travel_counts)
         _add_counts(conn, "itinerary", itinerary_counts)
         _add_counts(conn, "checks", check_counts)
         _add_counts(conn, "nat", nat_counts)
         _add_counts(conn, "applications", application_counts)
-        deleted: dict[str, int] = {
-            "travel": conn.execute(delete(travel).where(travel.c.event_time < limit)).rowcount,
-            "itinerary": conn.execute(delete(itinerary).where(itinerary.c.day < day_limit)).rowcount,
-            "checks": conn.execute(delete(checks).where(checks.c.at < limits["checks"])).rowcount,
-            "nat": conn.execute(
-                delete(nat_results).where(nat_results.c.reported_at < limits["nat"])
-            ).rowcount,
-            "documents": conn.execute(
-                delete(documents).where(
-                    or_(
-                        documents.c.application_id.in_(old_documents),
-                        documents.c.application_id.in_(old_applications),
-                    )
-                )
-            ).rowcount,
-        }
-        conn.execute(
-            delete(application_events).where(application_events.c.application_id.in_(old_applications))
-        )
-        deleted["applications"] = conn.execute(
-            delete(applications).where(applications.c.id.in_(old_applications.scalar_subquery()))
-        ).rowcount
-        ended = auth_sessions.c.expires_at < limits["sessions"]
-        revoked = auth_sessions.c.revoked_at < limits["sessions"]
-        deleted["sessions"] = conn.execute(delete(auth_sessions).where(or_(ended, revoked))).rowcount
+        deleted = repository.delete_before(conn, limits, day_limit)
         lake_root = app.settings.resolved_lake_dir()
         lake_before = local_date(limits["lake"])
         summary = {

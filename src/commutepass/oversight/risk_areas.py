@@ -13,13 +13,11 @@ from datetime import date
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import select
-
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import RiskLevel
 from commutepass.kit.context import App
+from commutepass.oversight import repository
 from commutepass.store import repositories as repo
-from commutepass.store.tables import loads, risk_periods
 
 
 @dataclass(frozen=True)
@@ -37,34 +35,27 @@ class RiskArea:
 
 
 def list_risk_areas(app: App) -> list[RiskArea]:
-    """Every case period, newest first."""
+    """Every case period in its latest recorded version, newest first (earlier versions stay
+    in the table: what was known before a period was ended remains answerable)."""
     with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                risk_periods.c.id,
-                risk_periods.c.county,
-                risk_periods.c.level,
-                risk_periods.c.start,
-                risk_periods.c.end,
-                loads.c.file_name,
-            )
-            .select_from(risk_periods.outerjoin(loads, loads.c.id == risk_periods.c.load_id))
-            .order_by(risk_periods.c.start.desc(), risk_periods.c.county)
-        ).all()
+        versions = repo.risk_versions(conn)
+        names = repository.load_file_names(conn, {v.load_id for v in versions if v.load_id is not None})
     areas = []
-    for row in rows:
-        county = app.catalog.get(row.county)
+    for v in versions:
+        county = app.catalog.get(v.period.county)
         areas.append(
             RiskArea(
-                id=row.id,
-                county=row.county,
-                name=county.full_name if county else row.county,
-                level=RiskLevel(row.level),
-                start=row.start,
-                end=row.end,
-                changed_by=_source(row.file_name),
+                id=v.id,
+                county=v.period.county,
+                name=county.full_name if county else v.period.county,
+                level=v.period.level,
+                start=v.period.start,
+                end=v.period.end,
+                changed_by=_source(names.get(v.load_id) if v.load_id is not None else None),
             )
         )
+    areas.sort(key=lambda a: a.county)
+    areas.sort(key=lambda a: a.start, reverse=True)
     return areas
 
 
@@ -119,7 +110,7 @@ def add_risk_area(app: App, county: str, level: str, start: date, end: date | No
 def end_risk_area(app: App, period_id: int, end: date, actor: str) -> None:
     """Set the last day of a case period."""
     with app.engine.connect() as conn:
-        row = conn.execute(select(risk_periods).where(risk_periods.c.id == period_id)).first()
+        row = repository.risk_period(conn, period_id)
     if row is None:
         raise InputError("id", f"no risk period with id {period_id}", f"没有编号为 {period_id} 的风险时段")
     if end < row.start:

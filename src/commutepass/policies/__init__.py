@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,24 @@ def load_policy_file(path: Path) -> Policy:
 def load_policy_dir(directory: Path) -> PolicyBook:
     files = sorted(directory.glob("*.toml"))
     return PolicyBook([load_policy_file(f) for f in files])
+
+
+def builtin_folder() -> Path:
+    return Path(str(resources.files(__package__)))
+
+
+def policy_texts(directory: Path | None = None) -> list[tuple[Policy, str]]:
+    """Each version of a folder (the built-in one by default) with its TOML text, validated."""
+    folder = directory or builtin_folder()
+    return [(load_policy_file(f), f.read_text(encoding="utf-8")) for f in sorted(folder.glob("*.toml"))]
+
+
+def policy_from_text(text: str, effective_from: datetime | None = None) -> Policy:
+    """A stored version (validated when it was stored), in force from ``effective_from``."""
+    policy = Policy.model_validate(tomllib.loads(text))
+    if effective_from is not None and effective_from != policy.effective_from:
+        policy = policy.model_copy(update={"effective_from": effective_from})
+    return policy
 
 
 @lru_cache(maxsize=1)

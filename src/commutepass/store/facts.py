@@ -24,27 +24,34 @@ NAT_LOOKBACK = timedelta(days=60)
 negative even when it has expired."""
 NAT_LIMIT = 64
 
+EVERYTHING_RECORDED = datetime(9999, 12, 31, tzinfo=UTC)
+"""The recorded-time horizon of a question asked without ``known_at``: every row recorded so far."""
+
 _SQL = {
     "person": "SELECT id FROM people WHERE person_key = ?",
     "entry": (
         "SELECT commuter_class, source, valid_from, home_county, evidence FROM commuter_entries "
-        "WHERE person_id = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) "
+        "WHERE person_id = ? AND valid_from <= ? AND recorded_at <= ? "
+        "AND (valid_to IS NULL OR valid_to > ? OR ended_at > ?) "
         "ORDER BY valid_from DESC LIMIT 1"
     ),
     "nats": (
         "SELECT sampled_at, reported_at, positive, lab FROM nat_results "
-        "WHERE person_id = ? AND reported_at <= ? AND reported_at > ? "
+        "WHERE person_id = ? AND reported_at <= ? AND reported_at > ? AND recorded_at <= ? "
         f"ORDER BY reported_at DESC LIMIT {NAT_LIMIT}"
     ),
     "overrides": (
         "SELECT field, valid_from, valid_to, reason, appeal_id FROM overrides "
-        "WHERE person_id = ? AND valid_from <= ? AND valid_to > ? ORDER BY id"
+        "WHERE person_id = ? AND valid_from <= ? AND valid_to > ? AND recorded_at <= ? ORDER BY id"
     ),
-    "visits": "SELECT day, county FROM itinerary WHERE person_id = ? AND day >= ? AND day <= ?",
+    "visits": (
+        "SELECT day, county FROM itinerary WHERE person_id = ? AND day >= ? AND day <= ? AND recorded_at <= ?"
+    ),
     # the last entry: a recorded passage or a check that let the person in (each an index probe)
     "last_entry": (
-        "SELECT (SELECT MAX(event_time) FROM travel WHERE person_id = ? AND direction = 'enter' AND event_time < ?), "
-        "(SELECT MAX(at) FROM checks WHERE person_id = ? AND entered = ? AND at < ?)"
+        "SELECT (SELECT MAX(event_time) FROM travel WHERE person_id = ? AND direction = 'enter' "
+        "AND event_time < ? AND recorded_at <= ?), "
+        "(SELECT MAX(at) FROM checks WHERE person_id = ? AND entered = ? AND at < ? AND recorded_at <= ?)"
     ),
 }
 
@@ -92,7 +99,12 @@ _PG_STYLE = DriverStyle(pg_time, lambda d: d, bool, "%s")
 
 
 class FactReader:
-    """Reads facts over one SQLAlchemy connection (SQLite or PostgreSQL)."""
+    """Reads facts over one SQLAlchemy connection (SQLite or PostgreSQL).
+
+    Every fact has two times: when it holds in the world (``at``: a NAT's report time, an entry's
+    validity, a trip-card day) and when the system recorded it (``recorded_at``). ``facts`` reads
+    the rows that hold at ``at`` among those recorded by ``known_at`` (None: all recorded so far);
+    an entry ended later than ``known_at`` is still open as known then."""
 
     def __init__(self, conn: Connection) -> None:
         self._raw = conn.connection.driver_connection
@@ -114,9 +126,17 @@ class FactReader:
         rows = self._all("person", key)
         return int(rows[0][0]) if rows else None
 
-    def facts(self, person_id: int, birth_date: date, at: datetime, policy: Policy) -> PersonFacts:
+    def facts(
+        self,
+        person_id: int,
+        birth_date: date,
+        at: datetime,
+        policy: Policy,
+        known_at: datetime | None = None,
+    ) -> PersonFacts:
         t = self._time(at)
-        entry = self._all("entry", person_id, t, t)
+        k = self._time(known_at or EVERYTHING_RECORDED)
+        entry = self._all("entry", person_id, t, k, t, k)
         membership = None
         if entry:
             cls, source, valid_from, home, evidence = entry[0]
@@ -125,7 +145,7 @@ class FactReader:
             )
         nats = tuple(
             NatResult(_read_time(s), _read_time(r), bool(p), lab)
-            for s, r, p, lab in self._all("nats", person_id, t, self._time(at - NAT_LOOKBACK))
+            for s, r, p, lab in self._all("nats", person_id, t, self._time(at - NAT_LOOKBACK), k)
         )
         visits: tuple[Visit, ...] = ()
         if policy.risk.enabled:
@@ -133,14 +153,14 @@ class FactReader:
             first = today - timedelta(days=policy.risk.lookback_days - 1)
             visits = tuple(
                 Visit(_read_date(d), c)
-                for d, c in self._all("visits", person_id, self._day(first), self._day(today))
+                for d, c in self._all("visits", person_id, self._day(first), self._day(today), k)
             )
-        (by_travel, by_check), *_ = self._all("last_entry", person_id, t, person_id, self._true, t)
+        (by_travel, by_check), *_ = self._all("last_entry", person_id, t, k, person_id, self._true, t, k)
         entries = [_read_time(value) for value in (by_travel, by_check) if value is not None]
         last_entry = max(entries) if entries else None
         corrections = tuple(
             Override(field, _read_time(start), _read_time(end), reason, appeal)
-            for field, start, end, reason, appeal in self._all("overrides", person_id, t, t)
+            for field, start, end, reason, appeal in self._all("overrides", person_id, t, t, k)
         )
         return PersonFacts(
             birth_date=birth_date,

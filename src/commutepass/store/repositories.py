@@ -22,11 +22,15 @@ from commutepass.domain.facts import (
 from commutepass.domain.policy import CommuterClass
 from commutepass.store.facts import DriverStyle
 from commutepass.store.tables import (
+    audit_head,
+    audit_log,
+    auth_sessions,
     commuter_entries,
     loads,
     people,
     risk_periods,
     travel,
+    users,
 )
 
 
@@ -107,43 +111,68 @@ def update_load(conn: Connection, load_id: int, **fields: Any) -> None:
 # --- risk areas -------------------------------------------------------------------------------
 
 
+def _latest_risk_row(conn: Connection, county: str, level: str, start: date) -> Any:
+    return conn.execute(
+        select(risk_periods.c.id, risk_periods.c.end)
+        .where(
+            risk_periods.c.county == county,
+            risk_periods.c.level == level,
+            risk_periods.c.start == start,
+        )
+        .order_by(risk_periods.c.recorded_at.desc(), risk_periods.c.id.desc())
+        .limit(1)
+    ).first()
+
+
 def upsert_risk_periods(conn: Connection, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
-    """Add new periods; a known (county, level, start) takes the file's end date. → (added, changed)."""
+    """Add new periods; a known (county, level, start) with another end date gets a new version
+    (a row recorded now), never an edit of the old one. → (added, changed)."""
     added = changed = 0
     for row in rows:
-        existing = conn.execute(
-            select(risk_periods.c.id, risk_periods.c.end).where(
-                risk_periods.c.county == row["county"],
-                risk_periods.c.level == row["level"],
-                risk_periods.c.start == row["start"],
-            )
-        ).first()
+        existing = _latest_risk_row(conn, row["county"], row["level"], row["start"])
         if existing is None:
             conn.execute(risk_periods.insert().values(**row))
             added += 1
         elif existing.end != row["end"]:
-            conn.execute(
-                update(risk_periods)
-                .where(risk_periods.c.id == existing.id)
-                .values(end=row["end"], load_id=row.get("load_id"))
-            )
+            conn.execute(risk_periods.insert().values(**row))
             changed += 1
     return added, changed
 
 
 def risk_fingerprint(conn: Connection) -> tuple[object, ...]:
-    """Changes whenever a period is added or ended (an end date is set with the load's id)."""
+    """Changes whenever a period is added or ended (either adds a row)."""
     row = conn.execute(
         select(func.count(), func.max(risk_periods.c.id), func.max(risk_periods.c.load_id))
     ).one()
     return tuple(row)
 
 
-def all_risk_periods(conn: Connection) -> list[RiskPeriod]:
-    rows = conn.execute(
-        select(risk_periods.c.county, risk_periods.c.level, risk_periods.c.start, risk_periods.c.end)
-    )
-    return [RiskPeriod(r.county, RiskLevel(r.level), r.start, r.end) for r in rows]
+@dataclass(frozen=True, slots=True)
+class RiskVersion:
+    """One recorded version of a risk period, with its row id and when it was recorded."""
+
+    id: int
+    period: RiskPeriod
+    load_id: int | None
+    recorded_at: datetime
+
+
+def risk_versions(conn: Connection, known_at: datetime | None = None) -> list[RiskVersion]:
+    """The version of each (county, level, start) that was the latest recorded by ``known_at``
+    (None: everything recorded so far)."""
+    stmt = select(risk_periods).order_by(risk_periods.c.recorded_at, risk_periods.c.id)
+    if known_at is not None:
+        stmt = stmt.where(risk_periods.c.recorded_at <= known_at)
+    latest: dict[tuple[str, str, date], RiskVersion] = {}
+    for r in conn.execute(stmt):
+        period = RiskPeriod(r.county, RiskLevel(r.level), r.start, r.end)
+        latest[(r.county, r.level, r.start)] = RiskVersion(r.id, period, r.load_id, r.recorded_at)
+    return list(latest.values())
+
+
+def all_risk_periods(conn: Connection, known_at: datetime | None = None) -> list[RiskPeriod]:
+    """Risk periods as known at ``known_at`` (None: as known now)."""
+    return [v.period for v in risk_versions(conn, known_at)]
 
 
 # --- the commuter database --------------------------------------------------------------------
@@ -339,3 +368,92 @@ def travel_of_load(conn: Connection, load_id: int, batch: int = 50_000) -> Itera
     ).where(travel.c.load_id == load_id)
     result = conn.execution_options(yield_per=batch).execute(stmt)
     yield from result.partitions(batch)
+
+
+# --- people (shared by every area) --------------------------------------------------------------
+
+
+def person_id_by_key(conn: Connection, key: str) -> int | None:
+    row = conn.execute(select(people.c.id).where(people.c.person_key == key)).first()
+    return None if row is None else int(row.id)
+
+
+def masked_ids(conn: Connection, person_ids: Sequence[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    rows = conn.execute(select(people.c.id, people.c.id_masked).where(people.c.id.in_(list(person_ids))))
+    return {int(r.id): str(r.id_masked) for r in rows}
+
+
+def id_cipher(conn: Connection, person_id: int) -> str:
+    return str(conn.execute(select(people.c.id_cipher).where(people.c.id == person_id)).scalar_one())
+
+
+# --- sign-in sessions (read by the kit's session check, written by accounts) ----------------------
+
+
+def session_user(conn: Connection, jti: str, user_id: int) -> Any:
+    """The user behind a session, with the session's end and revocation."""
+    return conn.execute(
+        select(
+            users.c.id,
+            users.c.username,
+            users.c.role,
+            users.c.person_id,
+            users.c.disabled,
+            auth_sessions.c.revoked_at,
+            auth_sessions.c.expires_at,
+        )
+        .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
+        .where(auth_sessions.c.jti == jti, users.c.id == user_id)
+    ).first()
+
+
+def revoke_session(conn: Connection, jti: str, at: datetime) -> None:
+    conn.execute(
+        update(auth_sessions)
+        .where(auth_sessions.c.jti == jti, auth_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+# --- the audit log (reads; the chain is appended by the kit's audit through the head above) ----
+
+
+def audit_head_row(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+    return None if row is None else (int(row.seq), str(row.hash))
+
+
+def audit_entries(conn: Connection) -> Any:
+    """Every entry in sequence order, streamed (memory stays flat)."""
+    return conn.execute(select(audit_log).order_by(audit_log.c.seq).execution_options(yield_per=2000))
+
+
+def audit_entries_about(conn: Connection, person_ids: Sequence[int], limit: int) -> Sequence[Any]:
+    """Entries about these people, newest first."""
+    return conn.execute(
+        select(audit_log)
+        .where(audit_log.c.person_id.in_(list(person_ids)))
+        .order_by(audit_log.c.seq.desc())
+        .limit(limit)
+    ).all()
+
+
+def last_audit_entry(conn: Connection, actor: str, action: str) -> Any:
+    """The newest entry of one kind by one actor."""
+    return conn.execute(
+        select(audit_log)
+        .where(audit_log.c.actor == actor, audit_log.c.action == action)
+        .order_by(audit_log.c.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def newest_audit_entries(conn: Connection, limit: int) -> Sequence[Any]:
+    return conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).all()
+
+
+def username_and_role(conn: Connection, user_id: int) -> tuple[str, str]:
+    row = conn.execute(select(users.c.username, users.c.role).where(users.c.id == user_id)).one()
+    return str(row.username), str(row.role)

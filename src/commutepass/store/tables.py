@@ -61,6 +61,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         return result
 
 
+def recorded_now() -> datetime:
+    """The recorded time of a new fact row: the store's wall clock (UTC), never the demo clock."""
+    return datetime.now(UTC)
+
+
+def _recorded() -> Column[Any]:
+    """When the system learned the row (revision 0007_known_at): rows are only ever added, so a
+    question asked with ``known_at`` reads exactly the rows recorded by then."""
+    return Column("recorded_at", UtcDateTime, nullable=False, default=recorded_now)
+
+
 people = Table(
     "people",
     metadata,
@@ -97,6 +108,7 @@ travel = Table(
     Column("site", String(64), nullable=False),
     Column("county", String(6), nullable=False),
     Column("load_id", RowId, ForeignKey("loads.id"), nullable=True),
+    _recorded(),
     UniqueConstraint("person_id", "direction", "event_time", "site"),
 )
 
@@ -110,6 +122,7 @@ nat_results = Table(
     Column("positive", Boolean, nullable=False),
     Column("lab", String(128), nullable=False),
     Column("load_id", RowId, ForeignKey("loads.id"), nullable=True),
+    _recorded(),
     UniqueConstraint("person_id", "sampled_at", "lab"),
     Index(None, "person_id", "reported_at"),
 )
@@ -121,6 +134,7 @@ itinerary = Table(
     Column("day", Date, primary_key=True),
     Column("county", String(6), primary_key=True),
     Column("load_id", RowId, ForeignKey("loads.id"), nullable=True),
+    _recorded(),
 )
 
 risk_periods = Table(
@@ -132,7 +146,9 @@ risk_periods = Table(
     Column("start", Date, nullable=False),
     Column("end", Date, nullable=True),
     Column("load_id", RowId, ForeignKey("loads.id"), nullable=True),
-    UniqueConstraint("county", "level", "start"),
+    # append-only (revision 0007): a new end for a known (county, level, start) is a later row
+    _recorded(),
+    Index(None, "county", "level", "start"),
 )
 
 commuter_entries = Table(
@@ -168,6 +184,8 @@ checks = Table(
     Column("policy_version", String(32), nullable=False),
     Column("reasons", Text, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+    # the recorded-time horizon the check was decided with (revision 0007)
+    Column("known_at", UtcDateTime, nullable=False),
     Index(None, "person_id", "entered", "at"),
 )
 
@@ -179,6 +197,8 @@ revocations = Table(
     Column("credential_hash", String(64), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=False),
+    # the revocation list's version: the filter's updates carry the entries after a serial
+    Column("serial", BigInteger().with_variant(Integer(), "sqlite"), nullable=True, unique=True),
 )
 
 checkpoint_swipes = Table(
@@ -286,6 +306,8 @@ appeals = Table(
     Column("decided_at", UtcDateTime, nullable=True),
     Column("decided_by", RowId, ForeignKey("users.id"), nullable=True),
     Column("response", Text, nullable=True),
+    # the recorded-time horizon of the decision disputed (revision 0007)
+    Column("known_at", UtcDateTime, nullable=False),
     Index(None, "status", "filed_at"),
     Index(None, "person_id"),
 )
@@ -302,6 +324,7 @@ overrides = Table(
     Column("reason", Text, nullable=False),
     Column("created_by", RowId, ForeignKey("users.id"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    _recorded(),
     Index(None, "person_id", "valid_to"),
 )
 
@@ -347,4 +370,19 @@ daily_counts = Table(
     Column("day", Date, primary_key=True),
     Column("bucket", String(96), primary_key=True),
     Column("count", BigInteger, nullable=False),
+)
+
+# --- the policy book (revision 0007_known_at): versions authored, scheduled and withdrawn -------
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("body", Text, nullable=False),
+    # builtin | draft | scheduled | withdrawn | discarded; in force / superseded follow from times
+    Column("state", String(12), nullable=False),
+    Column("effective_from", UtcDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
 )
