@@ -100,6 +100,7 @@ def _build_scene(data_dir: Path) -> None:
             linked = PEOPLE.commuter if role is Role.CITIZEN else None
             auth.add_user(app, USERS[role], PASSWORD, role, id_number=linked)
         auth.add_user(app, "citizen-two", PASSWORD, Role.CITIZEN, id_number=PEOPLE.visitor)
+        auth.add_user(app, "web-community-two", PASSWORD, Role.COMMUNITY)
         # the officer's checkpoint took its offline snapshot at 06:00 (the console shows its age)
         officer = User(0, USERS[Role.OFFICER], Role.OFFICER, None)
         checkpoints.hand_out_snapshot(app, officer, at("2021-11-29T06:00"))

@@ -243,8 +243,15 @@ def test_an_application_at_the_checkpoint_is_approved_for_the_next_day(
     expect(officer.locator("#nat_proof")).to_have_attribute("aria-invalid", "true")  # checked by content
     expect(officer.locator("#created")).to_have_count(0)
     officer.fill("#applicant", PEOPLE.visitor)
+    officer.fill("#work_county", "110106")  # 丰台区: Beijing at the other end
+    idcard = tmp_path / "id.png"
+    idcard.write_bytes(PNG + b"id card")
+    nat = tmp_path / "nat.pdf"
+    nat.write_bytes(PDF + b"% negative")
+    officer.set_input_files("#id_card", str(idcard))
     officer.set_input_files("#work_proof", str(work))
     officer.set_input_files("#residence_proof", str(home))
+    officer.set_input_files("#nat_proof", str(nat))
     officer.click("#apply-form button[type=submit]")
     expect(officer.locator("#created")).to_be_visible()
     application_id = officer.locator("#my-applications tbody tr").first.get_attribute("data-id")
@@ -256,7 +263,8 @@ def test_an_application_at_the_checkpoint_is_approved_for_the_next_day(
     expect(row).to_contain_text("0 h")
     shoot(reviewer, "reviewer-queue-zh")
     row.get_by_role("link").click()
-    expect(reviewer.locator("#documents li")).to_have_count(2)
+    expect(reviewer.locator("#documents li")).to_have_count(4)
+    expect(reviewer.locator("#missing")).to_have_count(0)  # nothing the policy names is missing
     reviewer.check("input[name=status][value=approved]")
     reviewer.fill("#reason", "材料齐全，居住地在环京地区。")
     reviewer.click("#decide-form button[type=submit]")

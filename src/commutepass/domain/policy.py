@@ -219,6 +219,25 @@ class RetentionPeriods(_Frozen):
     cut it (see docs/audit.md); this names the period the log is kept for."""
 
 
+DocumentKind = Literal["id_card", "work_proof", "residence_proof", "nat_proof", "other"]
+
+
+class ApplicationRules(_Frozen):
+    """What approving an application to the commuter database requires (seed 001 Q3, seed 002):
+    a ring-area county at one end of the commute (home or work) and Beijing at the other, and
+    the documents named here. What is missing is listed for the reviewer and the applicant."""
+
+    beijing_provinces: tuple[str, ...] = ("11",)
+    """Province codes (first two digits of a county code) that count as Beijing."""
+    require_ends: bool = True
+    """Approval needs the home and work counties: one in the ring area, the other in Beijing."""
+    required_documents: tuple[DocumentKind, ...] = ("id_card", "work_proof", "residence_proof", "nat_proof")
+    """Documents an application must carry before it is approved (身份证、工作证明、居住证明、核酸证明)."""
+
+    def in_beijing(self, county_code: str) -> bool:
+        return county_code[:2] in self.beijing_provinces
+
+
 class WorkflowRules(_Frozen):
     """Promises to people: how fast applications and appeals are answered."""
 
@@ -263,6 +282,7 @@ class Policy(_Frozen):
     retention: RetentionPeriods = RetentionPeriods()
     pledge: PledgeRules = PledgeRules()
     workflows: WorkflowRules = WorkflowRules()
+    applications: ApplicationRules = ApplicationRules()
 
     @field_validator("effective_from")
     @classmethod

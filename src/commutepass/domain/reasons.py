@@ -21,7 +21,7 @@ class ReasonText:
     en: str
     remedy_zh: str = ""
     remedy_en: str = ""
-    kind: str = "status"  # status | check | manual | popup | decision
+    kind: str = "status"  # status | check | manual | popup | decision | credential | application
 
 
 _NAT_AGAIN_ZH = "请到权威核酸检测机构（可在健康宝首页“消息通知”查看京内采样点和24小时检测机构）重新检测。"
@@ -632,6 +632,72 @@ CATALOG: dict[str, ReasonText] = {
         kind="check",
     ),
     # --- the decision headline ----------------------------------------------------------------
+    # --- what an application still lacks before approval (policy: [applications]) ------------
+    "APP_MISSING_HOME_COUNTY": ReasonText(
+        "申请未填写居住地所在县（区）。",
+        "The application names no home county.",
+        "请补充居住地的县级行政区划代码（6位）及居住证明。",
+        "Add the 6-digit code of the home county and proof of residence.",
+        kind="application",
+    ),
+    "APP_MISSING_WORK_COUNTY": ReasonText(
+        "申请未填写工作地所在县（区）。",
+        "The application names no work county.",
+        "请补充工作地的县级行政区划代码（6位）及工作证明。",
+        "Add the 6-digit code of the work county and proof of work.",
+        kind="application",
+    ),
+    "APP_NO_RING_END": ReasonText(
+        "居住地和工作地都不在环京地区（{ring_area}）。",
+        "Neither the home nor the work county is in the ring area ({ring_area}).",
+        "通勤人员须一端在环京地区（居住或工作），另一端在北京；如填写有误，请更正县（区）代码并补充相应证明。",
+        "A commuter lives or works in the ring area and has Beijing at the other end; if a county is "
+        "wrong, correct its code and add the matching proof.",
+        kind="application",
+    ),
+    "APP_NO_BEIJING_END": ReasonText(
+        "居住地和工作地都不在北京。",
+        "Neither the home nor the work county is in Beijing.",
+        "通勤人员须在北京工作（居住在环京地区），或居住在北京、在环京地区工作；如填写有误，请更正县（区）代码。",
+        "A commuter works in Beijing (living in the ring area), or lives in Beijing and works in the "
+        "ring area; if a county is wrong, correct its code.",
+        kind="application",
+    ),
+    "APP_MISSING_ID_CARD": ReasonText(
+        "缺少身份证（照片或扫描件）。",
+        "The ID card (photo or scan) is missing.",
+        "请上传身份证正反面照片（PDF、JPEG 或 PNG）。",
+        "Upload a photo of both sides of the ID card (PDF, JPEG or PNG).",
+        kind="application",
+    ),
+    "APP_MISSING_WORK_PROOF": ReasonText(
+        "缺少工作证明。",
+        "The proof of work is missing.",
+        "请上传单位出具的工作证明（劳动合同、在职证明或营业执照）。",
+        "Upload proof of work from the employer (contract, employment letter or business licence).",
+        kind="application",
+    ),
+    "APP_MISSING_RESIDENCE_PROOF": ReasonText(
+        "缺少居住证明。",
+        "The proof of residence is missing.",
+        "请上传居住证明（户口簿、居住证、房产证或租房合同）。",
+        "Upload proof of residence (household register, residence permit, deed or lease).",
+        kind="application",
+    ),
+    "APP_MISSING_NAT_PROOF": ReasonText(
+        "缺少核酸阴性证明。",
+        "The negative test result is missing.",
+        "请上传{commuter_days}日内的核酸阴性证明（报告截图或纸质报告照片）。",
+        "Upload a negative test result from the last {commuter_days} days (a screenshot or a photo of the report).",
+        kind="application",
+    ),
+    "APP_MISSING_OTHER": ReasonText(
+        "缺少审核人员要求的其他材料。",
+        "Another document the reviewer asked for is missing.",
+        "请按审核意见上传所需材料。",
+        "Upload what the reviewer asked for.",
+        kind="application",
+    ),
     "DECISION_ALLOW": ReasonText("结论：放行。", "Decision: allowed to enter.", kind="decision"),
     "DECISION_ALLOW_PLEDGE": ReasonText(
         "结论：凭承诺书放行（核酸结果待出）。",
@@ -876,6 +942,7 @@ def _catalog_tables(zh: dict[str, object], en: dict[str, object]) -> list[str]:
         "check": "Checkpoint decision",
         "manual": "What the officer checks by hand",
         "decision": "Decision headlines",
+        "application": "What an application still lacks (入库申请缺项)",
         "credential": "Signed codes refused (二维码无效)",
     }
     for kind, title in kinds.items():

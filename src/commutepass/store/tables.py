@@ -254,6 +254,7 @@ applications = Table(
     Column("reason", Text, nullable=False),
     Column("commuter_class", String(8), nullable=False),
     Column("home_county", String(6), nullable=True),
+    Column("work_county", String(6), nullable=True),
     Column("submitted_by", RowId, ForeignKey("users.id"), nullable=False),
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("waiting_since", UtcDateTime, nullable=False),
