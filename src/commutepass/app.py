@@ -33,6 +33,7 @@ from commutepass.kit.context import App
 from commutepass.kit.gates import PUBLIC, AppDep, SessionCache
 from commutepass.kit.settings import Settings
 from commutepass.loads import api as loads_api
+from commutepass.notifications import api as notifications_api
 from commutepass.oversight import api as oversight_api
 from commutepass.oversight import pages as oversight_pages
 
@@ -48,6 +49,7 @@ API_ROUTERS = (
     appeals_api,
     feedback_api,
     oversight_api,
+    notifications_api,
 )
 PAGE_ROUTERS = (
     accounts_pages,

@@ -32,6 +32,7 @@ from commutepass.domain.workflows import (
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
+from commutepass.notifications import service as notifications
 
 ROLE_CHANNEL = {
     Role.OFFICER: Channel.CHECKPOINT,
@@ -346,7 +347,9 @@ def decide(
             application=row.id,
             status=target.value,
         )
-        return _view(conn, _row(conn, row.id), now, app.policies.in_force(now))
+        view = _view(conn, _row(conn, row.id), now, app.policies.in_force(now))
+    notifications.refresh(app, now=now, person_ids=[row.person_id])  # the applicant is told
+    return view
 
 
 def resubmit(

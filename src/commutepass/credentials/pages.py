@@ -23,6 +23,7 @@ from commutepass.kit.gates import AppDep, Citizen
 from commutepass.kit.i18n import lang_of, translator
 from commutepass.kit.render import error_of, page
 from commutepass.kit.sessions import User
+from commutepass.notifications import service as notifications
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
     household = people.household(app, user)
     if not household:
-        return {"household": [], "result": None}
+        return {"household": [], "result": None, "inbox": None}
     chosen = household[who if 0 <= who < len(household) else 0][0]
     with app.engine.connect() as conn:
         id_number = people.id_number_of(conn, app, chosen)
@@ -40,6 +41,7 @@ def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
     mine = credentials.test_results(app, user, now)
     position = next((n for n, (person_id, _m) in enumerate(household) if person_id == chosen), 0)
     return {
+        "inbox": notifications.inbox(app, user),
         "results": mine[position]["results"] if position < len(mine) else [],
         "household": household,
         "who": chosen,
@@ -67,6 +69,12 @@ async def citizen_family(
         return page(request, "citizen.html", 422, user=user, error=error_of(exc, lang_of(request)), **view)
     household = await run_in_threadpool(people.household, app, user)
     return RedirectResponse(f"/citizen?who={len(household) - 1}", status_code=303)
+
+
+@router.post("/citizen/reminders")
+async def citizen_reminders(app: AppDep, user: Citizen, on: Annotated[str, Form()] = "true") -> Response:
+    await run_in_threadpool(notifications.set_reminders, app, user, on.strip().lower() in ("true", "1", "on"))
+    return RedirectResponse("/citizen#inbox", status_code=303)
 
 
 def _seconds_until(iso: str | None, now: datetime) -> int | None:

@@ -214,6 +214,8 @@ class RetentionPeriods(_Frozen):
     """Decided applications with their history, by the decision time (open ones are kept)."""
     sessions_days: int = Field(30, gt=0)
     """Sign-in sessions that ended (expired or signed out) this long ago."""
+    notifications_days: int = Field(90, gt=0)
+    """The citizen's messages (by when they were made) and the outbox rows delivered."""
     audit_days: int = Field(1825, gt=0)
     """The audit log's own, longer period. The log is a hash chain: the retention job does not
     cut it (see docs/audit.md); this names the period the log is kept for."""

@@ -698,6 +698,70 @@ CATALOG: dict[str, ReasonText] = {
         "Upload what the reviewer asked for.",
         kind="application",
     ),
+    # --- the citizen's inbox (消息) ------------------------------------------------------------
+    "INBOX_BADGE_LAPSES": ReasonText(
+        "您的“通勤”标识将于 {until} 失效（约 {hours} 小时后）：您 {reported} 报告的核酸检测结果届时已满 {commuter_days} 日。",
+        "Your commuter badge lapses at {until} (in about {hours} hours): the test you reported on "
+        "{reported} will then be {commuter_days} days old.",
+        "请在此之前完成核酸检测，结果报告后标识继续有效。不想收到此类提醒，可在“我的健康码”页面关闭提醒。",
+        "Take a test before then; once it is reported the badge stays. To stop these reminders, "
+        "turn them off on your health-code page.",
+        kind="inbox",
+    ),
+    "INBOX_BADGE_LAPSED": ReasonText(
+        "您的“通勤”标识已于 {at} 失效。",
+        "Your commuter badge lapsed at {at}.",
+        "原因和恢复办法见下文。",
+        "Why, and how to get it back, follows.",
+        kind="inbox",
+    ),
+    "INBOX_ENTRY_ADDED": ReasonText(
+        "您自 {since} 起纳入环京通勤人员数据库（来源：{source}）。依据：{evidence}",
+        "You are in the ring-area commuter database from {since} (source: {source}). Evidence: {evidence}",
+        "持{commuter_days}日内核酸阴性证明即显示“通勤”标识。",
+        "With a negative test from the last {commuter_days} days the commuter badge shows.",
+        kind="inbox",
+    ),
+    "INBOX_ENTRY_ENDED": ReasonText(
+        "您在环京通勤人员数据库中的记录自 {until} 起结束。原因：{why}",
+        "Your entry in the ring-area commuter database ends at {until}. Reason: {why}",
+        "如记录有误或恢复了规律通勤，可拨打{hotline}、到检查站或通过所在社区申请。",
+        "If this is wrong, or you commute regularly again, apply through {hotline}, a checkpoint "
+        "or your community.",
+        kind="inbox",
+    ),
+    "INBOX_APPLICATION_APPROVED": ReasonText(
+        "您的入库申请（编号 {application}）已于 {at} 批准，自 {effective} 起纳入数据库。审核意见：{reason}",
+        "Your application {application} was approved at {at}; you are in the database from "
+        "{effective}. Reviewer: {reason}",
+        kind="inbox",
+    ),
+    "INBOX_APPLICATION_REJECTED": ReasonText(
+        "您的入库申请（编号 {application}）已于 {at} 驳回。审核意见：{reason}",
+        "Your application {application} was rejected at {at}. Reviewer: {reason}",
+        "如有异议，可补充材料后重新申请或拨打{hotline}。",
+        "If you disagree, apply again with more documents or call {hotline}.",
+        kind="inbox",
+    ),
+    "INBOX_APPLICATION_NEEDS_MORE": ReasonText(
+        "您的入库申请（编号 {application}）需补充材料（{at}）。审核意见：{reason}",
+        "Your application {application} needs more documents ({at}). Reviewer: {reason}",
+        "请在“申请入库”页面上传所需材料后重新提交。",
+        "Upload what is asked on the application page and resubmit.",
+        kind="inbox",
+    ),
+    "INBOX_APPEAL_OVERRIDDEN": ReasonText(
+        "您的纠错申请（编号 {appeal}）已于 {at} 更正。审核意见：{reason}",
+        "Your appeal {appeal} was upheld at {at} and corrected. Reviewer: {reason}",
+        kind="inbox",
+    ),
+    "INBOX_APPEAL_REJECTED": ReasonText(
+        "您的纠错申请（编号 {appeal}）已于 {at} 驳回。审核意见：{reason}",
+        "Your appeal {appeal} was rejected at {at}. Reviewer: {reason}",
+        "如有新的证明材料，可再次申请纠错或拨打{hotline}。",
+        "With new evidence, appeal again or call {hotline}.",
+        kind="inbox",
+    ),
     "DECISION_ALLOW": ReasonText("结论：放行。", "Decision: allowed to enter.", kind="decision"),
     "DECISION_ALLOW_PLEDGE": ReasonText(
         "结论：凭承诺书放行（核酸结果待出）。",
@@ -943,6 +1007,7 @@ def _catalog_tables(zh: dict[str, object], en: dict[str, object]) -> list[str]:
         "manual": "What the officer checks by hand",
         "decision": "Decision headlines",
         "application": "What an application still lacks (入库申请缺项)",
+        "inbox": "Messages to the citizen (消息)",
         "credential": "Signed codes refused (二维码无效)",
     }
     for kind, title in kinds.items():

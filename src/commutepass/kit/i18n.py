@@ -44,6 +44,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "role.admin": ("管理员", "admin"),
     "role.analyst": ("分析人员", "analyst"),
     "role.community": ("社区工作人员", "community worker"),
+    "inbox.title": ("消息", "Messages"),
+    "inbox.none": ("暂无消息", "No messages yet"),
+    "inbox.reminders_on": (
+        "标识失效前 48 小时和 24 小时会提醒您（核酸结果即将满期）。",
+        "You are reminded 48 and 24 hours before the badge lapses (the test getting too old).",
+    ),
+    "inbox.reminders_off": (
+        "失效提醒已关闭；其他消息照常发送。",
+        "Lapse reminders are off; other messages still come.",
+    ),
+    "inbox.turn_off": ("关闭失效提醒", "Turn reminders off"),
+    "inbox.turn_on": ("开启失效提醒", "Turn reminders on"),
     "role.operator": ("系统操作员", "system operator"),
     "login.title": ("登录", "Sign in"),
     "login.username": ("用户名", "Username"),

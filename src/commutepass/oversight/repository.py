@@ -22,6 +22,8 @@ from commutepass.store.tables import (
     itinerary,
     loads,
     nat_results,
+    notifications,
+    outbox,
     risk_periods,
     travel,
 )
@@ -225,3 +227,14 @@ def delete_before(conn: Connection, limits: dict[str, datetime], day: date) -> d
     revoked = auth_sessions.c.revoked_at < limits["sessions"]
     deleted["sessions"] = conn.execute(delete(auth_sessions).where(or_(ended, revoked))).rowcount
     return deleted
+
+
+def delete_notifications_before(conn: Connection, limit: datetime) -> dict[str, int]:
+    """The citizen's messages made before ``limit``, and the outbox rows delivered before it
+    (undelivered ones stay: nothing is lost to retention)."""
+    return {
+        "notifications": conn.execute(
+            delete(notifications).where(notifications.c.created_at < limit)
+        ).rowcount,
+        "outbox": conn.execute(delete(outbox).where(outbox.c.sent_at < limit)).rowcount,
+    }

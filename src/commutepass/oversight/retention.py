@@ -27,7 +27,17 @@ from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.oversight import repository
 
-KINDS = ("travel", "lake", "itinerary", "checks", "nat", "documents", "applications", "sessions")
+KINDS = (
+    "travel",
+    "lake",
+    "itinerary",
+    "checks",
+    "nat",
+    "documents",
+    "applications",
+    "sessions",
+    "notifications",
+)
 
 
 def cutoff(app: App, now: datetime, kind: str = "travel") -> datetime:
@@ -115,6 +125,7 @@ def run(app: App, *, now: datetime | None = None, actor: audit.Actor | None = No
         _add_counts(conn, "nat", nat_counts)
         _add_counts(conn, "applications", application_counts)
         deleted = repository.delete_before(conn, limits, day_limit)
+        deleted.update(repository.delete_notifications_before(conn, limits["notifications"]))
         lake_root = app.settings.resolved_lake_dir()
         lake_before = local_date(limits["lake"])
         summary = {
