@@ -43,6 +43,15 @@ def notify_send(
     refresh: Annotated[
         bool, typer.Option("--refresh/--no-refresh", help="Make new messages each round.")
     ] = True,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            "--lease-seconds",
+            min=0.5,
+            help="How long a message taken by a sender is held before another sender (or this one, "
+            "restarted after a crash) may take it over.",
+        ),
+    ] = 60.0,
 ) -> None:
     """Deliver the outbox to a webhook, with retries; SIGTERM or Ctrl-C stops after the message
     in flight is marked. Each message carries its id in the Idempotency-Key header."""
@@ -51,7 +60,9 @@ def notify_send(
     from commutepass.notifications import outbox, service
 
     app = app_of(ctx)
-    sender = outbox.WebhookSender(app.engine, service.CHANNEL, url)
+    sender = outbox.WebhookSender(
+        app.engine, service.CHANNEL, url, retry=outbox.RetryPolicy(lease_seconds=lease_seconds)
+    )
     try:
         if once:
             if refresh:

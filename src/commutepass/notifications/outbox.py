@@ -178,12 +178,15 @@ class WebhookSender:
             )
         return False
 
-    def send_due(self, limit: int = 1000) -> SendReport:
+    def send_due(self, limit: int = 1000, stop: threading.Event | None = None) -> SendReport:
         """Send what is due now, at most ``limit`` messages; stops at the first failure streak
-        of 3 (the receiver is likely down: the rest wait for their retry)."""
+        of 3 (the receiver is likely down: the rest wait for their retry), or when ``stop`` is
+        set (after the message in flight is marked)."""
         report = SendReport()
         streak = 0
         for _ in range(limit):
+            if stop is not None and stop.is_set():
+                break
             outcome = self.send_one()
             if outcome is None:
                 break
@@ -206,7 +209,7 @@ class WebhookSender:
         while not stop.is_set():
             if before is not None:
                 before()
-            self.send_due()
+            self.send_due(stop=stop)
             stop.wait(interval)
 
     def close(self) -> None:
