@@ -28,6 +28,8 @@ NOTHING_DELETED = dict.fromkeys(
         "documents",
         "applications",
         "sessions",
+        "notifications",
+        "outbox",
         "document_files",
         "lake_files",
     ),
@@ -162,7 +164,8 @@ def test_retention_deletes_old_rows_and_keeps_their_counts(app: App) -> None:
 
 def test_retention_removes_every_kind_past_its_period_and_nothing_newer(app: App) -> None:
     """Test results, decided applications with their history, documents (rows and files), ended
-    sessions and the lake's files: each older one goes, each newer one stays."""
+    sessions, the citizen's messages and delivered outbox rows, and the lake's files: each older
+    one goes, each newer one stays (an undelivered outbox row stays however old)."""
     from commutepass.applications import documents as files
     from commutepass.store.tables import (
         application_events,
@@ -170,6 +173,8 @@ def test_retention_removes_every_kind_past_its_period_and_nothing_newer(app: App
         auth_sessions,
         documents,
         nat_results,
+        notifications,
+        outbox,
         users,
     )
 
@@ -179,6 +184,7 @@ def test_retention_removes_every_kind_past_its_period_and_nothing_newer(app: App
     assert limit["nat"] == datetime(2021, 12, 1, tzinfo=BEIJING)  # 30 days
     assert limit["documents"] == datetime(2021, 10, 2, tzinfo=BEIJING)  # 90 days
     assert limit["applications"] == datetime(2020, 12, 31, tzinfo=BEIJING)  # 365 days
+    assert limit["notifications"] == datetime(2021, 10, 2, tzinfo=BEIJING)  # 90 days
     assert policy.kept_days("audit") == 1825
     just = timedelta(microseconds=1)
     with app.transaction() as conn:
@@ -288,6 +294,38 @@ def test_retention_removes_every_kind_past_its_period_and_nothing_newer(app: App
                 },
             ],
         )
+        # messages: made just before / at the cut-off; outbox rows delivered before / at it, and
+        # one never delivered (kept: nothing is lost to retention)
+        cut = limit["notifications"]
+        conn.execute(
+            insert(notifications),
+            [
+                {
+                    "person_id": person,
+                    "key": f"k{i}",
+                    "kind": "entry_added",
+                    "at": t,
+                    "created_at": t,
+                    "body": "{}",
+                }
+                for i, t in enumerate([cut - just, cut])
+            ],
+        )
+        conn.execute(
+            insert(outbox),
+            [
+                {
+                    "channel": "webhook",
+                    "message_id": name,
+                    "payload": "{}",
+                    "created_at": cut - timedelta(days=9),
+                    "attempts": 0,
+                    "next_attempt_at": cut - timedelta(days=9),
+                    "sent_at": sent,
+                }
+                for name, sent in (("sent-old", cut - just), ("sent-new", cut), ("never-sent", None))
+            ],
+        )
     # the lake: one day before the cut-off, the cut-off day
     lake = app.settings.resolved_lake_dir()
     old_day, new_day = (limit["lake"] - just).date(), limit["lake"].date()
@@ -306,6 +344,8 @@ def test_retention_removes_every_kind_past_its_period_and_nothing_newer(app: App
         "documents": 2,
         "applications": 1,
         "sessions": 2,
+        "notifications": 1,
+        "outbox": 1,
         "document_files": 2,
         "lake_files": 4,
     }
@@ -316,6 +356,8 @@ def test_retention_removes_every_kind_past_its_period_and_nothing_newer(app: App
         assert set(conn.execute(select(application_events.c.application_id)).scalars()) == kept_apps
         assert set(conn.execute(select(documents.c.application_id)).scalars()) == {ids["new"], ids["open"]}
         assert sorted(conn.execute(select(auth_sessions.c.jti)).scalars()) == ["ended-recently", "live"]
+        assert list(conn.execute(select(notifications.c.key)).scalars()) == ["k1"]
+        assert sorted(conn.execute(select(outbox.c.message_id)).scalars()) == ["never-sent", "sent-new"]
         counts = {
             (k, d.isoformat(), b): n
             for k, d, b, n in conn.execute(
