@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 from commutepass.commuters.evaluate import score
 from commutepass.commuters.identification import (
     RESULT_COLUMNS,
+    RHYTHM_FLAGS,
     DuckDBEngine,
     Lake,
     SparkEngine,
@@ -152,12 +153,19 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     )
     e = act[act["entered"]].sort_values(["person_id", "first_entry_min", "day"])
     e["minute_sq"] = e["first_entry_min"].astype("int64") ** 2
+    e["start"] = (e["eve"] | e["first_wd"]).astype("int64")
+    e["end"] = (e["last_wd"] | e["after"]).astype("int64")
     entries = e.groupby("person_id").agg(
         entry_days=("day", "size"),
         entry_workdays=("workday", "sum"),
-        active_weeks=("week", "nunique"),
+        active_weeks=("work_week", "nunique"),
+        calendar_weeks=("week", "nunique"),
         first_wd=("first_wd", "sum"),
         last_wd=("last_wd", "sum"),
+        eve=("eve", "sum"),
+        after=("after", "sum"),
+        start=("start", "sum"),
+        end=("end", "sum"),
         first_no=("day_no", "min"),
         last_no=("day_no", "max"),
         entry_min_first=("first_entry_min", "min"),
@@ -176,7 +184,21 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     out["entry_days"] = n_days
     out["entry_workdays"] = f["entry_workdays"].fillna(0).astype("int64")
     out["active_weeks"] = f["active_weeks"].fillna(0).astype("int64")
-    out["edge_entries"] = np.maximum(f["first_wd"].fillna(0), f["last_wd"].fillna(0)).astype("int64")
+    calendar_weeks = f["calendar_weeks"].fillna(0).astype("int64")
+    out["edge_entries"] = np.maximum(f["start"].fillna(0), f["end"].fillna(0)).astype("int64")
+    # the rhythm: the kind of day with the most entries (ties to the earlier kind)
+    kinds = ["eve", "first_wd", "last_wd", "after"]
+    names = np.array([k for k, _flag in RHYTHM_FLAGS])
+    counts = f[kinds].fillna(0).astype("int64").to_numpy()
+    best = counts.max(axis=1)
+    pick = counts.argmax(axis=1)
+    has = n_days.to_numpy() > 0
+    in_window = np.array([int(cal[k].sum()) for k in kinds])
+    out["rhythm"] = pd.Series(np.where(has, names[pick], None), index=f.index, dtype=object)
+    out["rhythm_entries"] = pd.array(np.where(has, best, 0), dtype="Int64")
+    out["rhythm_entries"] = out["rhythm_entries"].where(has)
+    out["rhythm_days"] = pd.array(in_window[pick], dtype="Int64")
+    out["rhythm_days"] = out["rhythm_days"].where(has)
     out["span_days"] = np.where(joiner, window - f["first_no"].fillna(0), window).astype("int64")
     out["span_workdays"] = np.where(joiner, since.fillna(0), total_wd).astype("int64")
     out["days_since_last_entry"] = ((window - 1) - f["last_no"]).astype("Int64")
@@ -194,7 +216,7 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     )
     shift = (
         (o.entry_days >= rules.daily_min_entry_days)
-        & (o.active_weeks >= rules.weekly_min_weeks)
+        & (calendar_weeks >= rules.weekly_min_weeks)
         & (o.entry_days * 1000 >= o.span_days * pm(rules.daily_min_day_share))
     )
     weekly = (

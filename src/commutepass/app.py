@@ -50,6 +50,7 @@ from commutepass.kit.observe import Observe
 from commutepass.kit.protection import Protection
 from commutepass.kit.settings import Settings
 from commutepass.loads import api as loads_api
+from commutepass.notifications import api as notifications_api
 from commutepass.oversight import api as oversight_api
 from commutepass.oversight import pages as oversight_pages
 from commutepass.store.db import alembic_config
@@ -68,6 +69,7 @@ API_ROUTERS = (
     oversight_api,
     flow_api,
     jobs_api,
+    notifications_api,
 )
 PAGE_ROUTERS = (
     accounts_pages,

@@ -22,6 +22,7 @@ from commutepass.domain.errors import InputError
 from commutepass.kit.cli import app_of, emit, fail
 from commutepass.kit.settings import Settings
 from commutepass.loads.cli import cli as loads_cli
+from commutepass.notifications.cli import cli as notifications_cli
 from commutepass.oversight.cli import cli as oversight_cli
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ for area in (
     checkpoints_cli,
     accounts_cli,
     oversight_cli,
+    notifications_cli,
 ):
     app.add_typer(area)
 

@@ -75,12 +75,29 @@ LABS = ("北京市疾控中心", "天津金域医学检验", "廊坊市人民医
 
 BEHAVIOURS: tuple[tuple[str, float, str | None], ...] = (
     # behaviour, share of the default mix, class identification should find
-    ("daily_road", 0.24, "daily"),
-    ("daily_rail", 0.13, "daily"),
+    ("daily_road", 0.22, "daily"),
+    ("daily_rail", 0.11, "daily"),
+    ("daily_mixed", 0.03, "daily"),  # road some days, rail on others (李波: 高铁, 有时也会开车)
     ("shift", 0.05, "daily"),  # four days on, four off, workdays or not
     ("moved", 0.02, "daily"),  # a daily commuter who moved house (new county) mid-window
-    ("weekly_mon_fri", 0.07, "weekly"),
-    ("weekly_fri_sun", 0.05, "weekly"),  # family in Beijing, work in Tianjin or Hebei (吴浩)
+    # the weekly two-city rhythms (each with a missed week, a late return, a holiday week at home)
+    ("weekly_mon_fri", 0.03, "weekly"),  # ring home: back on Monday morning, home on Friday
+    (
+        "weekly_sun_fri",
+        0.05,
+        "weekly",
+    ),  # ring home: back on Sunday evening, home on Friday (工作日在京、周末回天津)
+    (
+        "weekly_sun_sat",
+        0.02,
+        "weekly",
+    ),  # ring home: back on Sunday evening or Monday morning, home on Saturday
+    (
+        "weekly_fri_sun",
+        0.03,
+        "weekly",
+    ),  # family in Beijing, work in Tianjin or Hebei: in Friday, out Sunday (吴浩)
+    ("weekly_fri_mon", 0.02, "weekly"),  # family in Beijing: in on Friday evening, out on Monday at dawn
     ("business", 0.13, None),
     ("tourist", 0.11, None),
     ("far_weekly", 0.05, None),  # weekly, but from outside the ring area: never a commuter
@@ -90,7 +107,12 @@ BEHAVIOURS: tuple[tuple[str, float, str | None], ...] = (
 )
 _NAMES = [b[0] for b in BEHAVIOURS]
 _B = {name: i for i, name in enumerate(_NAMES)}
-_DAILY_LIKE = [_B[n] for n in ("daily_road", "daily_rail", "moved", "stopped", "new_joiner")]
+_DAILY_LIKE = [_B[n] for n in ("daily_road", "daily_rail", "daily_mixed", "moved", "stopped", "new_joiner")]
+_WEEKLY = [_B[n] for n in _NAMES if n.startswith("weekly_")] + [_B["far_weekly"]]
+NOISE = {"missed_week": 0.10, "late_return": 0.10, "holiday_home": 0.30, "entry_lost": 0.02}
+"""Noise of the weekly rhythms: a person skips one week (share of people), comes back a day
+late once, stays home through a week with at most two workdays (a long holiday), and each
+entry record is lost with this chance."""
 
 AGE_BUCKETS = np.array([1, 20, 25, 30, 35, 40, 45, 50, 55, 62, 67, 72, 77])
 """Ages (years) a birth date counts back from; 5 years apart, so (bucket, serial // 1000)
@@ -137,8 +159,9 @@ class _Calendar:
         cal = calendar(start, start + timedelta(days=days + 13))
         self.days = days
         self.workday = np.array([c.workday for c in cal])
-        self.first_wd = np.array([c.first_workday_of_week for c in cal])[:days]
-        self.last_wd = np.array([c.last_workday_of_week for c in cal])[:days]
+        # a working week is a run of consecutive workdays (a make-up Sunday opens one)
+        self.first_wd = np.array([c.first_of_run for c in cal])[:days]
+        self.last_wd = np.array([c.last_of_run for c in cal])[:days]
         # Friday-in people go home on the last day off after their last workday of the week
         back = np.zeros(days, dtype=np.int64)
         for d in range(days):
@@ -148,6 +171,11 @@ class _Calendar:
             back[d] = n
         self.return_day = back
         self.workday = self.workday[:days]
+        window = cal[:days]
+        self.eve = np.array([c.eve_of_week for c in window])
+        self.after = np.array([c.after_week for c in window])
+        self.week = np.array([c.work_week for c in window])
+        self.short_week = np.array([c.run_workdays <= 2 for c in window])
         self.workdays_after = np.cumsum(self.workday[::-1])[::-1]
         """Workdays from each day to the window's end."""
 
@@ -183,7 +211,9 @@ class _Chunk:
         b = self.behaviour
         site = rng.choice(_ANY, size=size)
         site = np.where(
-            np.isin(b, [_B["daily_road"], _B["shift"], _B["moved"]]), rng.choice(_ROAD, size=size), site
+            np.isin(b, [_B["daily_road"], _B["daily_mixed"], _B["shift"], _B["moved"]]),
+            rng.choice(_ROAD, size=size),
+            site,
         )
         site = np.where(
             np.isin(
@@ -199,9 +229,15 @@ class _Chunk:
             rng.choice(_RAIL, size=size),
             site,
         )
-        site = np.where(b == _B["stopped"], rng.choice(_RING, size=size), site)
+        site = np.where(
+            np.isin(b, [_B[n] for n in ("stopped", "weekly_sun_fri", "weekly_sun_sat", "weekly_fri_mon")]),
+            rng.choice(_RING, size=size),
+            site,
+        )
         self.site = np.where(b == _B["far_weekly"], rng.choice(_FAR, size=size), site)
         self.county = self._county_of(self.site)
+        # a mixed commuter takes the train from the same home on some days
+        self.alt_site = rng.choice(_RAIL, size=size)
         # a person who moved lives near another ring site from the move day on
         self.new_site = rng.choice(_RING, size=size)
         self.new_county = self._county_of(self.new_site)
@@ -260,25 +296,7 @@ class _Chunk:
         leave_at = _minutes(rng, rng.uniform(17 * 60, 19 * 60 + 30, size=size), 15, shape)
         self._add(commute, enter_at, True)
         self._add(commute & (rng.random(shape) > 0.04), leave_at, False)  # exits go missing
-        # weekly: in on the first workday of the week, out on the last (holidays move both)
-        weekly_rolls = rng.random(shape)
-        mon_fri = np.isin(b, [_B["weekly_mon_fri"], _B["far_weekly"]])[:, None]
-        self._add(mon_fri & cal.first_wd[None, :] & (weekly_rolls < 0.94), enter_at, True)
-        self._add(mon_fri & cal.last_wd[None, :] & (rng.random(shape) < 0.94), leave_at + 30, False)
-        # family in Beijing: in after the last workday of the week, out on the last day off
-        fri_sun = (b == _B["weekly_fri_sun"])[:, None] & cal.last_wd[None, :] & (weekly_rolls < 0.94)
-        self._add(fri_sun, np.minimum(leave_at + 60, 1439), True)
-        who, day = np.nonzero(fri_sun)
-        back = cal.return_day[day]
-        keep = (back < days) & (rng.random(len(who)) < 0.96)
-        self.events.append(
-            (
-                who[keep],
-                back[keep],
-                rng.integers(15 * 60, 19 * 60, size=int(keep.sum())),
-                np.zeros(int(keep.sum()), bool),
-            )
-        )
+        self._weekly(enter_at, leave_at)
         # occasional travel: business trips and tourists
         business = np.nonzero(b == _B["business"])[0]
         tourist = np.nonzero(b == _B["tourist"])[0]
@@ -305,6 +323,62 @@ class _Chunk:
                 )
             )
 
+    def _weekly(self, enter_at: np.ndarray, leave_at: np.ndarray) -> None:
+        """The weekly rhythms, by the holiday calendar (a Monday holiday moves "Sunday evening" to
+        the holiday's last day), with their noise (NOISE)."""
+        rng, size, days, cal = self.rng, self.size, self.days, self.cal
+        b = self.behaviour
+        shape = (size, days)
+        weeks = int(cal.week.max()) + 1
+        missed = np.where(rng.random(size) < NOISE["missed_week"], rng.integers(0, weeks, size=size), -1)
+        late = np.where(rng.random(size) < NOISE["late_return"], rng.integers(0, weeks, size=size), -1)
+        holiday_home = rng.random(size) < NOISE["holiday_home"]
+        away = (cal.week[None, :] == missed[:, None]) | (holiday_home[:, None] & cal.short_week[None, :])
+        seen = rng.random(shape) >= NOISE["entry_lost"]
+        evening = _minutes(rng, rng.uniform(18 * 60, 21 * 60 + 30, size=size), 25, shape)
+        dawn = _minutes(rng, rng.uniform(5 * 60, 6 * 60 + 30, size=size), 15, shape)
+        sunday_person = rng.random(size) < 0.5
+        none = np.zeros(days, dtype=bool)
+        # behaviour: (entry days, entry minutes, exit days, exit minutes)
+        plans = {
+            "weekly_mon_fri": (cal.first_wd, enter_at, cal.last_wd, np.minimum(leave_at + 30, 1439)),
+            "far_weekly": (cal.first_wd, enter_at, cal.last_wd, np.minimum(leave_at + 30, 1439)),
+            "weekly_sun_fri": (cal.eve, evening, cal.last_wd, np.minimum(leave_at + 30, 1439)),
+            "weekly_sun_sat": (None, evening, cal.after, enter_at + 120),
+            "weekly_fri_sun": (cal.last_wd, np.minimum(leave_at + 60, 1439), none, leave_at),
+            "weekly_fri_mon": (cal.last_wd, np.minimum(leave_at + 60, 1439), cal.first_wd, dawn),
+        }
+        for name, (in_days, in_min, out_days, out_min) in plans.items():
+            people = (b == _B[name])[:, None]
+            if in_days is None:  # half come back on Sunday evening, half on Monday morning
+                entry = people & np.where(sunday_person[:, None], cal.eve[None, :], cal.first_wd[None, :])
+                in_min = np.where(sunday_person[:, None], evening, enter_at)
+            else:
+                entry = people & in_days[None, :]
+            entry &= ~away
+            # a late return: that week's entry a day later (the next morning, or Saturday midday)
+            late_now = entry & (cal.week[None, :] == late[:, None])
+            late_now[:, -1] = False
+            entry &= ~late_now
+            who, day = np.nonzero(late_now)
+            self.events.append(
+                (who, day + 1, rng.integers(9 * 60, 13 * 60, size=len(who)), np.ones(len(who), bool))
+            )
+            self._add(entry & seen, in_min, True)
+            self._add(people & out_days[None, :] & ~away & (rng.random(shape) < 0.96), out_min, False)
+        # family in Beijing, out on Sunday: on the last day off after the week's last workday
+        who, day = np.nonzero((b == _B["weekly_fri_sun"])[:, None] & cal.last_wd[None, :] & ~away)
+        back = cal.return_day[day]
+        keep = (back < days) & (rng.random(len(who)) < 0.96)
+        self.events.append(
+            (
+                who[keep],
+                back[keep],
+                rng.integers(15 * 60, 19 * 60, size=int(keep.sum())),
+                np.zeros(int(keep.sum()), bool),
+            )
+        )
+
     def travel(self) -> pa.Table:
         who = np.concatenate([e[0] for e in self.events])
         day = np.concatenate([e[1] for e in self.events]).astype(np.int64)
@@ -322,6 +396,9 @@ class _Chunk:
         who, day, minute, entering = who[order], day[order], minute[order], entering[order]
         moved = (self.behaviour[who] == _B["moved"]) & (day >= self.move_day[who])
         site = np.where(moved, self.new_site[who], self.site[who])
+        # a mixed commuter: rail on about two days in five, from the same home county
+        mixed = (self.behaviour[who] == _B["daily_mixed"]) & (self.rng.random(len(who)) < 0.4)
+        site = np.where(mixed, self.alt_site[who], site)
         county = np.where(moved, self.new_county[who], self.county[who])
         moment = self.start + day.astype("timedelta64[D]") + minute.astype("timedelta64[m]")
         names = np.array([s.name for s in SITES])

@@ -27,6 +27,7 @@ from commutepass.kit.context import App
 from commutepass.kit.sessions import User
 from commutepass.kit.settings import Settings
 from commutepass.loads.service import COLUMNS, load_file
+from commutepass.notifications import service as inbox
 from tests.e2e.auth import FAST_HASHING, PASSWORD
 from tests.e2e.support import SECRET, Running, background, free_port, wait_until_healthy
 from tests.helpers import at, make_id, write_csv
@@ -50,6 +51,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 class People:
     commuter: str = make_id("131082", date(1986, 8, 8), 401)  # 三河市, daily commuter, NAT 11-26
     visitor: str = make_id("130681", date(1970, 5, 5), 402)  # 涿州市, no NAT at all
+    lapsing: str = make_id("131082", date(1984, 4, 4), 409)  # 三河市, badge lapses 11-30 00:00
     risky: str = make_id("120104", date(1991, 2, 3), 403)  # trip to a county with a case
     elder: str = make_id("131022", date(1950, 6, 1), 404)  # no smartphone, NAT within 48 h
     infant: str = make_id("131082", date(2020, 1, 1), 405)  # 1 year old
@@ -100,6 +102,16 @@ def _build_scene(data_dir: Path) -> None:
             linked = PEOPLE.commuter if role is Role.CITIZEN else None
             auth.add_user(app, USERS[role], PASSWORD, role, id_number=linked)
         auth.add_user(app, "citizen-two", PASSWORD, Role.CITIZEN, id_number=PEOPLE.visitor)
+        auth.add_user(app, "web-community-two", PASSWORD, Role.COMMUNITY)
+        # in the database since 11-20 (an application), NAT reported 11-16: the badge lapses at
+        # 11-30 00:00, so at the scene's 11-29 07:30 the inbox holds the 24 h reminder
+        add_commuter(
+            app, p.lapsing, since=date(2021, 11, 20), source=Source.APPLICATION, home_county="131082"
+        )
+        lapsing_nat = [(p.lapsing, "2021-11-15T08:00", "2021-11-16T10:00", "negative", "三河市人民医院")]
+        load_file(app, "nat", write_csv(tmp / "nat-lapsing.csv", COLUMNS["nat"], lapsing_nat))
+        auth.add_user(app, "citizen-lapsing", PASSWORD, Role.CITIZEN, id_number=p.lapsing)
+        inbox.refresh(app, now=at(NOW))
         # the officer's checkpoint took its offline snapshot at 06:00 (the console shows its age)
         officer = User(0, USERS[Role.OFFICER], Role.OFFICER, None)
         checkpoints.hand_out_snapshot(app, officer, at("2021-11-29T06:00"))

@@ -185,6 +185,31 @@ def test_checkpoint_infant_with_companion_bad_input_and_offline(as_role: AsRole)
     expect(desk.locator("#connection")).to_have_class(re.compile(r"\bonline\b"), timeout=8_000)
 
 
+def test_checkpoint_records_a_pledge_from_a_service_area_test_point(as_role: AsRole) -> None:
+    """Seed 003: a visitor with no test result, sampled at a service-area test point this morning,
+    signs the pledge; the officer records it on the console and the person enters (allow_pledge)."""
+    desk = as_role(Role.OFFICER)
+    desk.fill("#q", PEOPLE.visitor)
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#verdict")).to_have_attribute("data-decision", "refuse")
+    desk.locator("#pledge summary").click()
+    desk.select_option("#pledge_site", "京哈高速临京服务区检测点")
+    desk.fill("#pledge_sampled_at", "2021-11-29T06:40")
+    desk.fill("#q", PEOPLE.visitor)
+    desk.locator("#q").press("Enter")
+    verdict = desk.locator("#verdict")
+    expect(verdict).to_have_attribute("data-decision", "allow_pledge")
+    expect(verdict).to_contain_text("承诺书")
+    # a time that is not a time is a clear error on its field
+    desk.locator("#pledge summary").click()
+    desk.select_option("#pledge_site", "京哈高速临京服务区检测点")
+    desk.fill("#pledge_sampled_at", "")
+    desk.fill("#q", PEOPLE.visitor)
+    desk.locator("#q").press("Enter")
+    expect(desk.locator("#verdict")).to_have_count(0)
+    expect(desk.locator("#pledge_sampled_at")).to_have_attribute("aria-invalid", "true")
+
+
 def test_a_code_shown_to_the_citizen_verifies_at_the_console(as_role: AsRole) -> None:
     phone = as_role(Role.CITIZEN)
     phone.locator("#code-text summary").click()
@@ -233,8 +258,15 @@ def test_an_application_at_the_checkpoint_is_approved_for_the_next_day(
     expect(officer.locator("#nat_proof")).to_have_attribute("aria-invalid", "true")  # checked by content
     expect(officer.locator("#created")).to_have_count(0)
     officer.fill("#applicant", PEOPLE.visitor)
+    officer.fill("#work_county", "110106")  # 丰台区: Beijing at the other end
+    idcard = tmp_path / "id.png"
+    idcard.write_bytes(PNG + b"id card")
+    nat = tmp_path / "nat.pdf"
+    nat.write_bytes(PDF + b"% negative")
+    officer.set_input_files("#id_card", str(idcard))
     officer.set_input_files("#work_proof", str(work))
     officer.set_input_files("#residence_proof", str(home))
+    officer.set_input_files("#nat_proof", str(nat))
     officer.click("#apply-form button[type=submit]")
     expect(officer.locator("#created")).to_be_visible()
     application_id = officer.locator("#my-applications tbody tr").first.get_attribute("data-id")
@@ -246,7 +278,8 @@ def test_an_application_at_the_checkpoint_is_approved_for_the_next_day(
     expect(row).to_contain_text("0 h")
     shoot(reviewer, "reviewer-queue-zh")
     row.get_by_role("link").click()
-    expect(reviewer.locator("#documents li")).to_have_count(2)
+    expect(reviewer.locator("#documents li")).to_have_count(4)
+    expect(reviewer.locator("#missing")).to_have_count(0)  # nothing the policy names is missing
     reviewer.check("input[name=status][value=approved]")
     reviewer.fill("#reason", "材料齐全，居住地在环京地区。")
     reviewer.click("#decide-form button[type=submit]")

@@ -73,7 +73,7 @@ def assert_check_contract(line: dict[str, Any]) -> None:
     missing = CONTRACT_CHECK - line.keys()
     assert not missing, f"missing {missing} in {line}"
     assert line["decision"] in ("allow", "allow_report", "allow_quarantine", "documents", "refuse")
-    assert line["mode"] in ("road", "rail")
+    assert line["mode"] in ("road", "rail", "air")
     for reason in (*line["reasons"], *line["to_check_by_hand"]):
         assert re.fullmatch(r"[A-Z0-9_]+", reason["code"]) and reason["zh"] and reason["en"]
     # the status part of a check follows the status contract, its reasons under status_reasons
@@ -208,6 +208,36 @@ def test_check_single_allows_a_visitor_with_a_48h_test(region: dict[str, Any]) -
     assert codes(line) == ["NAT_ENTRY_VALID"]
     assert (line["site"], line["mode"], line["at"]) == ("琉璃河检查站", "road", "2021-11-22T09:00:00+08:00")
     assert "放行" in line["explanation"]["zh"] and "allowed" in line["explanation"]["en"]
+
+
+def test_check_at_an_airport_and_on_three_proofs_at_a_rail_station(region: dict[str, Any]) -> None:
+    air = run_cli(
+        region["data"], "check", VISITOR, "--at", AT, "--site", "天津滨海国际机场", "--mode", "air"
+    ).line
+    assert_check_contract(air)
+    assert (air["decision"], air["mode"]) == ("allow", "air")
+    # four days after the test (sampled 11-21): no 48 h test, but within 14 days
+    later = "2021-11-25T09:00"
+    rail = run_cli(
+        region["data"], "check", VISITOR, "--at", later, "--site", "涿州东站", "--mode", "rail"
+    ).line
+    assert_check_contract(rail)
+    assert rail["decision"] == "documents"
+    assert "RAIL_THREE_PROOFS" in codes(rail)
+    assert codes(rail, "to_check_by_hand") == [
+        "CHECK_RING_COMMUTE",
+        "CHECK_WORK_PROOF",
+        "CHECK_PAPER_NAT",
+        "CHECK_GREEN_CODE",
+    ]
+    road = run_cli(
+        region["data"], "check", VISITOR, "--at", later, "--site", "琉璃河检查站", "--mode", "road"
+    ).line
+    assert road["decision"] == "refuse"
+    plane = run_cli(
+        region["data"], "check", VISITOR, "--at", later, "--site", "天津滨海国际机场", "--mode", "air"
+    ).line
+    assert plane["decision"] == "refuse" and "RAIL_THREE_PROOFS" not in codes(plane)
 
 
 def test_check_single_refuses_after_a_case_county(region: dict[str, Any]) -> None:
@@ -501,3 +531,9 @@ def test_demo_without_serving_prints_samples_that_the_cli_reproduces(tmp_path: P
     reproduced = run_cli(None, *args).line
     assert reproduced["decision"] == printed[0]
     assert reproduced["id"] == masked(ids[0])
+
+
+def test_identify_past_the_calendar_is_a_clear_error(region: dict[str, Any]) -> None:
+    line = run_cli(region["data"], "identify", "--as-of", "2027-01-10", expect=2).line
+    assert line["error"]["field"] == "calendar"
+    assert "2027.toml" in line["error"]["en"] and "2027" in line["error"]["zh"]

@@ -281,3 +281,58 @@ def test_checkpoint_commands_without_a_service_keep_the_swipe_and_say_why(tmp_pa
     assert (
         run_cli(tmp_path / "b", "checkpoint", "status").line["pending"] == 1
     )  # the swipe is kept to send later
+
+
+def test_my_test_results_for_me_and_my_family_with_what_each_counts_for(tmp_path: Path) -> None:
+    from commutepass.kit.context import App
+    from commutepass.loads.service import load_file
+
+    settings = Settings(
+        data_dir=tmp_path, secret="x", now=datetime.fromisoformat("2021-11-22T09:00+08:00"), **FAST_HASHING
+    )
+    make_users(settings, CITIZEN)
+    nat = write_csv(
+        tmp_path / "nat.csv",
+        NAT_HEADER,
+        [
+            [CITIZEN, "2021-11-21T10:00", "2021-11-21T18:00", "negative", "北京市疾控中心"],
+            [CITIZEN, "2021-11-02T10:00", "2021-11-02T18:00", "negative", "廊坊市人民医院"],
+            [TIANJIN, "2021-11-20T08:00", "2021-11-20T20:00", "positive", "天津金域医学检验"],
+            [
+                resident_id("110101", date(1980, 1, 1), 5),
+                "2021-11-21T10:00",
+                "2021-11-21T18:00",
+                "negative",
+                "x",
+            ],
+        ],
+    )
+    application = App.open(settings)
+    try:
+        load_file(application, "nat", nat)
+    finally:
+        application.close()
+    with StaffClient(create_app(settings), raise_server_exceptions=False) as fixed:
+        fixed.sign_in_all()
+        citizen = fixed.tokens[Role.CITIZEN]
+        assert fixed.post("/v1/me/family", json={"id_number": TIANJIN}, headers=citizen).status_code == 201
+        answer = fixed.get("/v1/me/results", headers=citizen)
+        assert answer.status_code == 200, answer.text
+        me, family = answer.json()
+        assert (me["self"], family["self"]) == (True, False)
+        assert CITIZEN not in answer.text and TIANJIN not in answer.text  # masked IDs only
+        assert [r["lab"] for r in me["results"]] == ["北京市疾控中心", "廊坊市人民医院"]
+        fresh, old = me["results"]
+        assert fresh["result"] == "negative" and fresh["sampled_at"] == "2021-11-21T10:00:00+08:00"
+        uses = {u["rule"]: u for u in fresh["uses"]}
+        assert uses["entry"]["until"] == "2021-11-23T10:00:00+08:00" and uses["entry"]["in_force"]
+        assert uses["commuter"]["until"] == "2021-12-05T00:00:00+08:00" and uses["commuter"]["in_force"]
+        assert "48" in uses["entry"]["zh"] and "14" in uses["commuter"]["en"]
+        assert not any(u["in_force"] for u in old["uses"])  # reported 11-02: past both windows
+        (positive,) = family["results"]
+        assert positive["result"] == "positive"
+        assert [(u["rule"], u["in_force"]) for u in positive["uses"]] == [("red", True)]
+        # the citizen page lists them too
+        page = fixed.get("/citizen", headers=citizen)
+        assert page.status_code == 200 and "我的核酸检测结果" in page.text and "北京市疾控中心" in page.text
+        assert "已过期" in page.text

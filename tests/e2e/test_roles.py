@@ -18,13 +18,14 @@ from tests.e2e.support import resident_id
 
 pytestmark = pytest.mark.e2e
 
-CIT, OFF, HOT, REV, ADM, ANA = (
+CIT, OFF, HOT, REV, ADM, ANA, COM = (
     Role.CITIZEN,
     Role.OFFICER,
     Role.HOTLINE,
     Role.REVIEWER,
     Role.ADMIN,
     Role.ANALYST,
+    Role.COMMUNITY,
 )
 EVERYONE = frozenset(Role)
 PUBLIC = None
@@ -44,6 +45,12 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/family/{adder}/{person}/verify"): frozenset({HOT, REV}),
     ("GET", "/v1/me/accesses"): frozenset({CIT}),
     ("POST", "/v1/users/{username}/unlock"): frozenset({ADM}),
+    ("GET", "/v1/me/results"): frozenset({CIT}),
+    ("GET", "/v1/me/inbox"): frozenset({CIT}),
+    ("POST", "/v1/me/inbox/reminders"): frozenset({CIT}),
+    ("POST", "/v1/me/inbox/read"): frozenset({CIT}),
+    ("POST", "/citizen/reminders"): frozenset({CIT}),
+    ("GET", "/v1/pledges/positive"): frozenset({REV}),
     ("POST", "/v1/status"): frozenset({CIT, HOT, REV}),
     ("POST", "/v1/checks"): frozenset({OFF}),
     ("GET", "/v1/commuters"): frozenset({REV}),
@@ -53,14 +60,14 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/v1/users"): frozenset({ADM}),
     ("POST", "/v1/users/{username}/disable"): frozenset({ADM}),
     ("POST", "/v1/users/{username}/enable"): frozenset({ADM}),
-    ("POST", "/v1/applications"): frozenset({CIT, OFF, HOT, REV}),
-    ("GET", "/v1/applications"): frozenset({CIT, OFF, HOT}),
+    ("POST", "/v1/applications"): frozenset({CIT, OFF, HOT, REV, COM}),
+    ("GET", "/v1/applications"): frozenset({CIT, OFF, HOT, COM}),
     ("GET", "/v1/applications/queue"): frozenset({REV}),
-    ("GET", "/v1/applications/{application_id}"): frozenset({CIT, OFF, HOT, REV}),
-    ("POST", "/v1/applications/{application_id}/documents"): frozenset({CIT, OFF, HOT, REV}),
+    ("GET", "/v1/applications/{application_id}"): frozenset({CIT, OFF, HOT, REV, COM}),
+    ("POST", "/v1/applications/{application_id}/documents"): frozenset({CIT, OFF, HOT, REV, COM}),
     ("GET", "/v1/applications/{application_id}/documents/{sha256}"): frozenset({REV}),
     ("POST", "/v1/applications/{application_id}/decision"): frozenset({REV}),
-    ("POST", "/v1/applications/{application_id}/resubmit"): frozenset({CIT, OFF, HOT}),
+    ("POST", "/v1/applications/{application_id}/resubmit"): frozenset({CIT, OFF, HOT, COM}),
     ("POST", "/v1/appeals"): frozenset({CIT, HOT}),
     ("GET", "/v1/appeals"): frozenset({CIT, HOT}),
     ("GET", "/v1/appeals/queue"): frozenset({REV}),
@@ -109,6 +116,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/citizen/accesses"): frozenset({CIT}),
     ("GET", "/checkpoint"): frozenset({OFF}),
     ("POST", "/checkpoint"): frozenset({OFF}),
+    ("GET", "/community"): frozenset({COM}),
+    ("POST", "/community"): frozenset({COM}),
     ("GET", "/checkpoint/apply"): frozenset({OFF}),
     ("POST", "/checkpoint/apply"): frozenset({OFF}),
     ("GET", "/hotline"): frozenset({HOT}),

@@ -64,6 +64,7 @@ def test_an_application_from_the_checkpoint_to_the_badge_next_day(client: StaffC
                 "id_number": CITIZEN_ID,
                 "statement": "在京工作，住三河，检查站现场申请",
                 "home_county": "131082",
+                "work_county": "110105",
             },
             headers=officer,
         ),
@@ -149,6 +150,28 @@ def test_an_application_from_the_checkpoint_to_the_badge_next_day(client: StaffC
         client.post(f"/v1/applications/{app_id}/resubmit", json={"reason": "补充了居住证明"}, headers=citizen)
     )
     assert again["status"] == "submitted"
+    # approval needs what the policy names: the ID card and the test are still missing, and both
+    # the reviewer and the applicant are told, each item with its remedy
+    assert [m["code"] for m in again["missing"]] == ["APP_MISSING_ID_CARD", "APP_MISSING_NAT_PROOF"]
+    assert all(m["remedy"]["zh"] and m["remedy"]["en"] for m in again["missing"])
+    refused = client.post(
+        f"/v1/applications/{app_id}/decision",
+        json={"status": "approved", "reason": "材料齐全 / documents complete"},
+        headers=reviewer,
+    )
+    assert refused.status_code == 422 and refused.json()["field"] == "status"
+    assert "ID card" in refused.json()["detail"]
+    for kind, content in (("id_card", PNG + b"id"), ("nat_proof", PDF + b"% nat")):
+        ok(
+            client.post(
+                f"/v1/applications/{app_id}/documents",
+                data={"kind": kind},
+                files={"file": (f"{kind}.bin", content, "application/octet-stream")},
+                headers=citizen,
+            ),
+            201,
+        )
+    assert ok(client.get("/v1/applications", headers=citizen))[0]["missing"] == []
     approved = ok(
         client.post(
             f"/v1/applications/{app_id}/decision",

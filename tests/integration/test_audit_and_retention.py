@@ -19,6 +19,22 @@ from commutepass.store.tables import audit_log, checks, daily_counts, itinerary,
 from tests.helpers import at
 
 ACTOR = audit.Actor("hotline-1", "hotline")
+NOTHING_DELETED = dict.fromkeys(
+    (
+        "travel",
+        "itinerary",
+        "checks",
+        "nat",
+        "documents",
+        "applications",
+        "sessions",
+        "notifications",
+        "outbox",
+        "document_files",
+        "lake_files",
+    ),
+    0,
+)
 
 
 def _fill(app: App, n: int) -> None:
@@ -120,7 +136,7 @@ def test_retention_deletes_old_rows_and_keeps_their_counts(app: App) -> None:
             ],
         )
     summary = retention.run(app, now=now)
-    assert summary["deleted"] == {"travel": 2, "itinerary": 2, "checks": 2}
+    assert summary["deleted"] == {**NOTHING_DELETED, "travel": 2, "itinerary": 2, "checks": 2}
     with app.engine.connect() as conn:
         kept_travel = sorted(conn.execute(select(travel.c.event_time)).scalars())
         kept_days = sorted(conn.execute(select(itinerary.c.day)).scalars())
@@ -140,7 +156,230 @@ def test_retention_deletes_old_rows_and_keeps_their_counts(app: App) -> None:
         ("checks", "2021-11-30"): 1,
     }
     again = retention.run(app, now=now)
-    assert again["deleted"] == {"travel": 0, "itinerary": 0, "checks": 0}
+    assert again["deleted"] == NOTHING_DELETED
     with app.engine.connect() as conn:
         assert conn.execute(select(func.sum(daily_counts.c.count))).scalar_one() == 6, "a rerun adds nothing"
+    assert audit.verify(app).ok
+
+
+def test_retention_removes_every_kind_past_its_period_and_nothing_newer(app: App) -> None:
+    """Test results, decided applications with their history, documents (rows and files), ended
+    sessions, the citizen's messages and delivered outbox rows, and the lake's files: each older
+    one goes, each newer one stays (an undelivered outbox row stays however old)."""
+    from commutepass.applications import documents as files
+    from commutepass.store.tables import (
+        application_events,
+        applications,
+        auth_sessions,
+        documents,
+        nat_results,
+        notifications,
+        outbox,
+        users,
+    )
+
+    now = at("2021-12-31T10:00")
+    policy = app.policies.in_force(now)
+    limit = {kind: retention.cutoff(app, now, kind) for kind in retention.KINDS}
+    assert limit["nat"] == datetime(2021, 12, 1, tzinfo=BEIJING)  # 30 days
+    assert limit["documents"] == datetime(2021, 10, 2, tzinfo=BEIJING)  # 90 days
+    assert limit["applications"] == datetime(2020, 12, 31, tzinfo=BEIJING)  # 365 days
+    assert limit["notifications"] == datetime(2021, 10, 2, tzinfo=BEIJING)  # 90 days
+    assert policy.kept_days("audit") == 1825
+    just = timedelta(microseconds=1)
+    with app.transaction() as conn:
+        person = repo.ensure_people(conn, [("k1", date(1990, 1, 1), "131***********0001", "c")])["k1"]
+        user = conn.execute(
+            insert(users)
+            .values(
+                username="u",
+                password_hash="x",
+                role="citizen",
+                disabled=False,
+                person_id=person,
+                created_at=now,
+            )
+            .returning(users.c.id)
+        ).scalar_one()
+        # test results: reported just before / at the cut-off
+        conn.execute(
+            insert(nat_results),
+            [
+                {
+                    "person_id": person,
+                    "sampled_at": t - timedelta(hours=8),
+                    "reported_at": t,
+                    "positive": False,
+                    "lab": f"l{i}",
+                }
+                for i, t in enumerate([limit["nat"] - just, limit["nat"]])
+            ],
+        )
+        # applications: decided long ago (goes with its history and documents), decided within the
+        # documents period (kept), decided between (documents go, the application stays), still open
+        decided = {
+            "old": limit["applications"] - just,
+            "mid": limit["documents"] - just,
+            "new": limit["documents"],
+            "open": None,
+        }
+        ids = {}
+        for name, when in decided.items():
+            ids[name] = conn.execute(
+                insert(applications)
+                .values(
+                    person_id=person,
+                    channel="online",
+                    status="rejected" if when else "submitted",
+                    reason="r",
+                    commuter_class="daily",
+                    submitted_by=user,
+                    submitted_at=(when or now) - timedelta(days=1),
+                    waiting_since=(when or now) - timedelta(days=1),
+                    decided_at=when,
+                )
+                .returning(applications.c.id)
+            ).scalar_one()
+            conn.execute(
+                insert(application_events).values(
+                    application_id=ids[name], to_status="submitted", reason="r", actor_id=user, at=now
+                )
+            )
+            sha = f"{ids[name]:064d}"
+            conn.execute(
+                insert(documents).values(
+                    application_id=ids[name],
+                    kind="id_card",
+                    sha256=sha,
+                    media_type="image/png",
+                    size=1,
+                    uploaded_by=user,
+                    uploaded_at=now,
+                )
+            )
+            target = files.path_of(app.settings.data_dir, sha)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(b"x")
+        # sessions: expired before the cut-off, signed out before it, still running
+        conn.execute(
+            insert(auth_sessions),
+            [
+                {
+                    "jti": "expired",
+                    "user_id": user,
+                    "issued_at": limit["sessions"] - timedelta(days=1),
+                    "expires_at": limit["sessions"] - just,
+                    "revoked_at": None,
+                },
+                {
+                    "jti": "signed-out",
+                    "user_id": user,
+                    "issued_at": limit["sessions"] - timedelta(days=1),
+                    "expires_at": now + timedelta(days=1),
+                    "revoked_at": limit["sessions"] - just,
+                },
+                {
+                    "jti": "live",
+                    "user_id": user,
+                    "issued_at": now,
+                    "expires_at": now + timedelta(hours=8),
+                    "revoked_at": None,
+                },
+                {
+                    "jti": "ended-recently",
+                    "user_id": user,
+                    "issued_at": now - timedelta(days=2),
+                    "expires_at": limit["sessions"],
+                    "revoked_at": None,
+                },
+            ],
+        )
+        # messages: made just before / at the cut-off; outbox rows delivered before / at it, and
+        # one never delivered (kept: nothing is lost to retention)
+        cut = limit["notifications"]
+        conn.execute(
+            insert(notifications),
+            [
+                {
+                    "person_id": person,
+                    "key": f"k{i}",
+                    "kind": "entry_added",
+                    "at": t,
+                    "created_at": t,
+                    "body": "{}",
+                }
+                for i, t in enumerate([cut - just, cut])
+            ],
+        )
+        conn.execute(
+            insert(outbox),
+            [
+                {
+                    "channel": "webhook",
+                    "message_id": name,
+                    "payload": "{}",
+                    "created_at": cut - timedelta(days=9),
+                    "attempts": 0,
+                    "next_attempt_at": cut - timedelta(days=9),
+                    "sent_at": sent,
+                }
+                for name, sent in (("sent-old", cut - just), ("sent-new", cut), ("never-sent", None))
+            ],
+        )
+    # the lake: one day before the cut-off, the cut-off day
+    lake = app.settings.resolved_lake_dir()
+    old_day, new_day = (limit["lake"] - just).date(), limit["lake"].date()
+    for day in (old_day, new_day):
+        (lake / "travel" / day.isoformat()).mkdir(parents=True, exist_ok=True)
+        (lake / "travel" / day.isoformat() / "load-1-0.parquet").write_bytes(b"x")
+        (lake / "activity" / "ring-x" / "state-w28").mkdir(parents=True, exist_ok=True)
+        (lake / "activity" / "ring-x" / f"{day.isoformat()}.parquet").write_bytes(b"x")
+        (lake / "activity" / "ring-x" / f"{day.isoformat()}.sources").write_text("[]")
+        (lake / "activity" / "ring-x" / "state-w28" / f"{day.isoformat()}.parquet").write_bytes(b"x")
+
+    summary = retention.run(app, now=now)
+    assert summary["deleted"] == {
+        **NOTHING_DELETED,
+        "nat": 1,
+        "documents": 2,
+        "applications": 1,
+        "sessions": 2,
+        "notifications": 1,
+        "outbox": 1,
+        "document_files": 2,
+        "lake_files": 4,
+    }
+    with app.engine.connect() as conn:
+        assert sorted(conn.execute(select(nat_results.c.lab)).scalars()) == ["l1"]
+        kept_apps = set(conn.execute(select(applications.c.id)).scalars())
+        assert kept_apps == {ids["mid"], ids["new"], ids["open"]}
+        assert set(conn.execute(select(application_events.c.application_id)).scalars()) == kept_apps
+        assert set(conn.execute(select(documents.c.application_id)).scalars()) == {ids["new"], ids["open"]}
+        assert sorted(conn.execute(select(auth_sessions.c.jti)).scalars()) == ["ended-recently", "live"]
+        assert list(conn.execute(select(notifications.c.key)).scalars()) == ["k1"]
+        assert sorted(conn.execute(select(outbox.c.message_id)).scalars()) == ["never-sent", "sent-new"]
+        counts = {
+            (k, d.isoformat(), b): n
+            for k, d, b, n in conn.execute(
+                select(daily_counts.c.kind, daily_counts.c.day, daily_counts.c.bucket, daily_counts.c.count)
+            )
+        }
+    assert counts == {
+        ("nat", "2021-11-30", "negative"): 1,
+        ("applications", "2020-12-30", "online|rejected"): 1,
+    }
+    for name in ("old", "mid"):
+        assert not files.path_of(app.settings.data_dir, f"{ids[name]:064d}").exists()
+    for name in ("new", "open"):
+        assert files.path_of(app.settings.data_dir, f"{ids[name]:064d}").exists()
+    remaining = sorted(str(p.relative_to(lake)) for p in lake.rglob("*") if p.is_file())
+    assert remaining == sorted(
+        [
+            f"activity/ring-x/{new_day}.parquet",
+            f"activity/ring-x/{new_day}.sources",
+            f"activity/ring-x/state-w28/{new_day}.parquet",
+            f"travel/{new_day}/load-1-0.parquet",
+        ]
+    )
+    assert retention.run(app, now=now)["deleted"] == NOTHING_DELETED
     assert audit.verify(app).ok

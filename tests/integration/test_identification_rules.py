@@ -235,3 +235,120 @@ def test_a_day_is_rebuilt_when_its_travel_files_change(
     assert changed.result["person_id"].to_pylist() == [1, 2]
     next_day = run_job(lake, engine, AS_OF + timedelta(days=1), rules, p2021.ring_area)
     assert next_day.days_built == [AS_OF + timedelta(days=1)]
+
+
+# ── the weekly rhythms (issue 13) ───────────────────────────────────────────────────────
+
+
+def _weekly(days: list[date], hour: int) -> list[Passage]:
+    """Ring home, work in Beijing: an entry on each of ``days`` at ``hour``, an exit four days on."""
+    out: list[Passage] = [(_at(d, hour), True, "120114") for d in days]
+    out += [(_at(d + timedelta(days=4), 18), False, "120114") for d in days if d + timedelta(days=4) <= AS_OF]
+    return out
+
+
+def test_sunday_evening_return_is_a_weekly_commuter_named_in_words(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # seed 001 Q2: 工作日在京、周末回天津 — back on Sunday evening, home again on Friday evening
+    sundays = [d for d in _days() if d.weekday() == 6]
+    passages = [(_at(d, 20, 15), True, "120114") for d in sundays]
+    passages += [
+        (_at(d + timedelta(days=5), 18), False, "120114") for d in sundays if d + timedelta(days=5) <= AS_OF
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.WEEKLY
+    assert (result.features.rhythm, result.features.rhythm_entries, result.features.rhythm_days) == (
+        "eve",
+        4,
+        4,
+    )
+    assert result.evidence_en.startswith(
+        "Returned on Sunday evening (the day off before the working week) in 4 of the last 4 weeks"
+    )
+    assert result.evidence_zh.startswith("近 4 周中有 4 周在周日（工作周前的休息日）晚间返京")
+
+
+def test_sunday_evening_return_with_a_missed_week_and_a_late_monday(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # 7 Nov missed, 14 Nov back only on Monday morning the 15th
+    entries = [_at(date(2021, 11, 21), 20), _at(date(2021, 11, 28), 21), _at(date(2021, 11, 15), 7)]
+    passages = [(t, True, "131082") for t in entries]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.WEEKLY
+    assert result.features.edge_entries == 3
+
+
+def test_out_on_saturday_back_on_sunday(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    sundays = [d for d in _days() if d.weekday() == 6]
+    passages = [(_at(d, 19), True, "131082") for d in sundays]
+    passages += [(_at(d - timedelta(days=1), 10), False, "131082") for d in sundays]
+    assert classify(tmp_path, engine, passages, p2021, catalog).commuter_class is CommuterClass.WEEKLY
+
+
+def test_beijing_home_back_on_friday_out_on_monday_named_in_words(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    fridays = [d for d in _days() if d.weekday() == 4]
+    passages = [(_at(d, 19, 30), True, "130681") for d in fridays]
+    passages += [
+        (_at(d + timedelta(days=3), 5, 40), False, "130681")
+        for d in fridays
+        if d + timedelta(days=3) <= AS_OF
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog)
+    assert result.commuter_class is CommuterClass.WEEKLY
+    assert result.features.rhythm == "last"
+    assert result.evidence_en.startswith(
+        "Came back to Beijing on Friday evening (the last workday of the week) in 4 of the last 4 weeks"
+    )
+
+
+def test_sunday_evening_rhythm_follows_a_monday_holiday(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # 20–21 Sep 2021 off: the week's first workday is Wednesday 22nd, so back on Tuesday evening
+    as_of = date(2021, 9, 30)
+    entries = [date(2021, 9, 5), date(2021, 9, 12), date(2021, 9, 21)]
+    passages = [(_at(d, 20), True, "120114") for d in entries]
+    result = classify(tmp_path, engine, passages, p2021, catalog, as_of)
+    assert result.commuter_class is CommuterClass.WEEKLY
+    assert (result.features.rhythm, result.features.rhythm_entries, result.features.active_weeks) == (
+        "eve",
+        3,
+        3,
+    )
+
+
+def test_sunday_evening_rhythm_through_national_day(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # window 13 Sep – 10 Oct 2021: back on Tuesday 21 (Mid-Autumn), on Saturday 25 for the make-up
+    # Sunday, on Thursday 7 Oct for the make-up Friday and Saturday, and on Sunday 10 Oct
+    as_of = date(2021, 10, 10)
+    backs = [date(2021, 9, 21), date(2021, 9, 25), date(2021, 10, 7), date(2021, 10, 10)]
+    passages = [(_at(d, 20), True, "120114") for d in backs]
+    result = classify(tmp_path, engine, passages, p2021, catalog, as_of)
+    assert result.commuter_class is CommuterClass.WEEKLY
+    assert (result.features.active_weeks, result.features.rhythm, result.features.rhythm_entries) == (
+        4,
+        "eve",
+        4,
+    )
+    # stayed home through the holiday (no return on 7 Oct): three working weeks remain
+    passages = [(_at(d, 20), True, "120114") for d in backs if d != date(2021, 10, 7)]
+    assert (
+        classify(tmp_path / "2", engine, passages, p2021, catalog, as_of).commuter_class
+        is CommuterClass.WEEKLY
+    )
+
+
+def test_two_random_trips_in_an_ordinary_window_are_not_weekly(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # two Sunday-evening entries: fewer than three working weeks
+    passages = [(_at(d, 20), True, "120114") for d in (date(2021, 11, 14), date(2021, 11, 21))]
+    assert classify(tmp_path, engine, passages, p2021, catalog).commuter_class is None

@@ -77,9 +77,15 @@ def test_the_workflows_store_no_raw_id_number(app: App, tmp_path: Path) -> None:
         app, users[Role.REVIEWER], child["adder"], child["person"], f"birth certificate {child_id}"
     )
     filed = applications.submit(
-        app, users[Role.OFFICER], citizen_id, statement=f"ID {citizen_id} at the window"
+        app,
+        users[Role.OFFICER],
+        citizen_id,
+        statement=f"ID {citizen_id} at the window",
+        home_county="131082",
+        work_county="110105",
     )
-    applications.add_document(app, users[Role.OFFICER], filed["id"], "work_proof", b"%PDF-1.4 proof")
+    for kind in ("id_card", "work_proof", "residence_proof", "nat_proof"):
+        applications.add_document(app, users[Role.OFFICER], filed["id"], kind, b"%PDF-1.4 " + kind.encode())
     applications.decide(app, users[Role.REVIEWER], filed["id"], AppState.APPROVED, "complete")
     appeal = appeals.file(app, users[Role.CITIZEN], child_id, AppealKind.BADGE, "my child is no commuter?")
     appeals.get(app, users[Role.REVIEWER], appeal["id"])

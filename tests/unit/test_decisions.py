@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from commutepass.domain.decisions import Mode
+from commutepass.domain.decisions import CheckOutcome, Mode
 from commutepass.domain.errors import NoPolicyInForce
 from commutepass.domain.facts import Source
 from commutepass.domain.policy import Color, CommuterClass, Decision, Policy, PolicyBook
@@ -337,13 +337,55 @@ def test_rail_commuter_without_badge_shows_documents(d21: Decide) -> None:
     ]
 
 
-def test_rail_non_commuter_needs_48h(d21: Decide) -> None:
+def test_rail_non_commuter_needs_48h_or_the_three_proofs(d21: Decide) -> None:
     assert (
         d21.check(facts(nats=[negative("2021-11-19T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
         is Decision.ALLOW
     )
+    # seed 001 Q4 (issue 13): without a 48 h test, a ring-area commuter outside the database
+    # boards on three proofs checked by hand: work proof, a 14-day test and a green code
+    three = d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL)
+    assert three.decision is Decision.DOCUMENTS
+    assert "RAIL_THREE_PROOFS" in codes(three)
+    assert [r.code for r in three.manual_checks] == [
+        "CHECK_RING_COMMUTE",
+        "CHECK_WORK_PROOF",
+        "CHECK_PAPER_NAT",
+        "CHECK_GREEN_CODE",
+    ]
+    assert "三项证明" in explain_check(three, d21.policy)["zh"]
+    # a test older than 14 days: refused, as before
     assert (
-        d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
+        d21.check(facts(nats=[negative("2021-11-05T08:00")]), "2021-11-20T07:00", mode=Mode.RAIL).decision
+        is Decision.REFUSE
+    )
+    # at a road checkpoint the three proofs are not a path: the 48 h rule applies
+    road = d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.ROAD)
+    assert road.decision is Decision.REFUSE
+
+
+def test_rail_three_proofs_not_with_a_risky_trip(d21: Decide) -> None:
+    person = facts(nats=[negative("2021-11-15T08:00")], visits=[("2021-11-18", "130821")])
+    risky = Decide(d21.policy, d21.catalog, risk_map(d21.catalog, ("130821", "case", "2021-11-10", None)))
+    outcome = risky.check(person, "2021-11-20T07:00", mode=Mode.RAIL)
+    assert outcome.decision is Decision.REFUSE
+    assert "RAIL_THREE_PROOFS" not in codes(outcome)
+
+
+def test_air_applies_the_48_hour_rule_to_commuters_too(d21: Decide) -> None:
+    commuter = facts(
+        membership=member("2021-11-01"), nats=[negative("2021-11-15T08:00")], last_entry="2021-11-19T07:00"
+    )
+    assert d21.check(commuter, "2021-11-20T07:00").decision is Decision.ALLOW  # road: the 14-day test
+    air = d21.check(commuter, "2021-11-20T07:00", mode=Mode.AIR)
+    assert air.decision is Decision.REFUSE
+    assert codes(air)[:2] == ["AIR_NO_COMMUTER_PATH", "NAT_ENTRY_EXPIRED"]
+    assert "48" in explain_check(air, d21.policy)["en"]
+    fresh = facts(membership=member("2021-11-01"), nats=[negative("2021-11-19T08:00")])
+    assert d21.check(fresh, "2021-11-20T07:00", mode=Mode.AIR).decision is Decision.ALLOW
+    # no three-proof path at an airport
+    assert (
+        d21.check(facts(nats=[negative("2021-11-15T08:00")]), "2021-11-20T07:00", mode=Mode.AIR).decision
         is Decision.REFUSE
     )
 
@@ -471,3 +513,73 @@ def test_every_decision_has_reasons_and_both_languages(d21: Decide, p2021: Polic
             assert text["zh"].startswith("适用政策：2021-11-17")
             assert text["en"].startswith("Policy in force: 2021-11-17")
             assert "结论" in text["zh"] and "Decision:" in text["en"]
+
+
+# --- the pledge at service-area test points (seed 003, issue 13) ----------------------------------
+
+SITE = "京哈高速临京服务区检测点"
+
+
+def test_a_pending_sample_at_a_listed_test_point_enters_on_the_pledge(d21: Decide) -> None:
+    from commutepass.domain.decisions import Pledge
+
+    pledge = Pledge(SITE, T("2021-11-20T05:30"))
+    outcome = decide_with_pledge(d21, facts(), "2021-11-20T07:00", pledge)
+    assert outcome.decision is Decision.ALLOW_PLEDGE
+    assert "PLEDGE_ACCEPTED" in codes(outcome)
+    assert [r.code for r in outcome.manual_checks] == ["CHECK_SAMPLING_SLIP", "CHECK_PLEDGE_FORM"]
+    text = explain_check(outcome, d21.policy)
+    assert "承诺书" in text["zh"] and "pledge" in text["en"]
+    # without the pledge: refused, as before
+    assert d21.check(facts(), "2021-11-20T07:00").decision is Decision.REFUSE
+
+
+@pytest.mark.parametrize(
+    ("site", "sampled", "mode", "code"),
+    [
+        ("某服务区", "2021-11-20T05:30", Mode.ROAD, "PLEDGE_SITE_NOT_LISTED"),
+        (SITE, "2021-11-19T06:59", Mode.ROAD, "PLEDGE_SAMPLE_TOO_OLD"),
+        (SITE, "2021-11-20T07:30", Mode.ROAD, "PLEDGE_SAMPLE_TOO_OLD"),  # sampled after the check
+        (SITE, "2021-11-20T05:30", Mode.RAIL, "PLEDGE_ROAD_ONLY"),
+    ],
+)
+def test_a_pledge_that_does_not_fit_is_refused_saying_why(
+    d21: Decide, site: str, sampled: str, mode: Mode, code: str
+) -> None:
+    from commutepass.domain.decisions import Pledge
+
+    outcome = decide_with_pledge(d21, facts(), "2021-11-20T07:00", Pledge(site, T(sampled)), mode)
+    assert outcome.decision is Decision.REFUSE
+    assert code in codes(outcome)
+
+
+def test_a_result_already_in_decides_not_the_pledge(d21: Decide) -> None:
+    from commutepass.domain.decisions import Pledge
+
+    pledge = Pledge(SITE, T("2021-11-20T05:30"))
+    back = facts(nats=[negative("2021-11-20T05:30", "2021-11-20T06:30")])
+    assert decide_with_pledge(d21, back, "2021-11-20T07:00", pledge).decision is Decision.ALLOW
+    red = facts(nats=[positive("2021-11-20T05:30", "2021-11-20T06:30")])
+    assert decide_with_pledge(d21, red, "2021-11-20T07:00", pledge).decision is Decision.REFUSE
+
+
+def test_a_commuter_whose_test_ran_out_may_enter_on_the_pledge(d21: Decide) -> None:
+    from commutepass.domain.decisions import Pledge
+
+    commuter = facts(
+        membership=member("2021-11-01"), nats=[negative("2021-11-01T08:00")], last_entry="2021-11-19T07:00"
+    )
+    assert d21.check(commuter, "2021-11-20T07:00").decision is Decision.REFUSE
+    pledged = decide_with_pledge(d21, commuter, "2021-11-20T07:00", Pledge(SITE, T("2021-11-20T06:00")))
+    assert pledged.decision is Decision.ALLOW_PLEDGE
+
+
+def test_no_pledge_under_the_2020_policy(p2020: Policy, catalog: RegionCatalog) -> None:
+
+    assert not p2020.pledge.enabled
+
+
+def decide_with_pledge(d: Decide, f: object, at: str, pledge: object, mode: Mode = Mode.ROAD) -> CheckOutcome:
+    from commutepass.domain.decisions import decide_check
+
+    return decide_check(f, d.policy, T(at), d.risk, d.catalog, mode=mode, pledge=pledge)  # type: ignore[arg-type]

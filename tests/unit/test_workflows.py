@@ -11,7 +11,7 @@ import pytest
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Override, PersonFacts
 from commutepass.domain.policy import Color, Decision, Policy
-from commutepass.domain.reasons import explain_status
+from commutepass.domain.reasons import explain_status, render
 from commutepass.domain.regions import RegionCatalog
 from commutepass.domain.workflows import (
     APP_TRANSITIONS,
@@ -20,6 +20,7 @@ from commutepass.domain.workflows import (
     check_appeal_decision,
     check_transition,
     effective_day,
+    missing_for_approval,
     override_until,
     queue_clock,
 )
@@ -155,3 +156,56 @@ def test_no_override_changes_nothing(p2021: Policy, catalog: RegionCatalog) -> N
     assert d.status(person, "2021-11-22T07:00") == d.status(
         dataclasses.replace(person, overrides=()), "2021-11-22T07:00"
     )
+
+
+# --- what approval requires (policy [applications]) ---------------------------------------------
+
+ALL_DOCUMENTS = ("id_card", "work_proof", "residence_proof", "nat_proof")
+
+
+@pytest.mark.parametrize(
+    ("home", "work", "expected"),
+    [
+        ("131082", "110105", []),  # home in Sanhe (ring area), work in Chaoyang
+        ("110105", "120114", []),  # the reverse commuter: home in Beijing, work in Tianjin
+        ("131082", None, ["APP_MISSING_WORK_COUNTY"]),
+        (None, "110105", ["APP_MISSING_HOME_COUNTY"]),
+        (None, None, ["APP_MISSING_HOME_COUNTY", "APP_MISSING_WORK_COUNTY"]),
+        ("131082", "120114", ["APP_NO_BEIJING_END"]),  # both ends in the ring area
+        ("110105", "110106", ["APP_NO_RING_END"]),  # both ends in Beijing
+        ("310101", "110105", ["APP_NO_RING_END"]),  # Shanghai is not the ring area
+        ("310101", None, ["APP_MISSING_WORK_COUNTY", "APP_NO_RING_END"]),
+        ("131082", "310101", ["APP_NO_BEIJING_END"]),
+    ],
+)
+def test_approval_needs_the_ring_area_at_one_end_and_beijing_at_the_other(
+    p2021: Policy, home: str | None, work: str | None, expected: list[str]
+) -> None:
+    found = missing_for_approval(p2021, home, work, ALL_DOCUMENTS)
+    assert [r.code for r in found] == expected
+
+
+def test_approval_needs_the_documents_the_policy_names(p2021: Policy) -> None:
+    found = missing_for_approval(p2021, "131082", "110105", ["work_proof", "other"])
+    assert [r.code for r in found] == [
+        "APP_MISSING_ID_CARD",
+        "APP_MISSING_RESIDENCE_PROOF",
+        "APP_MISSING_NAT_PROOF",
+    ]
+    lighter = p2021.model_copy(
+        update={"applications": p2021.applications.model_copy(update={"required_documents": ("work_proof",)})}
+    )
+    assert missing_for_approval(lighter, "131082", "110105", ["work_proof"]) == []
+    no_ends = p2021.model_copy(
+        update={"applications": p2021.applications.model_copy(update={"require_ends": False})}
+    )
+    assert missing_for_approval(no_ends, None, None, ALL_DOCUMENTS) == []
+
+
+def test_every_missing_item_has_a_remedy_in_both_languages(p2021: Policy) -> None:
+    found = missing_for_approval(p2021, "310101", None, [])
+    assert len(found) == 6
+    for reason in found:
+        shown = render(reason, p2021)
+        assert shown.zh and shown.en and shown.remedy_zh and shown.remedy_en
+        assert "{" not in shown.zh + shown.en + shown.remedy_zh + shown.remedy_en

@@ -32,6 +32,7 @@ from commutepass.domain.workflows import (
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
+from commutepass.notifications import service as notifications
 from commutepass.store.tables import recorded_now
 
 
@@ -207,7 +208,9 @@ def decide_appeal(
             outcome=outcome.value,
             until=until.isoformat() if until else None,
         )
-        return _view(conn, app, _row(conn, row.id), now)
+        view = _view(conn, app, _row(conn, row.id), now)
+    notifications.refresh(app, now=now, person_ids=[row.person_id])  # the appellant is told
+    return view
 
 
 def response_times(app: App) -> list[dict[str, Any]]:

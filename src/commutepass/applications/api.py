@@ -19,7 +19,7 @@ from commutepass.kit.sessions import User
 
 router = APIRouter(prefix="/v1", tags=["workflows"])
 
-CIT, OFF, HOT, REV = Role.CITIZEN, Role.OFFICER, Role.HOTLINE, Role.REVIEWER
+CIT, OFF, HOT, REV, COM = Role.CITIZEN, Role.OFFICER, Role.HOTLINE, Role.REVIEWER, Role.COMMUNITY
 
 
 class ApplicationIn(BaseModel):
@@ -29,9 +29,15 @@ class ApplicationIn(BaseModel):
     )
     commuter_class: Literal["daily", "weekly"] = "daily"
     home_county: str | None = Field(None, pattern=r"^\d{6}$")
-    channel: Literal["checkpoint", "hotline", "online"] | None = Field(
+    work_county: str | None = Field(
         None,
-        description="Set by the role (officer: checkpoint, hotline: hotline, citizen: online); a reviewer may name it",
+        pattern=r"^\d{6}$",
+        description="Where the applicant works; approval needs the ring area at one end and Beijing at the other",
+    )
+    channel: Literal["checkpoint", "hotline", "online", "community"] | None = Field(
+        None,
+        description="Set by the role (officer: checkpoint, hotline: hotline, citizen: online, "
+        "community: community); a reviewer may name it",
     )
 
 
@@ -49,7 +55,7 @@ class ResubmitIn(BaseModel):
 
 @router.post("/applications", status_code=201, summary="Register an application to the commuter database")
 async def submit_application(
-    body: ApplicationIn, app: AppDep, user: Annotated[User, require_roles(CIT, OFF, HOT, REV)]
+    body: ApplicationIn, app: AppDep, user: Annotated[User, require_roles(CIT, OFF, HOT, REV, COM)]
 ) -> Any:
     return await run_in_threadpool(
         lambda: applications.submit(
@@ -59,13 +65,14 @@ async def submit_application(
             statement=body.statement,
             commuter_class=CommuterClass(body.commuter_class),
             home_county=body.home_county,
+            work_county=body.work_county,
             channel=Channel(body.channel) if body.channel else None,
         )
     )
 
 
 @router.get("/applications", summary="Applications I made or registered")
-async def my_applications(app: AppDep, user: Annotated[User, require_roles(CIT, OFF, HOT)]) -> Any:
+async def my_applications(app: AppDep, user: Annotated[User, require_roles(CIT, OFF, HOT, COM)]) -> Any:
     return await run_in_threadpool(applications.mine, app, user)
 
 
@@ -76,7 +83,7 @@ async def application_queue(app: AppDep, _user: Reviewer) -> Any:
 
 @router.get("/applications/{application_id}", summary="Status, reason, history and documents")
 async def get_application(
-    application_id: int, app: AppDep, user: Annotated[User, require_roles(CIT, OFF, HOT, REV)]
+    application_id: int, app: AppDep, user: Annotated[User, require_roles(CIT, OFF, HOT, REV, COM)]
 ) -> Any:
     return await run_in_threadpool(applications.get, app, user, application_id)
 
@@ -85,7 +92,7 @@ async def get_application(
 async def upload_document(
     application_id: int,
     app: AppDep,
-    user: Annotated[User, require_roles(CIT, OFF, HOT, REV)],
+    user: Annotated[User, require_roles(CIT, OFF, HOT, REV, COM)],
     kind: Annotated[str, Form(description=", ".join(documents.DOCUMENT_KINDS))],
     file: Annotated[UploadFile, File(description=f"at most {documents.MAX_DOCUMENT_BYTES} bytes")],
 ) -> Any:
@@ -110,6 +117,9 @@ async def decide_application(application_id: int, body: DecisionIn, app: AppDep,
 
 @router.post("/applications/{application_id}/resubmit", summary="Send back what was asked for")
 async def resubmit_application(
-    application_id: int, body: ResubmitIn, app: AppDep, user: Annotated[User, require_roles(CIT, OFF, HOT)]
+    application_id: int,
+    body: ResubmitIn,
+    app: AppDep,
+    user: Annotated[User, require_roles(CIT, OFF, HOT, COM)],
 ) -> Any:
     return await run_in_threadpool(applications.resubmit, app, user, application_id, body.reason)

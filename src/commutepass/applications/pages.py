@@ -21,14 +21,14 @@ from commutepass.domain.policy import CommuterClass
 from commutepass.domain.roles import Role
 from commutepass.domain.workflows import AppState
 from commutepass.kit.context import App
-from commutepass.kit.gates import AppDep, Citizen, Hotline, Officer, Reviewer
+from commutepass.kit.gates import AppDep, Citizen, Community, Hotline, Officer, Reviewer
 from commutepass.kit.i18n import lang_of
 from commutepass.kit.render import error_of, page
 from commutepass.kit.sessions import User
 
 router = APIRouter(include_in_schema=False)
 CIT, OFF, HOT, REV, ADM = Role.CITIZEN, Role.OFFICER, Role.HOTLINE, Role.REVIEWER, Role.ADMIN
-DOCUMENT_FIELDS = ("work_proof", "residence_proof", "nat_proof")
+DOCUMENT_FIELDS = ("id_card", "work_proof", "residence_proof", "nat_proof")
 
 
 async def _read_documents(files: dict[str, UploadFile | None]) -> list[tuple[str, bytes]]:
@@ -51,8 +51,7 @@ async def _read_documents(files: dict[str, UploadFile | None]) -> list[tuple[str
 
 def _submit(app: App, user: User, id_number: str, form: dict[str, str], docs: list[tuple[str, bytes]]) -> Any:
     county = form["home_county"].strip() or None
-    if county is not None:
-        app.catalog.county(county, "home_county")
+    work = form.get("work_county", "").strip() or None
     created = applications.submit(
         app,
         user,
@@ -62,6 +61,7 @@ def _submit(app: App, user: User, id_number: str, form: dict[str, str], docs: li
         if form["commuter_class"] in ("daily", "weekly")
         else CommuterClass.DAILY,
         home_county=county,
+        work_county=work,
     )
     for kind, content in docs:
         applications.add_document(app, user, int(created["id"]), kind, content)
@@ -115,12 +115,25 @@ async def citizen_apply_post(
     statement: Annotated[str, Form()] = "",
     commuter_class: Annotated[str, Form()] = "daily",
     home_county: Annotated[str, Form()] = "",
+    work_county: Annotated[str, Form()] = "",
+    id_card: Annotated[UploadFile | None, File()] = None,
     work_proof: Annotated[UploadFile | None, File()] = None,
     residence_proof: Annotated[UploadFile | None, File()] = None,
     nat_proof: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    form = {"who": who, "statement": statement, "commuter_class": commuter_class, "home_county": home_county}
-    files = {"work_proof": work_proof, "residence_proof": residence_proof, "nat_proof": nat_proof}
+    form = {
+        "who": who,
+        "statement": statement,
+        "commuter_class": commuter_class,
+        "home_county": home_county,
+        "work_county": work_county,
+    }
+    files = {
+        "id_card": id_card,
+        "work_proof": work_proof,
+        "residence_proof": residence_proof,
+        "nat_proof": nat_proof,
+    }
     return await _apply_post(request, app, user, files, form)
 
 
@@ -138,6 +151,8 @@ async def checkpoint_apply_post(
     statement: Annotated[str, Form()] = "",
     commuter_class: Annotated[str, Form()] = "daily",
     home_county: Annotated[str, Form()] = "",
+    work_county: Annotated[str, Form()] = "",
+    id_card: Annotated[UploadFile | None, File()] = None,
     work_proof: Annotated[UploadFile | None, File()] = None,
     residence_proof: Annotated[UploadFile | None, File()] = None,
     nat_proof: Annotated[UploadFile | None, File()] = None,
@@ -147,8 +162,53 @@ async def checkpoint_apply_post(
         "statement": statement,
         "commuter_class": commuter_class,
         "home_county": home_county,
+        "work_county": work_county,
     }
-    files = {"work_proof": work_proof, "residence_proof": residence_proof, "nat_proof": nat_proof}
+    files = {
+        "id_card": id_card,
+        "work_proof": work_proof,
+        "residence_proof": residence_proof,
+        "nat_proof": nat_proof,
+    }
+    return await _apply_post(request, app, user, files, form)
+
+
+# --- the community (社区代为申请) -----------------------------------------------------------------
+
+
+@router.get("/community")
+async def community_apply(request: Request, app: AppDep, user: Community) -> Response:
+    return await run_in_threadpool(_apply_page, request, app, user)
+
+
+@router.post("/community")
+async def community_apply_post(
+    request: Request,
+    app: AppDep,
+    user: Community,
+    id_number: Annotated[str, Form()] = "",
+    statement: Annotated[str, Form()] = "",
+    commuter_class: Annotated[str, Form()] = "daily",
+    home_county: Annotated[str, Form()] = "",
+    work_county: Annotated[str, Form()] = "",
+    id_card: Annotated[UploadFile | None, File()] = None,
+    work_proof: Annotated[UploadFile | None, File()] = None,
+    residence_proof: Annotated[UploadFile | None, File()] = None,
+    nat_proof: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    form = {
+        "id_number": id_number,
+        "statement": statement,
+        "commuter_class": commuter_class,
+        "home_county": home_county,
+        "work_county": work_county,
+    }
+    files = {
+        "id_card": id_card,
+        "work_proof": work_proof,
+        "residence_proof": residence_proof,
+        "nat_proof": nat_proof,
+    }
     return await _apply_post(request, app, user, files, form)
 
 
@@ -191,8 +251,14 @@ async def hotline_register(
     statement: Annotated[str, Form()] = "",
     commuter_class: Annotated[str, Form()] = "daily",
     home_county: Annotated[str, Form()] = "",
+    work_county: Annotated[str, Form()] = "",
 ) -> Response:
-    form = {"statement": statement, "commuter_class": commuter_class, "home_county": home_county}
+    form = {
+        "statement": statement,
+        "commuter_class": commuter_class,
+        "home_county": home_county,
+        "work_county": work_county,
+    }
     try:
         created = await run_in_threadpool(_submit, app, user, id_number, form, [])
     except InputError as exc:

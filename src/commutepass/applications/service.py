@@ -12,11 +12,12 @@ from sqlalchemy import Connection
 from commutepass.accounts.access import check_citizen_may_see, id_number_of, masked_id
 from commutepass.accounts.service import people_of
 from commutepass.applications import documents, repository
-from commutepass.commuters.service import add_commuter, check_home_county
+from commutepass.commuters.service import add_commuter
 from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import Forbidden, InputError
 from commutepass.domain.identity import parse_resident_id
-from commutepass.domain.policy import CommuterClass
+from commutepass.domain.policy import CommuterClass, Policy
+from commutepass.domain.reasons import reason_json, render
 from commutepass.domain.roles import Role
 from commutepass.domain.workflows import (
     CHANNEL_SOURCE,
@@ -24,15 +25,23 @@ from commutepass.domain.workflows import (
     Channel,
     check_transition,
     effective_day,
+    missing_for_approval,
     queue_clock,
     require_reason,
 )
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
+from commutepass.notifications import service as notifications
 
-ROLE_CHANNEL = {Role.OFFICER: Channel.CHECKPOINT, Role.HOTLINE: Channel.HOTLINE, Role.CITIZEN: Channel.ONLINE}
-"""Where an application comes in is who registers it; a reviewer names the channel."""
+ROLE_CHANNEL = {
+    Role.OFFICER: Channel.CHECKPOINT,
+    Role.HOTLINE: Channel.HOTLINE,
+    Role.CITIZEN: Channel.ONLINE,
+    Role.COMMUNITY: Channel.COMMUNITY,
+}
+"""Where an application comes in is who registers it; a reviewer names the channel. A community
+worker (社区工作人员) submits for residents and sees only what they submitted."""
 
 OPEN_STATES = (AppState.SUBMITTED.value, AppState.NEEDS_MORE.value)
 
@@ -76,6 +85,7 @@ def submit(
     statement: str,
     commuter_class: CommuterClass = CommuterClass.DAILY,
     home_county: str | None = None,
+    work_county: str | None = None,
     channel: Channel | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -93,7 +103,9 @@ def submit(
             f"该角色只能登记 {chosen.value} 渠道的申请",
         )
     reason = require_reason(statement, "statement")
-    check_home_county(app, home_county, now)
+    for field, code in (("home_county", home_county), ("work_county", work_county)):
+        if code is not None:
+            app.catalog.county(code, field)  # a county that exists; which end is which: at approval
     with app.transaction() as conn:
         person_id = app.ensure_person(conn, resident)
         check_citizen_may_see(conn, user, person_id)
@@ -112,6 +124,7 @@ def submit(
             reason=reason,
             commuter_class=commuter_class.value,
             home_county=home_county,
+            work_county=work_county,
             submitted_by=user.id,
             submitted_at=now,
             waiting_since=now,
@@ -127,10 +140,20 @@ def submit(
             application=application_id,
             channel=chosen.value,
         )
-        return _view(conn, _row(conn, application_id), now)
+        return _view(conn, _row(conn, application_id), now, app.policies.in_force(now))
 
 
-def _view(conn: Connection, row: Any, now: datetime, *, history: bool = True) -> dict[str, Any]:
+def missing_items(policy: Policy, row: Any, document_kinds: list[str]) -> list[dict[str, object]]:
+    """What the application still lacks before approval (the policy's [applications] rules), each
+    with its remedy in both languages: shown to the reviewer and the applicant alike."""
+    found = missing_for_approval(policy, row.home_county, row.work_county, document_kinds)
+    return [reason_json(render(r, policy)) for r in found]
+
+
+def _view(
+    conn: Connection, row: Any, now: datetime, policy: Policy, *, history: bool = True
+) -> dict[str, Any]:
+    docs = repository.documents_of(conn, row.id)
     view: dict[str, Any] = {
         "id": row.id,
         "person": masked_id(conn, row.person_id),
@@ -139,16 +162,17 @@ def _view(conn: Connection, row: Any, now: datetime, *, history: bool = True) ->
         "reason": row.reason,
         "commuter_class": row.commuter_class,
         "home_county": row.home_county,
+        "work_county": row.work_county,
         "submitted_at": _iso(row.submitted_at),
         "decided_at": _iso(row.decided_at),
         "effective_from": _iso(row.effective_from),
+        "missing": missing_items(policy, row, [d.kind for d in docs]) if row.status in OPEN_STATES else [],
     }
     if history:
         events = repository.events_of(conn, row.id)
         view["history"] = [
             {"from": e.from_status, "to": e.to_status, "reason": e.reason, "at": _iso(e.at)} for e in events
         ]
-        docs = repository.documents_of(conn, row.id)
         view["documents"] = [
             {
                 "kind": d.kind,
@@ -170,13 +194,14 @@ def get(app: App, user: User, application_id: int) -> dict[str, Any]:
             audit.record(
                 conn, app, user.actor, "application.read", row.person_id, "review", application=row.id
             )
-        return _view(conn, row, app.now())
+        return _view(conn, row, app.now(), app.policies.in_force(app.now()))
 
 
 def mine(app: App, user: User) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
         rows = repository.applications_of(conn, people_of(conn, user), user.id)
-        return [_view(conn, r, app.now(), history=False) for r in rows]
+        now = app.now()
+        return [_view(conn, r, now, app.policies.in_force(now), history=False) for r in rows]
 
 
 def add_document(
@@ -255,7 +280,7 @@ def queue(app: App, *, now: datetime | None = None) -> list[dict[str, Any]]:
             clock = queue_clock(row.waiting_since, now, warn)
             out.append(
                 {
-                    **_view(conn, row, now, history=False),
+                    **_view(conn, row, now, app.policies.in_force(now), history=False),
                     "waiting_minutes": int(clock.waited.total_seconds() // 60),
                     "deadline": _iso(clock.deadline),
                     "at_risk": clock.at_risk,
@@ -281,6 +306,22 @@ def decide(
             "decided_by": user.id,
         }
         if target is AppState.APPROVED:
+            policy = app.policies.in_force(now)
+            kinds = [d.kind for d in repository.documents_of(conn, row.id)]
+            missing = missing_items(policy, row, kinds)
+            if missing:
+                raise InputError(
+                    "status",
+                    "cannot approve, the application still lacks: "
+                    + "; ".join(str(m["en"]) for m in missing)
+                    + " (ask for more instead)",
+                    "尚不能批准，申请仍缺少："
+                    + "".join(str(m["zh"]) for m in missing)
+                    + "（可要求补充材料）",
+                )
+            ring_end = row.home_county
+            if row.home_county and policy.applications.in_beijing(row.home_county):
+                ring_end = row.work_county  # a reverse commuter: the entry names the ring-area end
             since = effective_day(now)
             entry = add_commuter(
                 app,
@@ -288,7 +329,7 @@ def decide(
                 since=since,
                 source=CHANNEL_SOURCE[Channel(row.channel)],
                 commuter_class=CommuterClass(row.commuter_class),
-                home_county=row.home_county,
+                home_county=ring_end,
                 reason=f"application {row.id} ({row.channel}) approved: {why}",
                 by=user.actor,
                 conn=conn,
@@ -306,7 +347,9 @@ def decide(
             application=row.id,
             status=target.value,
         )
-        return _view(conn, _row(conn, row.id), now)
+        view = _view(conn, _row(conn, row.id), now, app.policies.in_force(now))
+    notifications.refresh(app, now=now, person_ids=[row.person_id])  # the applicant is told
+    return view
 
 
 def resubmit(
@@ -326,4 +369,4 @@ def resubmit(
         )
         _event(conn, row.id, row.status, AppState.SUBMITTED.value, why, user, now)
         audit.record(conn, app, user.actor, "application.resubmit", row.person_id, why, application=row.id)
-        return _view(conn, _row(conn, row.id), now)
+        return _view(conn, _row(conn, row.id), now, app.policies.in_force(now))

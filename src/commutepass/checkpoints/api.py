@@ -22,11 +22,11 @@ class SwipeIn(BaseModel):
     id_number: str
     at: Moment
     site: str = Field(min_length=1, max_length=64)
-    mode: Literal["road", "rail"]
+    mode: Literal["road", "rail", "air"]
     smartphone: StrictBool = True
-    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"] | None = Field(
-        None, description="Set when the checkpoint decided offline; empty: decide now"
-    )
+    decision: (
+        Literal["allow", "allow_report", "allow_quarantine", "documents", "allow_pledge", "refuse"] | None
+    ) = Field(None, description="Set when the checkpoint decided offline; empty: decide now")
     policy_version: str | None = Field(None, max_length=32)
     reasons: list[str] = Field(default_factory=list, max_length=64)
 

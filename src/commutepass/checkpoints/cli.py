@@ -127,7 +127,7 @@ def checkpoint_swipe(
     server: Annotated[str, _SERVER],
     site: Annotated[str, typer.Option("--site", help="Checkpoint or station name.")],
     at: Annotated[str | None, typer.Option("--at", help="Time of the swipe; default now.")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="road | rail")] = "road",
+    mode: Annotated[str, typer.Option("--mode", help="road | rail | air")] = "road",
     name: Annotated[str, _NAME] = "checkpoint",
     store: Annotated[Path | None, _STORE] = None,
     token: Annotated[str | None, _TOKEN] = None,

@@ -17,7 +17,8 @@ from commutepass.credentials import service as credentials
 from commutepass.credentials.codes import HC1
 from commutepass.credentials.codes import PREFIX as CODE_PREFIX
 from commutepass.domain.clock import BEIJING
-from commutepass.domain.errors import InputError
+from commutepass.domain.decisions import Pledge
+from commutepass.domain.errors import InputError, NoPolicyInForce
 from commutepass.domain.policy import Decision
 from commutepass.domain.reasons import headline
 from commutepass.kit import audit
@@ -50,6 +51,10 @@ def _console(request: Request, app: App, user: User, status_code: int = 200, **c
     site = context.pop("site", None) or unquote(request.cookies.get(SITE_COOKIE, "")) or DEFAULT_SITE
     defaults: dict[str, Any] = {"result": None, "error": None, "mode": "road", "no_smartphone": False}
     snapshot = _snapshot_state(app, user)
+    try:
+        pledge_sites = list(app.policies.in_force(app.now()).pledge.sites)
+    except NoPolicyInForce:
+        pledge_sites = []
     response = page(
         request,
         "checkpoint.html",
@@ -57,6 +62,7 @@ def _console(request: Request, app: App, user: User, status_code: int = 200, **c
         user=user,
         site=site,
         snapshot=snapshot,
+        pledge_sites=pledge_sites,
         **{**defaults, **context},
     )
     # cookies carry Latin-1 only: the site's name (Chinese) travels percent-encoded
@@ -80,6 +86,8 @@ async def checkpoint_check(
     mode: Annotated[str, Form()] = "road",
     no_smartphone: Annotated[str | None, Form()] = None,
     companions: Annotated[str, Form()] = "",
+    pledge_site: Annotated[str, Form()] = "",
+    pledge_sampled_at: Annotated[str, Form()] = "",
 ) -> Response:
     lang = lang_of(request)
     kept: dict[str, Any] = {
@@ -109,6 +117,7 @@ async def checkpoint_check(
             mode=decide.parse_mode(mode),
             smartphone=not no_smartphone,
             companions=tuple(companions.replace(",", " ").replace("，", " ").split()),
+            pledge=_pledge(pledge_site, pledge_sampled_at),
         )
         # recorded (and audited) exactly as a swipe through the API is, before the verdict shows
         result = await check_online(app, writer, user, check)
@@ -119,6 +128,25 @@ async def checkpoint_check(
     # the site and the mode stay for the next swipe; the person's own options do not
     kept["no_smartphone"] = False
     return _console(request, app, user, result=result, headline=_headline(result), **kept)
+
+
+def _pledge(site: str, sampled_at: str) -> Pledge | None:
+    """The pledge the officer records from the sampling slip (seed 003): both fields or neither."""
+    if not site.strip() and not sampled_at.strip():
+        return None
+    if not site.strip():
+        raise InputError(
+            "pledge_site", "name the test point on the sampling slip", "请填写采样凭证上的检测点"
+        )
+    try:
+        when = datetime.fromisoformat(sampled_at.strip())
+    except ValueError:
+        raise InputError(
+            "pledge_sampled_at",
+            f"'{sampled_at}' is not a time (YYYY-MM-DDTHH:MM)",
+            f"“{sampled_at}”不是时间（YYYY-MM-DDTHH:MM）",
+        ) from None
+    return Pledge(site.strip()[:64], when if when.tzinfo else when.replace(tzinfo=BEIJING))
 
 
 def _headline(result: dict[str, Any]) -> dict[str, str]:

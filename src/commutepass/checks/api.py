@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from commutepass.checks import service
 from commutepass.checks.schemas import CheckOut, CheckRequestIn, StatusOut, StatusRequest
 from commutepass.checks.writer import WriterDep, check_online_once
+from commutepass.domain.decisions import Pledge
 from commutepass.domain.roles import Role
 from commutepass.kit.gates import AppDep, Officer, require_roles
 from commutepass.kit.sessions import User
@@ -68,6 +70,7 @@ async def check(
         smartphone=body.smartphone,
         companions=tuple(body.companions),
         lane=body.lane,
+        pledge=Pledge(body.pledge.site.strip(), app.moment(body.pledge.sampled_at)) if body.pledge else None,
         known_at=app.moment(body.known_at) if body.known_at is not None else None,
     )
     # already shaped as CheckOut by the service (a test holds it to the schema): no re-validation
@@ -76,3 +79,11 @@ async def check(
     if idempotency_key is not None and not new:
         answer.headers["Idempotent-Replayed"] = "true"
     return answer
+
+
+@router.get(
+    "/pledges/positive",
+    summary="Entries on a pledge whose result came back positive: the reviewer's cases (audited)",
+)
+async def pledge_cases(app: AppDep, user: Annotated[User, require_roles(Role.REVIEWER)]) -> Any:
+    return await run_in_threadpool(service.pledge_cases, app, user)

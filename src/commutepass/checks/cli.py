@@ -61,7 +61,7 @@ def check(
     id_number: Annotated[str | None, typer.Argument(help="Resident ID number")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Time (ISO 8601; no offset = Beijing time).")] = None,
     site: Annotated[str | None, typer.Option("--site", help="Checkpoint or station name.")] = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="road | rail")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="road | rail | air")] = None,
     no_smartphone: Annotated[
         bool,
         typer.Option("--no-smartphone", help="Elderly, child or disabled without a smartphone."),

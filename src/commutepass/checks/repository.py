@@ -20,6 +20,7 @@ from commutepass.store.tables import (
     itinerary,
     nat_results,
     overrides,
+    people,
     risk_periods,
     travel,
 )
@@ -93,6 +94,33 @@ def record_checkpoint_swipe(
         conn.execute(delete(checks).where(checks.c.id == check_id))
         return False
     return True
+
+
+def pledges_turned_positive(conn: Connection) -> list[Any]:
+    """Entries on a pledge (``allow_pledge``) whose person has a positive result sampled before
+    the check (the caller keeps those within the pending time): newest check first."""
+    return list(
+        conn.execute(
+            select(
+                checks.c.id.label("check_id"),
+                checks.c.person_id,
+                people.c.id_masked,
+                checks.c.at,
+                checks.c.site,
+                nat_results.c.sampled_at,
+                nat_results.c.reported_at,
+                nat_results.c.lab,
+            )
+            .join(nat_results, nat_results.c.person_id == checks.c.person_id)
+            .join(people, people.c.id == checks.c.person_id)
+            .where(
+                checks.c.decision == "allow_pledge",
+                nat_results.c.positive.is_(True),
+                nat_results.c.sampled_at <= checks.c.at,
+            )
+            .order_by(checks.c.at.desc(), nat_results.c.sampled_at)
+        ).all()
+    )
 
 
 class EvidenceRows(NamedTuple):

@@ -49,23 +49,31 @@ class StatusOut(_CodeFields):
     )
 
 
+class PledgeIn(BaseModel):
+    """The sampling slip of a person who signs the pledge (seed 003)."""
+
+    site: str = Field(min_length=1, max_length=64, description="The service-area test point")
+    sampled_at: Moment
+
+
 class CheckRequestIn(BaseModel):
     id_number: str
     at: Moment | None = None
     site: str = Field(min_length=1, max_length=64)
-    mode: Literal["road", "rail"]
+    mode: Literal["road", "rail", "air"]
     smartphone: StrictBool = True
     companions: list[str] = Field(default_factory=list, max_length=10)
     lane: str = Field("", max_length=16, description="The lane or gate at the site (for the flow counts)")
+    pledge: PledgeIn | None = None
     known_at: Moment | None = Field(
         None, description="Decide with the facts recorded by then (stored with the check); default now"
     )
 
 
 class CheckOut(_CodeFields):
-    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "refuse"]
+    decision: Literal["allow", "allow_report", "allow_quarantine", "documents", "allow_pledge", "refuse"]
     site: str
-    mode: Literal["road", "rail"]
+    mode: Literal["road", "rail", "air"]
     reasons: list[ReasonOut] = Field(description="Why this decision")
     status_reasons: list[ReasonOut] = Field(description="Why this code, pop-up and badge")
     to_check_by_hand: list[ReasonOut]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from commutepass.domain.decisions import (
     CheckOutcome,
     Companion,
     Mode,
+    Pledge,
     Reason,
     Status,
     assess_status,
@@ -50,7 +51,13 @@ from commutepass.kit.sessions import User, cli_user
 from commutepass.store.facts import FactReader
 from commutepass.store.tables import recorded_now
 
-ENTERING = {Decision.ALLOW, Decision.ALLOW_REPORT, Decision.ALLOW_QUARANTINE, Decision.DOCUMENTS}
+ENTERING = {
+    Decision.ALLOW,
+    Decision.ALLOW_REPORT,
+    Decision.ALLOW_QUARANTINE,
+    Decision.DOCUMENTS,
+    Decision.ALLOW_PLEDGE,
+}
 """Decisions after which the person is taken to have entered Beijing."""
 
 
@@ -64,6 +71,8 @@ class CheckRequest:
     companions: tuple[str, ...] = field(default_factory=tuple)
     lane: str = ""
     """The lane or gate of the site (counted in the flow per channel); empty when not known."""
+    pledge: Pledge | None = None
+    """The sampling slip of a person who signs the pledge (site, sampled at), as the officer reads it."""
     known_at: datetime | None = None
     """Decide with the facts recorded by then (a rehearsal of the past); None: all recorded now."""
 
@@ -358,6 +367,7 @@ class CheckSession:
             mode=request.mode,
             smartphone=request.smartphone,
             companions=companions,
+            pledge=request.pledge,
         )
         person = self.app.person_row(resident) if person_id is None else None
         return Decided(resident.masked, request, outcome, policy, person_id, person, key, horizon)
@@ -492,7 +502,9 @@ def parse_mode(value: str) -> Mode:
     try:
         return Mode(value.strip().lower())
     except ValueError:
-        raise InputError("mode", f"'{value}' is not road or rail", f"“{value}”不是 road 或 rail") from None
+        raise InputError(
+            "mode", f"'{value}' is not road, rail or air", f"“{value}”不是 road、rail 或 air"
+        ) from None
 
 
 def _error_line(number: int, exc: InputError) -> dict[str, Any]:
@@ -573,3 +585,26 @@ def check_batch(
             flush()
             transaction.commit()
         conn.close()
+
+
+def pledge_cases(app: App, user: User) -> list[dict[str, Any]]:
+    """The reviewer's queue of entries on a pledge whose result came back positive (seed 003):
+    who (masked), where and when they entered, and the result. The code is already red (the result
+    is on record); the reviewer follows the person up. Reading the list is audited."""
+    now = app.now()
+    pending = timedelta(hours=app.policies.in_force(now).pledge.pending_hours)
+    with app.transaction() as conn:
+        rows = [r for r in repository.pledges_turned_positive(conn) if r.at - r.sampled_at <= pending]
+        audit.record(conn, app, user.actor, "pledge.cases.read", None, "review", cases=len(rows))
+    return [
+        {
+            "check_id": r.check_id,
+            "person": r.id_masked,
+            "entered_at": r.at.astimezone(BEIJING).isoformat(),
+            "site": r.site,
+            "sampled_at": r.sampled_at.astimezone(BEIJING).isoformat(),
+            "reported_at": r.reported_at.astimezone(BEIJING).isoformat(),
+            "lab": r.lab,
+        }
+        for r in rows
+    ]

@@ -75,6 +75,9 @@ RESULT_COLUMNS = (
     "entry_workdays",
     "active_weeks",
     "edge_entries",
+    "rhythm",
+    "rhythm_entries",
+    "rhythm_days",
     "days_since_last_entry",
     "passages",
     "ring_passages",
@@ -279,11 +282,20 @@ def calendar_table(as_of: date, window_days: int) -> pa.Table:
             "day_no": pa.array(range(len(days)), pa.int32()),
             "workday": pa.array([int(d.workday) for d in days], pa.int32()),
             "week": pa.array([d.week for d in days], pa.int32()),
-            "first_wd": pa.array([int(d.first_workday_of_week) for d in days], pa.int32()),
-            "last_wd": pa.array([int(d.last_workday_of_week) for d in days], pa.int32()),
+            "work_week": pa.array([d.work_week for d in days], pa.int32()),
+            "first_wd": pa.array([int(d.first_workday_of_week or d.first_of_run) for d in days], pa.int32()),
+            "last_wd": pa.array([int(d.last_workday_of_week or d.last_of_run) for d in days], pa.int32()),
             "wd_before": pa.array([d.workdays_so_far - d.workday for d in days], pa.int32()),
+            "eve": pa.array([int(d.eve_of_week) for d in days], pa.int32()),
+            "after": pa.array([int(d.after_week) for d in days], pa.int32()),
         }
     )
+
+
+RHYTHM_FLAGS = (("eve", "eve"), ("first", "first_wd"), ("last", "last_wd"), ("after", "after"))
+"""The weekly rhythms by the day of the entry: the day off before the working week (Sunday
+evening), its first workday (Monday morning), its last workday (Friday: a Beijing home), the
+day off after it (Saturday); a tie goes to the earlier in this order."""
 
 
 def _permille(share: float) -> int:
@@ -391,8 +403,11 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     minutes = [f[_minute(i)] for i in range(window)]
     entered = [m.notnull().cast("int64") for m in minutes]
 
-    def count(flag: str) -> ir.IntegerValue:
-        return sum((e for e, d in zip(entered, days, strict=True) if d[flag]), ibis.literal(0, type="int64"))
+    def count(*flags: str) -> ir.IntegerValue:
+        return sum(
+            (e for e, d in zip(entered, days, strict=True) if any(d[flag] for flag in flags)),
+            ibis.literal(0, type="int64"),
+        )
 
     def first_where(values: list[Any]) -> ir.IntegerValue:
         return ibis.cases(
@@ -400,15 +415,21 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
             else_=ibis.null("int64"),
         )
 
-    by_week = [
-        [e for e, d in zip(entered, days, strict=True) if d["week"] == w]
-        for w in sorted({d["week"] for d in days})
-    ]
-    # a week is active when any of its days has an entry
-    active_weeks = sum(
-        (flags[0] if len(flags) == 1 else ibis.greatest(*flags) for flags in by_week),
-        ibis.literal(0, type="int64"),
-    )
+    def active(key: str) -> ir.IntegerValue:
+        """Weeks (by ``key``) with an entry on any of their days."""
+        by_week = [
+            [e for e, d in zip(entered, days, strict=True) if d[key] == w]
+            for w in sorted({d[key] for d in days})
+        ]
+        return sum(
+            (flags[0] if len(flags) == 1 else ibis.greatest(*flags) for flags in by_week),
+            ibis.literal(0, type="int64"),
+        )
+
+    # calendar weeks (Monday–Sunday) for shift work; working weeks (runs of workdays with the day
+    # off before them) for the weekly rhythms
+    active_weeks = active("week")
+    active_work_weeks = active("work_week")
     first_no = first_where([d["day_no"] for d in days])
     last_no = ibis.cases(
         *[(minutes[i].notnull(), ibis.literal(i, type="int64")) for i in reversed(range(window))],
@@ -418,14 +439,30 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     entry_days = f.entry_days
     workdays_since_first = total_workdays - wd_before_first
     joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
+    # the weekly rhythms: back for the working week (the day off before it, or its first
+    # workday) or back home to Beijing at its end (its last workday, or the day off after it)
+    kinds = [(kind, count(flag), sum(1 for d in days if d[flag])) for kind, flag in RHYTHM_FLAGS]
+    best = kinds[0][1]
+    for _kind, n, _days in kinds[1:]:
+        best = ibis.greatest(best, n)
+    rhythm = ibis.cases(
+        *[(n == best, ibis.literal(kind)) for kind, n, _d in kinds], else_=ibis.null("string")
+    )
+    rhythm_days = ibis.cases(
+        *[(n == best, ibis.literal(d, type="int64")) for _k, n, d in kinds], else_=ibis.null("int64")
+    )
     f = f.select(
         "person_id",
         passages=f.passages,
         ring_passages=ibis.ifelse(f.ring_days > 0, f.ring, ibis.null("int64")),
         entry_days=entry_days,
         entry_workdays=count("workday"),
-        active_weeks=active_weeks,
-        edge_entries=ibis.greatest(count("first_wd"), count("last_wd")),
+        active_weeks=active_work_weeks,
+        active_calendar_weeks=active_weeks,
+        edge_entries=ibis.greatest(count("eve", "first_wd"), count("last_wd", "after")),
+        rhythm=ibis.ifelse(entry_days > 0, rhythm, ibis.null("string")),
+        rhythm_entries=ibis.ifelse(entry_days > 0, best, ibis.null("int64")),
+        rhythm_days=ibis.ifelse(entry_days > 0, rhythm_days, ibis.null("int64")),
         span_days=ibis.ifelse(joiner, window - first_no, window),
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
         days_since_last_entry=(window - 1) - last_no,
@@ -441,7 +478,7 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     )
     daily_by_shift = (
         (f.entry_days >= rules.daily_min_entry_days)
-        & (f.active_weeks >= rules.weekly_min_weeks)
+        & (f.active_calendar_weeks >= rules.weekly_min_weeks)
         & (f.entry_days * 1000 >= f.span_days * _permille(rules.daily_min_day_share))
     )
     weekly = (
@@ -593,6 +630,9 @@ def features_of(row: dict[str, Any], window_days: int) -> Features:
         entry_workdays=int(row["entry_workdays"]),
         active_weeks=int(row["active_weeks"]),
         edge_entries=int(row["edge_entries"]),
+        rhythm=row.get("rhythm"),
+        rhythm_entries=None if row.get("rhythm_entries") is None else int(row["rhythm_entries"]),
+        rhythm_days=None if row.get("rhythm_days") is None else int(row["rhythm_days"]),
         days_since_last_entry=None
         if row["days_since_last_entry"] is None
         else int(row["days_since_last_entry"]),

@@ -28,6 +28,7 @@ from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.domain.policy import CommuterClass
 from commutepass.kit import audit
 from commutepass.kit.context import App
+from commutepass.notifications import service as notifications
 from commutepass.store import repositories as repo
 
 
@@ -186,6 +187,7 @@ def identify(
             f"as of {as_of.isoformat()}",
             **summary.as_dict(),
         )
+    notifications.refresh(app)  # entries added or ended are told (each once)
     return summary
 
 

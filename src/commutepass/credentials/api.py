@@ -21,7 +21,7 @@ from commutepass.checks.writer import WriterDep
 from commutepass.credentials import service
 from commutepass.domain.decisions import Mode
 from commutepass.domain.roles import Role
-from commutepass.kit.gates import PUBLIC, AppDep, Officer, require_roles
+from commutepass.kit.gates import PUBLIC, AppDep, Citizen, Officer, require_roles
 from commutepass.kit.schemas import Bilingual, Moment, ReasonOut
 from commutepass.kit.sessions import User
 
@@ -53,7 +53,7 @@ class VerifyIn(BaseModel):
     code: str = Field(max_length=8000)
     at: Moment | None = None
     site: str = Field(service.CODE_SITE, min_length=1, max_length=64)
-    mode: Literal["road", "rail"] = "road"
+    mode: Literal["road", "rail", "air"] = "road"
 
 
 class HolderOut(BaseModel):
@@ -173,6 +173,37 @@ async def revoke(
     body: RevokeIn, app: AppDep, user: Annotated[User, require_roles(Role.REVIEWER, Role.ADMIN)]
 ) -> dict[str, Any]:
     return await run_in_threadpool(lambda: service.revoke(app, body.code, body.reason, actor=user.actor))
+
+
+class ResultUseOut(BaseModel):
+    rule: Literal["entry", "commuter", "red"]
+    until: datetime
+    in_force: bool
+    zh: str
+    en: str
+
+
+class ResultOut(BaseModel):
+    sampled_at: datetime
+    reported_at: datetime
+    lab: str
+    result: Literal["negative", "positive"]
+    uses: list[ResultUseOut]
+
+
+class PersonResultsOut(BaseModel):
+    person: str
+    self: bool
+    results: list[ResultOut]
+
+
+@router.get(
+    "/me/results",
+    response_model=list[PersonResultsOut],
+    summary="My test results: for me and my family, which rule each satisfies and until when",
+)
+async def my_results(app: AppDep, user: Citizen) -> Any:
+    return await run_in_threadpool(service.test_results, app, user)
 
 
 @router.get("/trust", summary="The signed trust list", dependencies=[PUBLIC])

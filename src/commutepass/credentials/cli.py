@@ -74,7 +74,7 @@ def codes_verify(
     code: Annotated[str, typer.Argument(help="The code string (JJJ1:...)")],
     at: Annotated[str | None, typer.Option("--at", help="Time of the check (ISO 8601); default now.")] = None,
     site: Annotated[str, typer.Option("--site", help="Checkpoint or station name.")] = "二维码核验",
-    mode: Annotated[str, typer.Option("--mode", help="road | rail")] = "road",
+    mode: Annotated[str, typer.Option("--mode", help="road | rail | air")] = "road",
     trust: Annotated[
         Path | None, typer.Option("--trust", help="Trust list JSON (default: this installation's).")
     ] = None,

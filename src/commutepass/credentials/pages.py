@@ -24,6 +24,7 @@ from commutepass.kit.gates import AppDep, Citizen
 from commutepass.kit.i18n import lang_of, translator
 from commutepass.kit.render import error_of, page
 from commutepass.kit.sessions import User
+from commutepass.notifications import service as notifications
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,15 +33,21 @@ def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
     household = people.household_by_consent(app, user)
     requests = family_requests(app, user)
     if not household:
-        return {"household": [], "result": None, "requests": requests}
-    chosen, _masked, confirmed = household[who if 0 <= who < len(household) else 0]
+        return {"household": [], "result": None, "requests": requests, "inbox": None}
+    chosen, chosen_masked, confirmed = household[who if 0 <= who < len(household) else 0]
     with app.engine.connect() as conn:
         id_number = people.id_number_of(conn, app, chosen)
     now = app.now()
     result = decide.status_for(app, user, id_number, now.astimezone(BEIJING), None)
     # a family member who has not confirmed the link: colour, badge and NAT deadline only, no code
     code = credentials.issue(app, user, id_number, now, "BJ") if confirmed else None
+    # the results of the citizen and of the members who confirmed the link (none for the others)
+    results: list[dict[str, Any]] = next(
+        (r["results"] for r in credentials.test_results(app, user, now) if r["person"] == chosen_masked), []
+    )
     return {
+        "inbox": notifications.inbox(app, user),
+        "results": results,
         "household": household,
         "who": chosen,
         "result": result,
@@ -48,7 +55,8 @@ def _citizen_view(app: App, user: User, who: int, lang: str) -> dict[str, Any]:
         "nat_seconds_left": _seconds_until(result.get("nat_valid_until"), now),
         "code": code,
         "qr": Markup(qr_svg_inline(code["code"], translator(lang)("status.qr_title"))) if code else None,
-        "waits": flow.waits_for_person(app, chosen, now),
+        # the checkpoints a person used tell where they travel: only for a confirmed link
+        "waits": flow.waits_for_person(app, chosen, now) if confirmed else [],
     }
 
 
@@ -87,6 +95,12 @@ async def citizen_family_request(
         view = await run_in_threadpool(_citizen_view, app, user, 0, lang_of(request))
         return page(request, "citizen.html", 422, user=user, error=error_of(exc, lang_of(request)), **view)
     return RedirectResponse("/citizen", status_code=303)
+
+
+@router.post("/citizen/reminders")
+async def citizen_reminders(app: AppDep, user: Citizen, on: Annotated[str, Form()] = "true") -> Response:
+    await run_in_threadpool(notifications.set_reminders, app, user, on.strip().lower() in ("true", "1", "on"))
+    return RedirectResponse("/citizen#inbox", status_code=303)
 
 
 def _seconds_until(iso: str | None, now: datetime) -> int | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import Connection, func, select
 
 from commutepass.store.repositories import _insert, _now
-from commutepass.store.tables import revocations
+from commutepass.store.tables import nat_results, revocations
 
 
 def add_revocation(conn: Connection, credential_hash: str, reason: str) -> bool:
@@ -24,6 +27,25 @@ def add_revocation(conn: Connection, credential_hash: str, reason: str) -> bool:
 
 def revoked_hashes(conn: Connection) -> list[str]:
     return list(conn.execute(select(revocations.c.credential_hash)).scalars())
+
+
+def nat_results_of(conn: Connection, person_ids: list[int], since: datetime) -> list[Any]:
+    """Test results of these people sampled since ``since``, newest first."""
+    if not person_ids:
+        return []
+    return list(
+        conn.execute(
+            select(
+                nat_results.c.person_id,
+                nat_results.c.sampled_at,
+                nat_results.c.reported_at,
+                nat_results.c.positive,
+                nat_results.c.lab,
+            )
+            .where(nat_results.c.person_id.in_(person_ids), nat_results.c.sampled_at >= since)
+            .order_by(nat_results.c.person_id, nat_results.c.sampled_at.desc())
+        ).all()
+    )
 
 
 def revocations_since(conn: Connection, since: int) -> list[tuple[int, str]]:

@@ -49,9 +49,11 @@ from commutepass.domain.carried import CarriedStatus, CarriedTest, decide_carrie
 from commutepass.domain.clock import BEIJING, to_utc
 from commutepass.domain.decisions import Mode, Reason
 from commutepass.domain.errors import InputError
+from commutepass.domain.facts import NatResult
 from commutepass.domain.identity import mask_ids_in_text, parse_resident_id
 from commutepass.domain.policy import Decision, Policy, PolicyBook
 from commutepass.domain.reasons import headline, reason_json, render
+from commutepass.domain.results import uses_of
 from commutepass.domain.roles import Role
 from commutepass.kit import audit
 from commutepass.kit.context import App
@@ -60,6 +62,45 @@ from commutepass.kit.sessions import User
 CODE_SITE = "二维码核验"
 """The site named in a verification answer when none is given."""
 MAX_LIFETIME = timedelta(hours=24)
+
+
+RESULTS_SHOWN_DAYS = 30
+"""How far back "my test results" lists results (the longest window any rule reads is 14 days)."""
+
+
+def test_results(app: App, user: User, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The test results on record for a citizen and the family members they added, each with the
+    rules it satisfies under the policy in force and until when (sampled, reported, lab, result)."""
+    now = now or app.now()
+    policy = app.policies.in_force(now)
+    household = access.household(app, user)
+    with app.engine.connect() as conn:
+        rows = store.nat_results_of(conn, [p for p, _ in household], now - timedelta(days=RESULTS_SHOWN_DAYS))
+    out: list[dict[str, Any]] = []
+    for n, (person_id, masked) in enumerate(household):
+        results = []
+        for row in (r for r in rows if r.person_id == person_id):
+            nat = NatResult(row.sampled_at, row.reported_at, bool(row.positive), row.lab)
+            results.append(
+                {
+                    "sampled_at": row.sampled_at.astimezone(BEIJING).isoformat(),
+                    "reported_at": row.reported_at.astimezone(BEIJING).isoformat(),
+                    "lab": row.lab,
+                    "result": "positive" if row.positive else "negative",
+                    "uses": [
+                        {
+                            "rule": u.rule,
+                            "until": u.until.astimezone(BEIJING).isoformat(),
+                            "in_force": u.in_force,
+                            "zh": u.zh,
+                            "en": u.en,
+                        }
+                        for u in uses_of(nat, policy, now)
+                    ],
+                }
+            )
+        out.append({"person": masked, "self": n == 0, "results": results})
+    return out
 
 
 def keyring(app: App) -> KeyRing:

@@ -59,6 +59,63 @@ class Features:
     """Usual entry time: the mean ± 1.28 standard deviations of the first entry of each day
     (about its 10th–90th percentile), within the earliest and latest entry seen (HH:MM)."""
     entry_to: str | None
+    rhythm: str | None = None
+    """The weekly rhythm the entries follow most: ``eve`` (the day off before the working week,
+    usually Sunday), ``first`` (its first workday, usually Monday), ``last`` (its last workday,
+    usually Friday), ``after`` (the day off after it, usually Saturday)."""
+    rhythm_entries: int | None = None
+    """Entries on the rhythm's days in the window."""
+    rhythm_days: int | None = None
+    """The rhythm's days in the window (one a week)."""
+
+
+RHYTHM_WORDS: dict[str, tuple[str, str, str, str]] = {
+    # kind: (zh verb, zh day, en verb, en day)
+    "eve": (
+        "返京",
+        "周日（工作周前的休息日）",
+        "returned",
+        "on Sunday (the day off before the working week)",
+    ),
+    "first": ("返京", "周一（一周的首个工作日）", "returned", "on Monday (the first workday of the week)"),
+    "last": (
+        "回京",
+        "周五（一周的末个工作日）",
+        "came back to Beijing",
+        "on Friday (the last workday of the week)",
+    ),
+    "after": (
+        "回京",
+        "周六（工作周后的休息日）",
+        "came back to Beijing",
+        "on Saturday (the day off after the working week)",
+    ),
+}
+
+
+def _part_of_day(entry_from: str | None, entry_to: str | None) -> tuple[str, str]:
+    """Morning, afternoon or evening by the middle of the usual entry time."""
+    if not entry_from or not entry_to:
+        return "", ""
+    a, b = (int(t[:2]) * 60 + int(t[3:]) for t in (entry_from, entry_to))
+    middle = (a + b) / 2
+    if middle < 12 * 60:
+        return "上午", " morning"
+    if middle < 17 * 60:
+        return "下午", " afternoon"
+    return "晚间", " evening"
+
+
+def rhythm_sentence(f: Features) -> tuple[str, str] | None:
+    """The weekly rhythm in words, e.g. "returned on Sunday evening … in 4 of the last 4 weeks"."""
+    if f.rhythm not in RHYTHM_WORDS or f.rhythm_entries is None or not f.rhythm_days:
+        return None
+    verb_zh, day_zh, verb_en, day_en = RHYTHM_WORDS[f.rhythm]
+    part_zh, part_en = _part_of_day(f.entry_from, f.entry_to)
+    on, _space, rest = day_en.partition(" (")
+    zh = f"近 {f.rhythm_days} 周中有 {f.rhythm_entries} 周在{day_zh}{part_zh}{verb_zh}"
+    en = f"{verb_en} {on}{part_en} ({rest} in {f.rhythm_entries} of the last {f.rhythm_days} weeks"
+    return zh, en
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +157,21 @@ def explain(
         per_week = f.entry_days / f.active_weeks if f.active_weeks else 0.0
         zh = (
             f"近 {f.window_days} 天中有 {f.active_weeks} 周往返{place_zh}与北京，每周进京约 "
-            f"{per_week:.1f} 天，{f.edge_entries} 次在一周的首个或末个工作日。"
+            f"{per_week:.1f} 天，{f.edge_entries} 次在工作周的首尾（前后的休息日或首个、末个工作日）。"
         )
         en = (
             f"Travelled between {place_en} and Beijing in {f.active_weeks} weeks of the last "
             f"{f.window_days} days, entering on about {per_week:.1f} days a week, {f.edge_entries} "
-            "times on the first or last workday of the week."
+            "times at the start or end of the working week (the day off before or after it, or its "
+            "first or last workday)."
         )
+        said = rhythm_sentence(f)
+        if said:
+            zh = f"{said[0]}，多在 {hours} 从{place_zh}方向进京。" + zh
+            en = (
+                f"{said[1][0].upper()}{said[1][1:]}, mostly between {f.entry_from} and {f.entry_to}, from {place_en}. "
+                + en
+            )
     elif outcome is Outcome.NO_ENTRY:
         zh, en = "观察期内没有进京记录。", "No entry into Beijing in the window."
     elif outcome is Outcome.NOT_RING:

@@ -31,9 +31,18 @@ from commutepass.domain.regions import RegionCatalog
 class Mode(StrEnum):
     ROAD = "road"  # a road checkpoint into Beijing (进京检查站): the ID card is swiped
     RAIL = "rail"  # a rail station outside Beijing selling tickets to Beijing (远端查验)
+    AIR = "air"  # an airport with flights to Beijing: the 48 h rule for everyone, no commuter path
 
 
 ParamValue = str | int | date | datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Pledge:
+    """What the officer records from the sampling slip of a person who signs the pledge."""
+
+    site: str
+    sampled_at: datetime
 
 
 def _display(value: ParamValue) -> str:
@@ -401,6 +410,26 @@ def _entry_nat_reason(a: _Assessment) -> tuple[bool, Reason]:
     return False, Reason.of("NAT_ENTRY_MISSING", hours=hours)
 
 
+def _pledge_reason(
+    pledge: Pledge, facts: PersonFacts, policy: Policy, at: datetime, mode: Mode
+) -> tuple[bool, Reason]:
+    """Is this pending sample accepted for the pledge (seed 003)? With the reason either way."""
+    rules = policy.pledge
+    hours = rules.pending_hours
+    params: dict[str, ParamValue] = {"site": pledge.site, "sampled": pledge.sampled_at, "hours": hours}
+    if not rules.enabled:
+        return False, Reason.of("PLEDGE_NOT_IN_POLICY")
+    if mode is not Mode.ROAD:
+        return False, Reason.of("PLEDGE_ROAD_ONLY")
+    if pledge.site not in rules.sites:
+        return False, Reason.of("PLEDGE_SITE_NOT_LISTED", **params)
+    if pledge.sampled_at > at or at - pledge.sampled_at > timedelta(hours=hours):
+        return False, Reason.of("PLEDGE_SAMPLE_TOO_OLD", **params)
+    if any(n.sampled_at >= pledge.sampled_at and n.reported_at <= at for n in facts.nats):
+        return False, Reason.of("PLEDGE_RESULT_ALREADY_IN", **params)
+    return True, Reason.of("PLEDGE_ACCEPTED", **params)
+
+
 def _companions_decision(
     companions: Sequence[Companion],
     policy: Policy,
@@ -446,6 +475,7 @@ def decide_check(
     mode: Mode,
     smartphone: bool = True,
     companions: Sequence[Companion] = (),
+    pledge: Pledge | None = None,
 ) -> CheckOutcome:
     """What the checkpoint does with this person at ``at`` (entry into Beijing)."""
     a = _assess(facts, policy, at, risk, catalog)
@@ -457,6 +487,17 @@ def decide_check(
         if decision is Decision.ALLOW_REPORT:
             manual.append(Reason.of("TELL_REPORT_TO_COMMUNITY"))
         return CheckOutcome(decision, status, tuple(reasons), tuple(manual))
+
+    def refused_for_want_of_a_test() -> CheckOutcome:
+        """No test that counts: the pledge, when the person brings one that is accepted."""
+        if pledge is not None:
+            accepted, why = _pledge_reason(pledge, facts, policy, at, mode)
+            reasons.append(why)
+            if accepted:
+                manual.append(Reason.of("CHECK_SAMPLING_SLIP", site=pledge.site, sampled=pledge.sampled_at))
+                manual.append(Reason.of("CHECK_PLEDGE_FORM"))
+                return done(Decision.ALLOW_PLEDGE)
+        return done(Decision.REFUSE)
 
     special = policy.special
     age = age_on(facts.birth_date, local_date(at))
@@ -488,7 +529,11 @@ def decide_check(
 
     member = a.member
     privileged = member is not None and not a.lapsed
-    if member is not None and a.lapsed:
+    if member is not None and mode is Mode.AIR and policy.nat.required_for_entry:
+        # nobody commutes by air: the ordinary entry rules apply to everyone
+        reasons.append(Reason.of("AIR_NO_COMMUTER_PATH", hours=policy.nat.entry_window_hours))
+        privileged = False
+    elif member is not None and a.lapsed:
         reasons.append(
             Reason.of("COMMUTER_PATTERN_LAPSED", days=policy.commuters.lapse_after_days_without_entry)
         )
@@ -551,7 +596,7 @@ def decide_check(
             )
         else:
             reasons.append(Reason.of("COMMUTER_NAT_MISSING", days=policy.nat.commuter_valid_days))
-        return done(Decision.REFUSE)
+        return refused_for_want_of_a_test()
 
     if privileged:
         reasons.append(
@@ -563,8 +608,31 @@ def decide_check(
         )
     ok, nat_reason = _entry_nat_reason(a)
     reasons.append(nat_reason)
+    if (
+        not ok
+        and mode is Mode.RAIL
+        and policy.commuters.rail_three_proofs
+        and a.commuter_nat is not None
+        and a.commuter_nat_until is not None
+        and not a.hits
+    ):
+        # seed 001 Q4: a ring-area commuter not (yet) in the database passes a rail station on
+        # three proofs: work proof, a negative test within the commuter window and a green code
+        reasons.append(
+            Reason.of(
+                "RAIL_THREE_PROOFS",
+                days=policy.nat.commuter_valid_days,
+                **_nat_params(a.commuter_nat),
+                until=a.commuter_nat_until,
+            )
+        )
+        manual.append(Reason.of("CHECK_RING_COMMUTE"))
+        manual.append(Reason.of("CHECK_WORK_PROOF"))
+        manual.append(Reason.of("CHECK_PAPER_NAT", hours=policy.nat.commuter_valid_days * 24))
+        manual.append(Reason.of("CHECK_GREEN_CODE"))
+        return done(Decision.DOCUMENTS)
     if not ok:
-        return done(Decision.REFUSE)
+        return refused_for_want_of_a_test()
     if after_nat is Decision.ALLOW_REPORT:
         reasons.append(Reason.of("ALLOW_REPORT_TO_COMMUNITY"))
     return done(after_nat)

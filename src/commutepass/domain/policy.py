@@ -23,6 +23,7 @@ class Decision(StrEnum):
     ALLOW_REPORT = "allow_report"  # enter, then report to the community at once (报到)
     ALLOW_QUARANTINE = "allow_quarantine"  # enter into 14 days of home or central observation
     DOCUMENTS = "documents"  # show work proof + NAT + green code by hand
+    ALLOW_PLEDGE = "allow_pledge"  # sampled at a service-area test point, result pending: the pledge (承诺书)
     REFUSE = "refuse"
 
 
@@ -98,12 +99,15 @@ class IdentificationRules(_Frozen):
     daily_min_workday_share: float = Field(0.6, gt=0, le=1)
     """Share of the window's workdays with an entry for a daily commuter."""
     weekly_min_weeks: int = Field(3, gt=0)
-    """Distinct weeks with an entry for a weekly commuter."""
+    """Distinct working weeks with an entry for a weekly commuter. A working week is a run of
+    consecutive workdays by the holiday calendar (usually Monday–Friday), with the day off
+    before it (Sunday evening back)."""
     weekly_max_entry_days_per_week: float = Field(3.0, gt=0)
     weekly_min_weekday_share: float = Field(0.6, gt=0, le=1)
-    """Share of entries on the person's usual day of the working week: the first workday
-    (Monday in) or the last (Friday home), by the holiday calendar, so a Monday holiday
-    moves the day rather than breaking the pattern."""
+    """Share of entries at the start or the end of the working week: the day off before it
+    (Sunday evening back), its first workday (Monday morning back), its last workday (Friday
+    home to Beijing) or the day off after it (Saturday), by the holiday calendar, so a Monday
+    holiday or a make-up Sunday moves the day rather than breaking the pattern."""
     daily_min_entry_days: int = Field(5, gt=0)
     """Entry days a daily commuter needs at least (a few business trips in a short span are not commuting)."""
     daily_min_day_share: float = Field(0.4, gt=0, le=1)
@@ -131,6 +135,10 @@ class CommuterRules(_Frozen):
     rail_badge_only: bool = True
     """At a rail station, a badge holder shows only the badge (免查其他证明)."""
     rail_without_badge: Decision = Decision.DOCUMENTS
+    rail_three_proofs: bool = False
+    """2021 (seed 001 Q4): at a rail station, a ring-area commuter not in the database (or whose
+    entry lapsed) without a 48 h test passes on three proofs checked by hand (``documents``):
+    work proof, a negative test within ``nat.commuter_valid_days`` and a green code."""
     hotline: str = Field("12345", min_length=1, max_length=32)
     """Where people register or appeal by telephone (named in the reasons' remedies)."""
     identification: IdentificationRules = IdentificationRules()
@@ -175,6 +183,63 @@ class HcertRules(_Frozen):
         return value
 
 
+class PledgeRules(_Frozen):
+    """Seed 003: people sampled at the test points of the service areas next to Beijing
+    (临京服务区检测点) need not wait for the result: they sign the pledge (《进（返）京人员承诺书》)
+    and enter after the check."""
+
+    enabled: bool = False
+    sites: tuple[str, ...] = ()
+    """The test points whose pending samples are accepted (names as on the sampling slip)."""
+    pending_hours: int = Field(24, gt=0)
+    """How long after sampling a sample without a result is accepted."""
+
+
+class RetentionPeriods(_Frozen):
+    """How long each kind of personal data is kept (days, from 00:00 Beijing time); the
+    retention job (``retention run``) removes what is older and keeps the daily aggregates.
+    Unset travel/lake/itinerary/checks periods take the policy's ``retention_days``."""
+
+    travel_days: int | None = Field(None, gt=0)
+    """Travel rows in the store."""
+    lake_days: int | None = Field(None, gt=0)
+    """The identification copy (lake): travel files, daily activity and rolling states."""
+    itinerary_days: int | None = Field(None, gt=0)
+    checks_days: int | None = Field(None, gt=0)
+    nat_days: int = Field(30, gt=0)
+    """Test results, by the report time."""
+    documents_days: int = Field(90, gt=0)
+    """Uploaded documents of an application decided this long ago (rows and files)."""
+    applications_days: int = Field(365, gt=0)
+    """Decided applications with their history, by the decision time (open ones are kept)."""
+    sessions_days: int = Field(30, gt=0)
+    """Sign-in sessions that ended (expired or signed out) this long ago."""
+    notifications_days: int = Field(90, gt=0)
+    """The citizen's messages (by when they were made) and the outbox rows delivered."""
+    audit_days: int = Field(1825, gt=0)
+    """The audit log's own, longer period. The log is a hash chain: the retention job does not
+    cut it (see docs/audit.md); this names the period the log is kept for."""
+
+
+DocumentKind = Literal["id_card", "work_proof", "residence_proof", "nat_proof", "other"]
+
+
+class ApplicationRules(_Frozen):
+    """What approving an application to the commuter database requires (seed 001 Q3, seed 002):
+    a ring-area county at one end of the commute (home or work) and Beijing at the other, and
+    the documents named here. What is missing is listed for the reviewer and the applicant."""
+
+    beijing_provinces: tuple[str, ...] = ("11",)
+    """Province codes (first two digits of a county code) that count as Beijing."""
+    require_ends: bool = True
+    """Approval needs the home and work counties: one in the ring area, the other in Beijing."""
+    required_documents: tuple[DocumentKind, ...] = ("id_card", "work_proof", "residence_proof", "nat_proof")
+    """Documents an application must carry before it is approved (身份证、工作证明、居住证明、核酸证明)."""
+
+    def in_beijing(self, county_code: str) -> bool:
+        return county_code[:2] in self.beijing_provinces
+
+
 class WorkflowRules(_Frozen):
     """Promises to people: how fast applications and appeals are answered."""
 
@@ -215,8 +280,11 @@ class Policy(_Frozen):
     hcert: HcertRules = HcertRules()
     retention_days: int = Field(30, gt=0)
     """Travel, itinerary and swipe rows older than this are deleted by the retention job;
-    their daily aggregates stay."""
+    their daily aggregates stay (the default of the per-kind periods in ``retention``)."""
+    retention: RetentionPeriods = RetentionPeriods()
+    pledge: PledgeRules = PledgeRules()
     workflows: WorkflowRules = WorkflowRules()
+    applications: ApplicationRules = ApplicationRules()
 
     @field_validator("effective_from")
     @classmethod
@@ -224,6 +292,22 @@ class Policy(_Frozen):
         if value.tzinfo is None:
             raise ValueError("effective_from needs a UTC offset, e.g. 2021-11-17T00:00:00+08:00")
         return value
+
+    def kept_days(self, kind: str) -> int:
+        """The retention period of one kind of data (see ``RetentionPeriods``)."""
+        value = getattr(self.retention, f"{kind}_days")
+        return int(value) if value is not None else self.retention_days
+
+    @model_validator(mode="after")
+    def _identification_can_read_its_window(self) -> Policy:
+        window = self.commuters.identification.window_days
+        for kind in ("travel", "lake"):
+            if self.kept_days(kind) < window:
+                raise ValueError(
+                    f"retention.{kind}_days ({self.kept_days(kind)}) is shorter than the identification "
+                    f"window ({window} days): identification could not read its window"
+                )
+        return self
 
     @field_validator("default_decision")
     @classmethod

@@ -21,7 +21,7 @@ class ReasonText:
     en: str
     remedy_zh: str = ""
     remedy_en: str = ""
-    kind: str = "status"  # status | check | manual | popup | decision
+    kind: str = "status"  # status | check | manual | popup | decision | credential | application
 
 
 _NAT_AGAIN_ZH = "请到权威核酸检测机构（可在健康宝首页“消息通知”查看京内采样点和24小时检测机构）重新检测。"
@@ -79,11 +79,14 @@ CATALOG: dict[str, ReasonText] = {
         "You are not in the ring-area commuter database, so there is no commuter badge.",
         "如您居住在环京地区（{ring_area}）并在京工作："
         "走公路的可持身份证、工作证明、居住证明、核酸阴性证明到检查站当场申请，当日审批、次日入库；"
-        "乘铁路的请拨打{hotline}登记。入库前请按进（返）京一般要求持{nat_hours}小时内核酸阴性证明。",
+        "乘铁路的请拨打{hotline}登记，也可由所在社区代为申请。居住在北京、在环京地区工作的，同样可按上述方式申请。"
+        "入库前请按进（返）京一般要求持{nat_hours}小时内核酸阴性证明；乘铁路的通勤人员也可凭工作证明、{commuter_days}日内核酸阴性证明和绿码进站。",
         "If you live in the ring area ({ring_area}) and work in Beijing: by road, apply at a checkpoint with your ID card, work "
         "proof, proof of residence and a negative test (decided the same day, in the database "
-        "the next day); by rail, call the {hotline} hotline. Until then the ordinary rule applies: a "
-        "negative test from the last {nat_hours} hours.",
+        "the next day); by rail, call the {hotline} hotline, or ask your community to apply for you. "
+        "If you live in Beijing and work in the ring area, apply the same way. Until then the "
+        "ordinary rule applies: a negative test from the last {nat_hours} hours; at a rail station a "
+        "commuter may also board on work proof, a negative test within {commuter_days} days and a green code.",
     ),
     "IN_COMMUTER_DB": ReasonText(
         "您自 {since} 起在环京通勤人员数据库中（类别：{commuter_class}；来源：{source}）。",
@@ -249,6 +252,70 @@ CATALOG: dict[str, ReasonText] = {
         "Bring the three proofs; once the badge is back, the badge alone is enough.",
         kind="check",
     ),
+    "RAIL_THREE_PROOFS": ReasonText(
+        "您不在通勤人员数据库中，也没有{nat_hours}小时内核酸阴性证明；京津冀通勤人员可凭三项证明进站："
+        "工作证明、{days} 日内核酸阴性证明（{sampled} 采样，有效至 {until}）和健康宝绿码。",
+        "You are not in the commuter database and have no test within {nat_hours} hours; a commuter between "
+        "Beijing and the ring area may board on three proofs: work proof, a negative test within "
+        "{days} days (sampled {sampled}, counts until {until}) and a green code.",
+        "向车站工作人员出示工作证明（在京工作、居住在环京地区，或居住在北京、在环京地区工作）；"
+        "如需“通勤”标识，可通过检查站登记窗口、{hotline}热线或所在社区申请纳入通勤人员数据库。",
+        "Show the station staff your work proof (work in Beijing and a home in the ring area, or the "
+        "reverse); to get the commuter badge, apply at a checkpoint's registration window, through "
+        "the {hotline} hotline or through your community.",
+        kind="check",
+    ),
+    "AIR_NO_COMMUTER_PATH": ReasonText(
+        "乘飞机进京不适用通勤人员政策：须持 {hours} 小时内核酸阴性证明和健康宝绿码。",
+        "Commuter rules do not apply to flights into Beijing: a negative test within {hours} hours "
+        "and a green code are needed.",
+        "请在登机前 {hours} 小时内完成核酸检测。",
+        "Take a test within {hours} hours before boarding.",
+        kind="check",
+    ),
+    "PLEDGE_ACCEPTED": ReasonText(
+        "您 {sampled} 在 {site} 采样，结果尚未出来（{hours} 小时内）：填写《进（返）京人员承诺书》后，经查验可以进京。",
+        "You were sampled at {site} at {sampled} and the result is not out yet (within {hours} hours): "
+        "after signing the pledge (进（返）京人员承诺书) and the check you may enter.",
+        "结果出来后可在“我的核酸检测结果”中查看；结果为阳性时健康码立即变为红码。",
+        'Look for the result under "My test results"; a positive result turns your code red at once.',
+        kind="check",
+    ),
+    "PLEDGE_NOT_IN_POLICY": ReasonText(
+        "现行政策没有承诺书通行的规定。",
+        "The policy in force has no entry on a pledge.",
+        "请持规定时间内的核酸阴性证明进京。",
+        "Bring a negative test within the time the policy requires.",
+        kind="check",
+    ),
+    "PLEDGE_ROAD_ONLY": ReasonText(
+        "承诺书通行只适用于公路检查站（临京服务区检测点采样）。",
+        "Entry on a pledge applies at road checkpoints only (samples taken at the service areas next to Beijing).",
+        "请持{nat_hours}小时内核酸阴性证明乘车或乘机。",
+        "Bring a negative test from the last {nat_hours} hours for the train or the plane.",
+        kind="check",
+    ),
+    "PLEDGE_SITE_NOT_LISTED": ReasonText(
+        "{site} 不是政策列明的临京服务区检测点，不能凭承诺书通行。",
+        "{site} is not one of the service-area test points the policy names: no entry on a pledge.",
+        "请等待核酸结果，或在列明的临京服务区检测点采样后填写承诺书。",
+        "Wait for the result, or be sampled at one of the named service-area test points and sign the pledge.",
+        kind="check",
+    ),
+    "PLEDGE_SAMPLE_TOO_OLD": ReasonText(
+        "{sampled} 的采样已超过 {hours} 小时（或时间有误），不能凭承诺书通行。",
+        "The sample of {sampled} is more than {hours} hours old (or its time is wrong): no entry on a pledge.",
+        "请查询核酸结果（“我的核酸检测结果”），或重新采样。",
+        'Look up the result ("My test results") or be sampled again.',
+        kind="check",
+    ),
+    "PLEDGE_RESULT_ALREADY_IN": ReasonText(
+        "{sampled} 采样的结果已经出来，按结果判定，不再凭承诺书通行。",
+        "The result of the sample of {sampled} is already in: it decides, not the pledge.",
+        "请查看“我的核酸检测结果”。",
+        'See "My test results".',
+        kind="check",
+    ),
     "REFUSE_POSITIVE": ReasonText(
         "核酸阳性（红码），不能进京。",
         "Positive test (red code): entry refused.",
@@ -334,6 +401,22 @@ CATALOG: dict[str, ReasonText] = {
     ),
     "CHECK_WORK_PROOF": ReasonText("查验在京工作证明。", "Check proof of work in Beijing.", kind="manual"),
     "CHECK_GREEN_CODE": ReasonText("查验健康宝绿码。", "Check the green Health Kit code.", kind="manual"),
+    "CHECK_SAMPLING_SLIP": ReasonText(
+        "查验采样凭证：{sampled} 于 {site} 采样。",
+        "Check the sampling slip: sampled at {site} at {sampled}.",
+        kind="manual",
+    ),
+    "CHECK_PLEDGE_FORM": ReasonText(
+        "收取并核对本人签名的《进（返）京人员承诺书》。",
+        "Take and check the signed pledge (进（返）京人员承诺书).",
+        kind="manual",
+    ),
+    "CHECK_RING_COMMUTE": ReasonText(
+        "核对工作证明与身份证：一端在北京、另一端在环京地区（居住或工作）。",
+        "Check the work proof against the ID card: Beijing at one end and the ring area at the "
+        "other (home or work).",
+        kind="manual",
+    ),
     # --- signed codes (二维码互认) and offline checkpoints --------------------------------------
     "CARRIED_CODE_GREEN": ReasonText(
         "二维码由 {region} 于 {issued} 签发（政策 {policy}），所载健康码为绿码。",
@@ -549,7 +632,145 @@ CATALOG: dict[str, ReasonText] = {
         kind="check",
     ),
     # --- the decision headline ----------------------------------------------------------------
+    # --- what an application still lacks before approval (policy: [applications]) ------------
+    "APP_MISSING_HOME_COUNTY": ReasonText(
+        "申请未填写居住地所在县（区）。",
+        "The application names no home county.",
+        "请补充居住地的县级行政区划代码（6位）及居住证明。",
+        "Add the 6-digit code of the home county and proof of residence.",
+        kind="application",
+    ),
+    "APP_MISSING_WORK_COUNTY": ReasonText(
+        "申请未填写工作地所在县（区）。",
+        "The application names no work county.",
+        "请补充工作地的县级行政区划代码（6位）及工作证明。",
+        "Add the 6-digit code of the work county and proof of work.",
+        kind="application",
+    ),
+    "APP_NO_RING_END": ReasonText(
+        "居住地和工作地都不在环京地区（{ring_area}）。",
+        "Neither the home nor the work county is in the ring area ({ring_area}).",
+        "通勤人员须一端在环京地区（居住或工作），另一端在北京；如填写有误，请更正县（区）代码并补充相应证明。",
+        "A commuter lives or works in the ring area and has Beijing at the other end; if a county is "
+        "wrong, correct its code and add the matching proof.",
+        kind="application",
+    ),
+    "APP_NO_BEIJING_END": ReasonText(
+        "居住地和工作地都不在北京。",
+        "Neither the home nor the work county is in Beijing.",
+        "通勤人员须在北京工作（居住在环京地区），或居住在北京、在环京地区工作；如填写有误，请更正县（区）代码。",
+        "A commuter works in Beijing (living in the ring area), or lives in Beijing and works in the "
+        "ring area; if a county is wrong, correct its code.",
+        kind="application",
+    ),
+    "APP_MISSING_ID_CARD": ReasonText(
+        "缺少身份证（照片或扫描件）。",
+        "The ID card (photo or scan) is missing.",
+        "请上传身份证正反面照片（PDF、JPEG 或 PNG）。",
+        "Upload a photo of both sides of the ID card (PDF, JPEG or PNG).",
+        kind="application",
+    ),
+    "APP_MISSING_WORK_PROOF": ReasonText(
+        "缺少工作证明。",
+        "The proof of work is missing.",
+        "请上传单位出具的工作证明（劳动合同、在职证明或营业执照）。",
+        "Upload proof of work from the employer (contract, employment letter or business licence).",
+        kind="application",
+    ),
+    "APP_MISSING_RESIDENCE_PROOF": ReasonText(
+        "缺少居住证明。",
+        "The proof of residence is missing.",
+        "请上传居住证明（户口簿、居住证、房产证或租房合同）。",
+        "Upload proof of residence (household register, residence permit, deed or lease).",
+        kind="application",
+    ),
+    "APP_MISSING_NAT_PROOF": ReasonText(
+        "缺少核酸阴性证明。",
+        "The negative test result is missing.",
+        "请上传{commuter_days}日内的核酸阴性证明（报告截图或纸质报告照片）。",
+        "Upload a negative test result from the last {commuter_days} days (a screenshot or a photo of the report).",
+        kind="application",
+    ),
+    "APP_MISSING_OTHER": ReasonText(
+        "缺少审核人员要求的其他材料。",
+        "Another document the reviewer asked for is missing.",
+        "请按审核意见上传所需材料。",
+        "Upload what the reviewer asked for.",
+        kind="application",
+    ),
+    # --- the citizen's inbox (消息) ------------------------------------------------------------
+    "INBOX_BADGE_LAPSES": ReasonText(
+        "您的“通勤”标识将于 {until} 失效（约 {hours} 小时后）：您 {reported} 报告的核酸检测结果届时已满 {commuter_days} 日。",
+        "Your commuter badge lapses at {until} (in about {hours} hours): the test you reported on "
+        "{reported} will then be {commuter_days} days old.",
+        "请在此之前完成核酸检测，结果报告后标识继续有效。不想收到此类提醒，可在“我的健康码”页面关闭提醒。",
+        "Take a test before then; once it is reported the badge stays. To stop these reminders, "
+        "turn them off on your health-code page.",
+        kind="inbox",
+    ),
+    "INBOX_BADGE_LAPSED": ReasonText(
+        "您的“通勤”标识已于 {at} 失效。",
+        "Your commuter badge lapsed at {at}.",
+        "原因和恢复办法见下文。",
+        "Why, and how to get it back, follows.",
+        kind="inbox",
+    ),
+    "INBOX_ENTRY_ADDED": ReasonText(
+        "您自 {since} 起纳入环京通勤人员数据库（来源：{source}）。依据：{evidence}",
+        "You are in the ring-area commuter database from {since} (source: {source}). Evidence: {evidence}",
+        "持{commuter_days}日内核酸阴性证明即显示“通勤”标识。",
+        "With a negative test from the last {commuter_days} days the commuter badge shows.",
+        kind="inbox",
+    ),
+    "INBOX_ENTRY_ENDED": ReasonText(
+        "您在环京通勤人员数据库中的记录自 {until} 起结束。原因：{why}",
+        "Your entry in the ring-area commuter database ends at {until}. Reason: {why}",
+        "如记录有误或恢复了规律通勤，可拨打{hotline}、到检查站或通过所在社区申请。",
+        "If this is wrong, or you commute regularly again, apply through {hotline}, a checkpoint "
+        "or your community.",
+        kind="inbox",
+    ),
+    "INBOX_APPLICATION_APPROVED": ReasonText(
+        "您的入库申请（编号 {application}）已于 {at} 批准，自 {effective} 起纳入数据库。审核意见：{reason}",
+        "Your application {application} was approved at {at}; you are in the database from "
+        "{effective}. Reviewer: {reason}",
+        kind="inbox",
+    ),
+    "INBOX_APPLICATION_REJECTED": ReasonText(
+        "您的入库申请（编号 {application}）已于 {at} 驳回。审核意见：{reason}",
+        "Your application {application} was rejected at {at}. Reviewer: {reason}",
+        "如有异议，可补充材料后重新申请或拨打{hotline}。",
+        "If you disagree, apply again with more documents or call {hotline}.",
+        kind="inbox",
+    ),
+    "INBOX_APPLICATION_NEEDS_MORE": ReasonText(
+        "您的入库申请（编号 {application}）需补充材料（{at}）。审核意见：{reason}",
+        "Your application {application} needs more documents ({at}). Reviewer: {reason}",
+        "请在“申请入库”页面上传所需材料后重新提交。",
+        "Upload what is asked on the application page and resubmit.",
+        kind="inbox",
+    ),
+    "INBOX_APPEAL_OVERRIDDEN": ReasonText(
+        "您的纠错申请（编号 {appeal}）已于 {at} 更正。审核意见：{reason}",
+        "Your appeal {appeal} was upheld at {at} and corrected. Reviewer: {reason}",
+        kind="inbox",
+    ),
+    "INBOX_APPEAL_REJECTED": ReasonText(
+        "您的纠错申请（编号 {appeal}）已于 {at} 驳回。审核意见：{reason}",
+        "Your appeal {appeal} was rejected at {at}. Reviewer: {reason}",
+        "如有新的证明材料，可再次申请纠错或拨打{hotline}。",
+        "With new evidence, appeal again or call {hotline}.",
+        kind="inbox",
+    ),
     "DECISION_ALLOW": ReasonText("结论：放行。", "Decision: allowed to enter.", kind="decision"),
+    "DECISION_ALLOW_PLEDGE": ReasonText(
+        "结论：凭承诺书放行（核酸结果待出）。",
+        "Decision: allowed to enter on the pledge (test result pending).",
+        "结果为阳性时健康码立即变为红码，工作人员将与您联系；请保持电话畅通并关注健康宝。",
+        "If the result is positive your code turns red at once and staff will contact you; keep your "
+        "phone on and watch the Health Kit.",
+        kind="decision",
+    ),
     "DECISION_ALLOW_REPORT": ReasonText(
         "结论：放行，到京后须立即到社区报到。",
         "Decision: allowed to enter, reporting to the community on arrival.",
@@ -785,6 +1006,8 @@ def _catalog_tables(zh: dict[str, object], en: dict[str, object]) -> list[str]:
         "check": "Checkpoint decision",
         "manual": "What the officer checks by hand",
         "decision": "Decision headlines",
+        "application": "What an application still lacks (入库申请缺项)",
+        "inbox": "Messages to the citizen (消息)",
         "credential": "Signed codes refused (二维码无效)",
     }
     for kind, title in kinds.items():

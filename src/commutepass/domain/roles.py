@@ -12,6 +12,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"  # 公安审核人员: decides applications and appeals, runs the commuter database
     ADMIN = "admin"  # 管理员: policy versions, risk areas and data feeds, users, retention
     ANALYST = "analyst"  # 分析人员: aggregates only, never a person's rows
+    COMMUNITY = "community"  # 社区工作人员: submits applications for residents; sees only its own submissions
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)

@@ -8,26 +8,31 @@ deadlines are, the services store the result.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from commutepass.domain.clock import local_date, local_midnight
+from commutepass.domain.decisions import Reason
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Source
 from commutepass.domain.identity import mask_ids_in_text
+from commutepass.domain.policy import Policy
 
 
 class Channel(StrEnum):
     CHECKPOINT = "checkpoint"  # 检查站现场办理
     HOTLINE = "hotline"  # 12345 热线登记
     ONLINE = "online"  # 网上申请
+    COMMUNITY = "community"  # 社区代为申请 (seed 002: "可以找社区处理")
 
 
 CHANNEL_SOURCE = {
     Channel.CHECKPOINT: Source.APPLICATION,
     Channel.HOTLINE: Source.HOTLINE,
     Channel.ONLINE: Source.APPLICATION,
+    Channel.COMMUNITY: Source.APPLICATION,
 }
 """The commuter-database source an approved application's entry carries."""
 
@@ -130,3 +135,40 @@ def override_until(end_day: date, now: datetime) -> datetime:
             f"{end_day.isoformat()} 已经过去",
         )
     return local_midnight(end_day + timedelta(days=1))
+
+
+MISSING_DOCUMENT_CODE = {
+    "id_card": "APP_MISSING_ID_CARD",
+    "work_proof": "APP_MISSING_WORK_PROOF",
+    "residence_proof": "APP_MISSING_RESIDENCE_PROOF",
+    "nat_proof": "APP_MISSING_NAT_PROOF",
+    "other": "APP_MISSING_OTHER",
+}
+"""The reason code that names each missing document kind."""
+
+
+def missing_for_approval(
+    policy: Policy, home_county: str | None, work_county: str | None, document_kinds: Iterable[str]
+) -> list[Reason]:
+    """What an application still lacks before it may be approved, as the policy names it: the two
+    ends of the commute (a ring-area county at one, Beijing at the other, home or work either
+    way round) and the required documents. Empty: nothing is missing."""
+    rules = policy.applications
+    missing: list[Reason] = []
+    if rules.require_ends:
+        ring, beijing = policy.ring_area.contains, rules.in_beijing
+        forward = bool(home_county and work_county and ring(home_county) and beijing(work_county))
+        reverse = bool(home_county and work_county and beijing(home_county) and ring(work_county))
+        if not (forward or reverse):
+            if home_county is None:
+                missing.append(Reason.of("APP_MISSING_HOME_COUNTY"))
+            if work_county is None:
+                missing.append(Reason.of("APP_MISSING_WORK_COUNTY"))
+            given = [c for c in (home_county, work_county) if c]
+            if not any(ring(c) for c in given) and (len(given) == 2 or any(not beijing(c) for c in given)):
+                missing.append(Reason.of("APP_NO_RING_END"))
+            elif len(given) == 2 and not any(beijing(c) for c in given):
+                missing.append(Reason.of("APP_NO_BEIJING_END"))
+    have = set(document_kinds)
+    missing += [Reason.of(MISSING_DOCUMENT_CODE[k]) for k in rules.required_documents if k not in have]
+    return missing

@@ -142,6 +142,8 @@ Officer = Annotated[auth.User, require_roles(Role.OFFICER)]
 Hotline = Annotated[auth.User, require_roles(Role.HOTLINE)]
 Reviewer = Annotated[auth.User, require_roles(Role.REVIEWER)]
 Admin = Annotated[auth.User, require_roles(Role.ADMIN)]
+Community = Annotated[auth.User, require_roles(Role.COMMUNITY)]
+"""社区工作人员: submits applications for residents and sees only its own submissions."""
 Analyst = Annotated[auth.User, require_roles(Role.ANALYST, Role.ADMIN)]
 Staff = Annotated[auth.User, require_roles(Role.HOTLINE, Role.REVIEWER, Role.ADMIN)]
 """Staff who answer people: the hotline, reviewers and admins."""

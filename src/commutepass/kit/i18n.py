@@ -37,12 +37,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav.hotline": ("12345 热线", "12345 hotline"),
     "nav.reviewer": ("审核", "Review"),
     "nav.admin_users": ("用户", "Users"),
+    "nav.community": ("代居民申请", "Apply for residents"),
     "role.citizen": ("市民", "citizen"),
     "role.officer": ("检查站民警", "checkpoint officer"),
     "role.hotline": ("12345 话务员", "hotline operator"),
     "role.reviewer": ("公安审核人员", "reviewer (police)"),
     "role.admin": ("管理员", "admin"),
     "role.analyst": ("分析人员", "analyst"),
+    "role.community": ("社区工作人员", "community worker"),
+    "inbox.title": ("消息", "Messages"),
+    "inbox.none": ("暂无消息", "No messages yet"),
+    "inbox.reminders_on": (
+        "标识失效前 48 小时和 24 小时会提醒您（核酸结果即将满期）。",
+        "You are reminded 48 and 24 hours before the badge lapses (the test getting too old).",
+    ),
+    "inbox.reminders_off": (
+        "失效提醒已关闭；其他消息照常发送。",
+        "Lapse reminders are off; other messages still come.",
+    ),
+    "inbox.turn_off": ("关闭失效提醒", "Turn reminders off"),
+    "inbox.turn_on": ("开启失效提醒", "Turn reminders on"),
     "role.operator": ("系统操作员", "system operator"),
     "login.title": ("登录", "Sign in"),
     "login.username": ("用户名", "Username"),
@@ -96,6 +110,21 @@ TEXTS: dict[str, tuple[str, str]] = {
         "检查站现场办理：查验身份证、工作证明、居住证明、核酸阴性证明后登记，当日审批、次日入库。",
         "At the checkpoint: check the ID card, work proof, proof of residence and a negative test, then register; decided the same day, in the database the next day.",
     ),
+    "apply.lead_community": (
+        "社区代为申请（未被大数据识别的居民可以找社区处理）：填写居民的居住地和工作地（一端在环京地区、另一端在北京），"
+        "上传身份证、工作证明、居住证明和核酸阴性证明。您只能看到本人提交的申请。",
+        "Apply for residents the travel data did not recognise: give the resident's home and work "
+        "counties (the ring area at one end, Beijing at the other) and upload the ID card, work "
+        "proof, proof of residence and a negative test. You see only the applications you submitted.",
+    ),
+    "apply.reverse_note": (
+        "居住在北京、在环京地区工作的通勤人员同样可以申请：居住地填北京的区，工作地填环京地区的县（区）。",
+        "Living in Beijing and working in the ring area? Apply the same way: the home county in "
+        "Beijing, the work county in the ring area.",
+    ),
+    "apply.work_county": ("工作地县级行政区划代码", "Work county code"),
+    "apply.missing": ("尚缺", "Still missing"),
+    "apply.complete": ("材料齐全", "Complete"),
     "apply.who": ("为谁申请", "For whom"),
     "apply.applicant_id": ("申请人身份证号码", "Applicant's ID number"),
     "apply.statement": (
@@ -103,7 +132,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Statement (where you live, where you work, how you commute)",
     ),
     "apply.class": ("通勤类别", "Commuter class"),
-    "apply.home_county": ("居住地县级行政区划代码（可选）", "Home county code (optional)"),
+    "apply.home_county": ("居住地县级行政区划代码", "Home county code"),
     "apply.doc_note": (
         "材料：PDF、JPEG 或 PNG，每份不超过 5 MB。",
         "Documents: PDF, JPEG or PNG, up to 5 MB each.",
@@ -117,12 +146,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "apply.state": ("状态", "State"),
     "apply.reason": ("原因", "Reason"),
     "apply.effective": ("入库时间", "In the database from"),
+    "doc.id_card": ("身份证（正反面）", "ID card (both sides)"),
     "doc.work_proof": ("工作证明", "Work proof"),
     "doc.residence_proof": ("居住证明", "Proof of residence"),
     "doc.nat_proof": ("核酸阴性证明", "Negative test certificate"),
     "channel.checkpoint": ("检查站现场", "at a checkpoint"),
     "channel.hotline": ("12345 热线", "12345 hotline"),
     "channel.online": ("网上", "online"),
+    "channel.community": ("社区代办", "through the community"),
     "state.submitted": ("待审核", "waiting for review"),
     "state.approved": ("已批准", "approved"),
     "state.rejected": ("已驳回", "rejected"),
@@ -182,6 +213,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reviewer.appeal": ("纠错申请", "Appeal"),
     "reviewer.documents": ("申请材料", "Documents"),
     "reviewer.no_documents": ("未上传材料", "No documents uploaded"),
+    "reviewer.missing": (
+        "批准前尚缺（按现行政策）",
+        "Missing before approval (as the policy in force names it)",
+    ),
     "reviewer.history": ("办理记录", "History"),
     "reviewer.decide": ("作出决定", "Decide"),
     "reviewer.decision": ("决定", "Decision"),
@@ -251,6 +286,32 @@ TEXTS: dict[str, tuple[str, str]] = {
     "field.mode": ("通行方式", "Mode"),
     "mode.road": ("公路", "Road"),
     "mode.rail": ("铁路", "Rail"),
+    "mode.air": ("航空", "Air"),
+    "pledge.title": (
+        "承诺书通行（临京服务区检测点采样，结果待出）",
+        "Pledge (sampled at a service-area test point, result pending)",
+    ),
+    "pledge.site": ("采样检测点", "Test point"),
+    "pledge.sampled_at": ("采样时间", "Sampled at"),
+    "pledge.note": (
+        "查验采样凭证，收取本人签名的《进（返）京人员承诺书》后填写；结果为阳性时健康码立即变红，案件转审核员。",
+        "Fill in after checking the sampling slip and taking the signed pledge; a positive result turns the "
+        "code red at once and sends the case to the reviewers.",
+    ),
+    "results.title": ("我的核酸检测结果", "My test results"),
+    "results.sampled": ("采样时间", "Sampled"),
+    "results.reported": ("报告时间", "Reported"),
+    "results.lab": ("检测机构", "Lab"),
+    "results.result": ("结果", "Result"),
+    "results.uses": ("可用于", "Counts for"),
+    "results.negative": ("阴性", "Negative"),
+    "results.positive": ("阳性", "Positive"),
+    "results.ended": ("已过期", "ended"),
+    "results.none": (
+        "近30天系统中没有您的核酸检测结果。如已检测，结果可能尚未同步，请稍后再查或咨询检测机构。",
+        "No test result of yours reached the system in the last 30 days. If you were tested, the "
+        "result may not have arrived yet: look again later or ask the lab.",
+    ),
     "field.no_smartphone": ("无智能手机（老人、儿童等）", "No smartphone (elderly, children…)"),
     "field.companions": (
         "同行成人身份证号码（婴幼儿，空格分隔）",

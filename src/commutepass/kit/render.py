@@ -46,6 +46,7 @@ NAV: dict[Role, tuple[tuple[str, str], ...]] = {
         ("/feedback", "nav.feedback"),
     ),
     Role.ANALYST: (("/analyst", "nav.analyst"),),
+    Role.COMMUNITY: (("/community", "nav.community"),),
 }
 """Each role's pages, in the order its menu shows them; the first is where sign-in lands."""
 

@@ -25,6 +25,7 @@ from commutepass.domain.errors import InputError, LoadError
 from commutepass.domain.facts import RiskLevel
 from commutepass.domain.identity import ResidentId, parse_resident_id
 from commutepass.kit.context import App
+from commutepass.notifications import service as notifications
 from commutepass.store import repositories as repo
 from commutepass.store.tables import itinerary, nat_results, travel
 
@@ -334,6 +335,8 @@ def load_file(app: App, kind: str, path: Path, *, progress: bool = False) -> Loa
     _write_rejects(path, summary)
     if kind == "risk":
         app.risk_changed()
+    if kind in ("nat", "risk", "itinerary") and summary.added:
+        notifications.refresh(app)  # badges that lapse or lapsed with these facts are told
     return summary
 
 

@@ -12,12 +12,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from commutepass.domain.policy import Decision
 from commutepass.store.tables import (
+    application_events,
     applications,
+    auth_sessions,
     checks,
     commuter_entries,
     daily_counts,
+    documents,
     itinerary,
     loads,
+    nat_results,
+    notifications,
+    outbox,
     risk_periods,
     travel,
 )
@@ -153,6 +159,33 @@ def checks_before(conn: Connection, limit: datetime) -> Any:
     return _stream(conn, checks, checks.c.at < limit)
 
 
+def nat_before(conn: Connection, limit: datetime) -> Any:
+    """Test results reported before ``limit``."""
+    return _stream(conn, nat_results, nat_results.c.reported_at < limit)
+
+
+OPEN_APPLICATIONS = ("submitted", "needs_more")
+"""Application states retention never removes (still waiting for someone)."""
+
+
+def _decided_before(limit: datetime) -> Any:
+    return select(applications.c.id).where(
+        applications.c.status.not_in(OPEN_APPLICATIONS), applications.c.decided_at < limit
+    )
+
+
+def applications_decided_before(conn: Connection, limit: datetime) -> Any:
+    """Decided applications (not open ones) decided before ``limit``."""
+    return _stream(
+        conn, applications, applications.c.status.not_in(OPEN_APPLICATIONS), applications.c.decided_at < limit
+    )
+
+
+def document_hashes(conn: Connection) -> set[str]:
+    """The content hashes (file names) every document row still refers to."""
+    return set(conn.execute(select(documents.c.sha256)).scalars())
+
+
 def add_daily_counts(conn: Connection, kind: str, rows: list[dict[str, Any]]) -> None:
     """Add to the kept counts (kind, day, bucket): a second purge of the same day adds up."""
     if not rows:
@@ -166,10 +199,42 @@ def add_daily_counts(conn: Connection, kind: str, rows: list[dict[str, Any]]) ->
     conn.execute(stmt, rows)
 
 
-def delete_before(conn: Connection, limit: datetime, day: date) -> dict[str, int]:
-    """Delete travel and checks before ``limit`` and itinerary days before ``day``: the counts."""
-    return {
-        "travel": conn.execute(delete(travel).where(travel.c.event_time < limit)).rowcount,
+def delete_before(conn: Connection, limits: dict[str, datetime], day: date) -> dict[str, int]:
+    """Delete each kind past its limit (``limits`` by kind: travel, checks, nat, documents,
+    applications, sessions) and itinerary days before ``day``: the counts deleted, by kind.
+    Documents go with their application, or alone once it was decided ``documents`` ago."""
+    old_applications = _decided_before(limits["applications"])
+    old_documents = _decided_before(limits["documents"])
+    deleted = {
+        "travel": conn.execute(delete(travel).where(travel.c.event_time < limits["travel"])).rowcount,
         "itinerary": conn.execute(delete(itinerary).where(itinerary.c.day < day)).rowcount,
-        "checks": conn.execute(delete(checks).where(checks.c.at < limit)).rowcount,
+        "checks": conn.execute(delete(checks).where(checks.c.at < limits["checks"])).rowcount,
+        "nat": conn.execute(delete(nat_results).where(nat_results.c.reported_at < limits["nat"])).rowcount,
+        "documents": conn.execute(
+            delete(documents).where(
+                or_(
+                    documents.c.application_id.in_(old_documents),
+                    documents.c.application_id.in_(old_applications),
+                )
+            )
+        ).rowcount,
+    }
+    conn.execute(delete(application_events).where(application_events.c.application_id.in_(old_applications)))
+    deleted["applications"] = conn.execute(
+        delete(applications).where(applications.c.id.in_(old_applications.scalar_subquery()))
+    ).rowcount
+    ended = auth_sessions.c.expires_at < limits["sessions"]
+    revoked = auth_sessions.c.revoked_at < limits["sessions"]
+    deleted["sessions"] = conn.execute(delete(auth_sessions).where(or_(ended, revoked))).rowcount
+    return deleted
+
+
+def delete_notifications_before(conn: Connection, limit: datetime) -> dict[str, int]:
+    """The citizen's messages made before ``limit``, and the outbox rows delivered before it
+    (undelivered ones stay: nothing is lost to retention)."""
+    return {
+        "notifications": conn.execute(
+            delete(notifications).where(notifications.c.created_at < limit)
+        ).rowcount,
+        "outbox": conn.execute(delete(outbox).where(outbox.c.sent_at < limit)).rowcount,
     }

@@ -275,6 +275,7 @@ applications = Table(
     Column("reason", Text, nullable=False),
     Column("commuter_class", String(8), nullable=False),
     Column("home_county", String(6), nullable=True),
+    Column("work_county", String(6), nullable=True),
     Column("submitted_by", RowId, ForeignKey("users.id"), nullable=False),
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("waiting_since", UtcDateTime, nullable=False),
@@ -484,4 +485,51 @@ job_runs = Table(
     Column("host", String(128), nullable=False),
     # a run is claimed by inserting its row: one runner per job and slot, whatever the servers
     UniqueConstraint("job", "scheduled_for"),
+)
+
+
+# --- telling the citizen (revision 0011_inbox): the inbox, reminder settings, the outbox ---------
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", RowId, ForeignKey("people.id"), nullable=False),
+    # what the message is about, unique per person: the same event is told once
+    Column("key", String(200), nullable=False),
+    # badge_lapses_48h | badge_lapses_24h | badge_lapsed | entry_added | entry_ended
+    # | application_decided | appeal_decided
+    Column("kind", String(32), nullable=False),
+    Column("at", UtcDateTime, nullable=False),  # when the thing told holds (the lapse, the entry)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("body", Text, nullable=False),  # JSON: reason codes with params, texts in zh and en
+    Column("read_at", UtcDateTime, nullable=True),
+    UniqueConstraint("person_id", "key"),
+    Index(None, "person_id", "created_at"),
+)
+
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("person_id", RowId, ForeignKey("people.id"), primary_key=True),
+    Column("reminders", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    # the message's stable id: sent as a header so a receiver can drop a repeat
+    Column("message_id", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("channel", "message_id"),
+    Index(None, "channel", "sent_at", "next_attempt_at"),
 )
