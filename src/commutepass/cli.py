@@ -23,6 +23,7 @@ from commutepass.kit.cli import app_of, emit, fail
 from commutepass.kit.settings import Settings
 from commutepass.loads.cli import cli as loads_cli
 from commutepass.oversight.cli import cli as oversight_cli
+from commutepass.whatif.cli import cli as whatif_cli
 
 app = typer.Typer(
     help="commutepass: commuter database, health-code status and checkpoint decisions.",
@@ -39,6 +40,7 @@ for area in (
     checkpoints_cli,
     accounts_cli,
     oversight_cli,
+    whatif_cli,
 ):
     app.add_typer(area)
 
