@@ -110,11 +110,9 @@ def people_rows(conn: Connection, ids: Sequence[int]) -> list[PersonRow]:
     return [PersonRow(*r) for r in conn.execute(stmt)]
 
 
-def horizon_before(conn: Connection, moment: datetime, since: datetime) -> datetime | None:
-    """The latest recorded-time horizon of a check decided between ``since`` and ``moment``."""
-    value = conn.execute(
-        select(func.max(checks.c.known_at)).where(checks.c.at <= moment, checks.c.at > since)
-    ).scalar()
+def horizon_before(conn: Connection, moment: datetime) -> datetime | None:
+    """The latest recorded-time horizon of a check decided at or before ``moment``."""
+    value = conn.execute(select(func.max(checks.c.known_at)).where(checks.c.at <= moment)).scalar()
     return value if isinstance(value, datetime) else None
 
 

@@ -179,9 +179,10 @@ def plan(app: App, request: WhatIf, policies: dict[str, Policy]) -> Plan:
         day = request.first
         while day <= request.last:
             moment = to_utc(datetime.combine(day, request.reference, tzinfo=BEIJING))
-            # as known then: the horizon of the last check decided in the day before the reference
-            # time (the system's knowledge at that moment), or the reference time itself
-            horizon = repository.horizon_before(conn, moment, moment - timedelta(days=1)) or moment
+            # as known then: the reference time, or — when the checks before it were decided with a
+            # later horizon (history loaded and replayed after the fact, as in the demo) — the
+            # horizon of the last of them: what the system's decisions of that morning knew
+            horizon = max(moment, repository.horizon_before(conn, moment) or moment)
             horizons[day.isoformat()] = horizon.isoformat()
             if people:
                 try:
