@@ -35,6 +35,7 @@ from commutepass.kit.settings import Settings
 from commutepass.loads import api as loads_api
 from commutepass.oversight import api as oversight_api
 from commutepass.oversight import pages as oversight_pages
+from commutepass.whatif import pages as whatif_pages
 
 WEB = Path(__file__).parent / "web"
 API_ROUTERS = (
@@ -57,6 +58,7 @@ PAGE_ROUTERS = (
     applications_pages,
     appeals_pages,
     feedback_pages,
+    whatif_pages,
 )
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import secrets
 import shutil
 import time as clock
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -294,8 +295,80 @@ def run(app: App, request: WhatIf, out: Path, user: User | None = None) -> dict[
             against=request.against,
             window=[request.first.isoformat(), request.last.isoformat()],
             engine=request.engine,
+            run=out.name,
             items=items,
             changed=built["summary"]["changed"],
         )
     built["timing"] = {"seconds": round(seconds, 2), "re_decisions": 2 * items}
     return built
+
+
+# --- runs kept for the admin pages ----------------------------------------------------------------
+
+RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+FILES = {
+    "diff.csv": "text/csv; charset=utf-8",
+    "diff.parquet": "application/vnd.apache.parquet",
+    "report.json": "application/json",
+}
+
+
+def runs_dir(app: App) -> Path:
+    return app.settings.data_dir / "whatif"
+
+
+def run_draft(
+    app: App,
+    user: User,
+    version: str,
+    first: date,
+    last: date,
+    against: str | None = None,
+    engine: str = "local",
+) -> str:
+    """Replay a stored version (a draft, from the admin page); the run is kept under the data
+    directory for its report page and downloads. Returns the run's id."""
+    candidate = candidate_from_draft(app, version)
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+    request = WhatIf(candidate, f"draft:{version}", first, last, against or None, engine)
+    out = runs_dir(app) / run_id
+    try:
+        run(app, request, out, user)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return run_id
+
+
+def _run_folder(app: App, run_id: str) -> Path:
+    folder = runs_dir(app) / run_id
+    if not RUN_ID.match(run_id) or not (folder / "report.json").is_file():
+        raise InputError("run", f"no what-if run '{run_id}'", f"没有这次推演“{run_id}”")
+    return folder
+
+
+def run_report(app: App, run_id: str) -> dict[str, Any]:
+    return report.read(_run_folder(app, run_id))
+
+
+def run_file(app: App, run_id: str, name: str) -> tuple[Path, str]:
+    """A download of a kept run: its diff (CSV, Parquet) or report (JSON)."""
+    if name not in FILES:
+        raise InputError("file", f"no file '{name}'; one of {', '.join(FILES)}", f"没有文件“{name}”")
+    return _run_folder(app, run_id) / name, FILES[name]
+
+
+def recent_runs(app: App, limit: int = 20) -> list[dict[str, Any]]:
+    folder = runs_dir(app)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir(), reverse=True):
+        if RUN_ID.match(path.name) and (path / "report.json").is_file():
+            meta = report.read(path)["meta"]
+            found.append(
+                {"id": path.name, **{k: meta[k] for k in ("candidate", "source", "from", "to", "engine")}}
+            )
+        if len(found) >= limit:
+            break
+    return found
