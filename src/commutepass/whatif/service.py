@@ -261,7 +261,9 @@ def run(app: App, request: WhatIf, out: Path, user: User | None = None) -> dict[
         lake = app.settings.resolved_lake_dir() / "whatif" / f"{out.name}-{secrets.token_hex(4)}"
         items, infants = spark.run(app, shared, the_plan.tasks, lake, parts, request.workers)
     else:
-        items, infants = _run_local(app, shared, the_plan.tasks, parts, request.workers)
+        # a window smaller than one partition is not worth starting worker processes for
+        small = the_plan.checks + the_plan.people * the_plan.days <= request.partition_size
+        items, infants = _run_local(app, shared, the_plan.tasks, parts, 1 if small else request.workers)
     seconds = clock.perf_counter() - started
     meta = {
         "candidate": request.candidate.version,
