@@ -135,6 +135,10 @@ def test_against_a_named_version_and_bad_windows(app: App, tmp_path: Path) -> No
         service.run(app, _request(first=date(2021, 11, 23), last=date(2021, 11, 22)), tmp_path / "x")
     with pytest.raises(InputError, match="nothing to replay"):
         service.run(app, _request(first=date(2020, 5, 1), last=date(2020, 5, 2)), tmp_path / "x")
+    # someone in the database before any policy version was in force: no status to compare either
+    add_commuter(app, make_id("131082", date(1980, 1, 1), 14), since=date(2020, 1, 1), source=Source.MANUAL)
+    with pytest.raises(InputError, match="nothing to replay"):
+        service.run(app, _request(first=date(2020, 1, 5), last=date(2020, 1, 6)), tmp_path / "x")
     with pytest.raises(InputError, match="not local or spark"):
         service.run(app, _request(engine="hadoop"), tmp_path / "x")
 

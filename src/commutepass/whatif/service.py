@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from commutepass.domain.clock import BEIJING, local_midnight, to_utc
-from commutepass.domain.errors import InputError
+from commutepass.domain.errors import InputError, NoPolicyInForce
 from commutepass.domain.policy import Policy
 from commutepass.domain.policy_authoring import PolicyUploadError, parse_policy_text
 from commutepass.domain.regions import region_catalog
@@ -188,8 +188,8 @@ def plan(app: App, request: WhatIf, policies: dict[str, Policy]) -> Plan:
             if people:
                 try:
                     base = request.against or app.policies.in_force(moment).version
-                except ValueError:
-                    base = ""
+                except NoPolicyInForce:
+                    base = ""  # no version was in force that morning: no status to compare
                 if base:
                     for i in range(0, len(people), size):
                         chunk = tuple(people[i : i + size])
@@ -207,12 +207,12 @@ def plan(app: App, request: WhatIf, policies: dict[str, Policy]) -> Plan:
                         )
             day += timedelta(days=1)
     days = (request.last - request.first).days + 1
-    if span.checks == 0 and not people:
+    if not tasks:
         raise InputError(
             "from",
-            f"nothing to replay: no recorded check and nobody in the commuter database "
-            f"from {request.first} to {request.last}",
-            f"{request.first} 至 {request.last} 没有可重放的内容：既无查验记录，通勤库中也无人",
+            f"nothing to replay: no recorded check and nobody in the commuter database under a policy "
+            f"version in force from {request.first} to {request.last}",
+            f"{request.first} 至 {request.last} 没有可重放的内容：既无查验记录，也无处于现行政策下的通勤库人员",
         )
     return Plan(tasks, span.checks, span.without_person, len(people), days, horizons)
 
