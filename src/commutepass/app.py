@@ -54,6 +54,7 @@ from commutepass.notifications import api as notifications_api
 from commutepass.oversight import api as oversight_api
 from commutepass.oversight import pages as oversight_pages
 from commutepass.store.db import alembic_config
+from commutepass.whatif import pages as whatif_pages
 
 WEB = Path(__file__).parent / "web"
 API_ROUTERS = (
@@ -81,6 +82,7 @@ PAGE_ROUTERS = (
     feedback_pages,
     flow_pages,
     jobs_pages,
+    whatif_pages,
 )
 
 

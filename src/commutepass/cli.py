@@ -24,6 +24,7 @@ from commutepass.kit.settings import Settings
 from commutepass.loads.cli import cli as loads_cli
 from commutepass.notifications.cli import cli as notifications_cli
 from commutepass.oversight.cli import cli as oversight_cli
+from commutepass.whatif.cli import cli as whatif_cli
 
 app = typer.Typer(
     help="commutepass: commuter database, health-code status and checkpoint decisions.",
@@ -41,6 +42,7 @@ for area in (
     accounts_cli,
     oversight_cli,
     notifications_cli,
+    whatif_cli,
 ):
     app.add_typer(area)
 

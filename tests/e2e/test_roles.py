@@ -138,6 +138,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/admin/policies"): frozenset({ADM}),
     ("POST", "/admin/policies"): frozenset({ADM}),
     ("POST", "/admin/policies/{version}/{action}"): frozenset({ADM}),
+    ("GET", "/admin/whatif"): frozenset({ADM}),
+    ("POST", "/admin/whatif"): frozenset({ADM}),
+    ("GET", "/admin/whatif/runs/{run_id}"): frozenset({ADM}),
+    ("GET", "/admin/whatif/runs/{run_id}/{name}"): frozenset({ADM}),
     ("GET", "/admin/users"): frozenset({ADM}),
     ("POST", "/admin/users"): frozenset({ADM}),
     ("POST", "/admin/users/{username}/{action}"): frozenset({ADM}),
@@ -165,6 +169,8 @@ SAMPLE_PATH = {
     "action": "disable",
     "adder": "999",
     "person": "999",
+    "run_id": "20211129T073000-00000000",
+    "name": "diff.csv",
 }
 
 

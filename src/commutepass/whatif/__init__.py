@@ -1,0 +1,1 @@
+"""What-if: replay a candidate policy on the recorded checks and daily statuses of a window."""
