@@ -158,8 +158,8 @@ def test_the_outbox_retries_until_the_receiver_accepts_each_message_once(app: Ap
         assert receiver.requests == 3
         assert [m["alert"]["site"] for m in receiver.accepted] == ["snapshot"]
         with app.engine.connect() as conn:
-            (message,) = repo.outbox(conn)
-        assert message.attempts == 3 and message.delivered_at is not None and message.last_error is None
+            (message,) = repo.alert_messages(conn, service.ALERTS_CHANNEL)
+        assert message.attempts == 3 and message.sent_at is not None and message.last_error is None
 
 
 def test_the_outbox_survives_a_receiver_that_is_down(app: App) -> None:
@@ -169,8 +169,8 @@ def test_the_outbox_survives_a_receiver_that_is_down(app: App) -> None:
     )
     assert service.deliver(app, datetime(2026, 1, 1, tzinfo=UTC)) == {"sent": 0, "failed": 1}
     with app.engine.connect() as conn:
-        (message,) = repo.outbox(conn)
-    assert message.delivered_at is None and "ConnectError" in (message.last_error or "")
+        (message,) = repo.alert_messages(conn, service.ALERTS_CHANNEL)
+    assert message.sent_at is None and "ConnectError" in (message.last_error or "")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ message told once, in the inbox and on the outbox in the same transaction."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -52,12 +52,12 @@ def _setup(app: App, tmp_path: Path) -> dict[str, auth.User]:
     assert load_file(app, "travel", trips).rejected == 0
     users = {}
     for name, number in (("commuter", COMMUTER), ("quiet", QUIET), ("newcomer", NEWCOMER)):
-        auth.add_user(app, name, "long enough", Role.CITIZEN, id_number=number)
-        users[name] = auth.sign_in(app, name, "long enough").user
-    auth.add_user(app, "reviewer", "long enough", Role.REVIEWER)
-    auth.add_user(app, "officer", "long enough", Role.OFFICER)
-    users["reviewer"] = auth.sign_in(app, "reviewer", "long enough").user
-    users["officer"] = auth.sign_in(app, "officer", "long enough").user
+        auth.add_user(app, name, "long enough passphrase", Role.CITIZEN, id_number=number)
+        users[name] = auth.sign_in(app, name, "long enough passphrase").user
+    auth.add_user(app, "reviewer", "long enough passphrase", Role.REVIEWER)
+    auth.add_user(app, "officer", "long enough passphrase", Role.OFFICER)
+    users["reviewer"] = auth.sign_in(app, "reviewer", "long enough passphrase").user
+    users["officer"] = auth.sign_in(app, "officer", "long enough passphrase").user
     return users
 
 
@@ -152,3 +152,29 @@ def test_an_ended_entry_is_told_with_the_reason_and_the_date(app: App, tmp_path:
     assert told["kind"] == "entry_ended" and told["codes"] == ["INBOX_ENTRY_ENDED"]
     assert "2021-11-28 00:00" in told["zh"] and "近期出行已不符合通勤规则" in told["zh"]
     assert "entered on 2 days" in told["en"] and told["zh"].count("拨打") == 1
+
+
+def test_the_scheduled_job_makes_the_messages_and_sends_each_once(app: App, tmp_path: Path) -> None:
+    """The ``notifications`` job (every 5 minutes in ``serve``/``worker``): the messages due now are
+    made and, with a receiver configured, sent from the outbox shared with the alerts, each once."""
+    from commutepass.jobs import service as jobs
+    from tests.webhook import webhook_receiver
+
+    _setup(app, tmp_path)
+    app.settings.now = at("2021-12-02T01:00")  # 47 h before the badge lapses
+    with webhook_receiver() as receiver:
+        app.settings.notify_webhook_url = receiver.url
+        receiver.fail_next = 1  # the gateway is down for the first message: it waits for its retry
+        first = json.loads(jobs.notifications_job(app, app.now()))
+        assert first["made"] == {"badge_lapses_48h": 2}
+        assert (first["sent"], first["failed"]) == (3, 1), first  # two entries and two reminders
+        with app.engine.begin() as conn:  # the first retry's back-off has passed
+            conn.execute(outbox.update().values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+        again = json.loads(jobs.notifications_job(app, app.now()))
+        assert again["made"] == {} and (again["sent"], again["failed"]) == (1, 0), again  # told once
+        kinds = sorted(p["kind"] for p in receiver.accepted)
+        assert kinds == ["badge_lapses_48h"] * 2 + ["entry_added"] * 2, (first, again, kinds)
+        assert len(set(receiver.keys)) == 4  # each with its own idempotency key
+        assert COMMUTER not in json.dumps(receiver.accepted, ensure_ascii=False)
+        with app.engine.connect() as conn:
+            assert all(row.sent_at is not None for row in conn.execute(select(outbox)).all())

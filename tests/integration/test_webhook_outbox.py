@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from commutepass.kit import outbox
 from commutepass.kit.context import App
-from commutepass.notifications import outbox
 from commutepass.store.tables import outbox as outbox_table
 from tests.e2e.support import cli_env, cli_prefix
 from tests.helpers import TEST_SECRET

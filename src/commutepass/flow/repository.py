@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from commutepass.store.facts import DriverStyle
 from commutepass.store.repositories import _insert
-from commutepass.store.tables import alert_events, alert_outbox, alerts, checks, flow_minutes
+from commutepass.store.tables import alert_events, alerts, checks, flow_minutes, outbox
 
 _UPSERT = (
     "INSERT INTO flow_minutes (site, lane, minute, arrivals, entered, documents, refused) "
@@ -169,31 +169,6 @@ def add_event(conn: Connection, alert_id: int, at: datetime, event: str, actor: 
     )
 
 
-def enqueue(conn: Connection, alert_id: int, event: str, payload: str, at: datetime) -> None:
-    conn.execute(
-        insert(alert_outbox).values(
-            alert_id=alert_id, event=event, payload=payload, created_at=at, attempts=0, next_attempt_at=at
-        )
-    )
-
-
-def due_messages(conn: Connection, now: datetime, limit: int = 50) -> list[Any]:
-    """Undelivered messages whose time has come, oldest first; on PostgreSQL locked for this
-    transaction and skipped by other servers' senders (each message goes out from one sender)."""
-    query = (
-        select(alert_outbox)
-        .where(alert_outbox.c.delivered_at.is_(None), alert_outbox.c.next_attempt_at <= now)
-        .order_by(alert_outbox.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query).all())
-
-
-def mark_message(conn: Connection, message_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(alert_outbox).where(alert_outbox.c.id == message_id).values(**values))
-
-
-def outbox(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(alert_outbox).order_by(alert_outbox.c.id)).all())
+def alert_messages(conn: Connection, channel: str) -> list[Any]:
+    """The alerts' messages in the shared outbox, oldest first."""
+    return list(conn.execute(select(outbox).where(outbox.c.channel == channel).order_by(outbox.c.id)).all())

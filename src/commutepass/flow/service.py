@@ -37,7 +37,7 @@ from commutepass.flow.config import (
     SiteBook,
     WaitRule,
 )
-from commutepass.kit import audit
+from commutepass.kit import audit, outbox
 from commutepass.kit.context import App
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,6 @@ WINDOW = 5
 """Minutes over which the arrival rate is taken."""
 USUAL_WEEKS = 4
 USUAL_DAYS = 28
-OUTBOX_LEASE = timedelta(seconds=60)
 """A sender claims a message this long; if it dies meanwhile another sends it after."""
 
 
@@ -419,7 +418,7 @@ def evaluate(
 def _enqueue(conn: Any, alert_id: int, event: str, now: datetime) -> None:
     row = repo.alert(conn, alert_id)
     payload = {"event": event, "alert": _alert_json(row)}
-    repo.enqueue(conn, alert_id, event, json.dumps(payload, ensure_ascii=False), now)
+    outbox.enqueue(conn, ALERTS_CHANNEL, f"alert-{alert_id}-{event}", payload, now)
 
 
 def acknowledge(app: App, actor: audit.Actor, alert_id: int, now: datetime, note: str = "") -> dict[str, Any]:
@@ -474,56 +473,30 @@ def alerts(app: App, *, live_only: bool = False) -> list[dict[str, Any]]:
 # --- the outbound channel -----------------------------------------------------------------------
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next try: 10 s, 20 s, 40 s … at most an hour."""
-    return timedelta(seconds=min(3600, 10 * 2 ** max(0, attempts - 1)))
+ALERTS_CHANNEL = "alerts"
+"""The outbox channel the alerts go out on (the same outbox as the citizens' messages, ``kit.outbox``)."""
+
+ALERT_RETRY = outbox.RetryPolicy(first_delay_seconds=10, max_delay_seconds=3600, lease_seconds=60)
+"""Wait before the next try: 10 s, 20 s, 40 s … at most an hour; a claimed message is held 60 s."""
 
 
 def deliver(app: App, now: datetime, *, client: httpx.Client | None = None) -> dict[str, int]:
-    """Send the due outbox messages to the webhook (``alert_webhook_url``). A message is claimed
-    first (in its own transaction, skipped by other servers' senders on PostgreSQL), then sent
-    with ``Idempotency-Key: commutepass-alert-<id>``; a 2xx marks it delivered, anything else
-    retries it after ``backoff``. So the receiver gets each message once; only a sender that dies
+    """Send the due alert messages to the webhook (``alert_webhook_url``) through the shared
+    outbox: a message is claimed under a lease (so one server's sender takes it), sent with its
+    stable id as ``Idempotency-Key`` (``alert-<id>-<event>``), marked sent on a 2xx and retried
+    with back-off otherwise. So the receiver gets each message once; only a sender that dies
     between the receiver's answer and marking it could send it again, with the same key."""
     url = app.settings.alert_webhook_url
     if not url:
         return {"sent": 0, "failed": 0}
-    with app.transaction() as conn:
-        due = repo.due_messages(conn, now)
-        for m in due:
-            repo.mark_message(conn, m.id, {"next_attempt_at": now + OUTBOX_LEASE, "attempts": m.attempts + 1})
-    sent = failed = 0
-    own = client is None
-    http = client or httpx.Client(timeout=10)
+    sender = outbox.WebhookSender(
+        app.engine, ALERTS_CHANNEL, url, retry=ALERT_RETRY, clock=lambda: now, client=client
+    )
     try:
-        for m in due:
-            error: str | None = None
-            try:
-                response = http.post(
-                    url,
-                    content=m.payload.encode(),
-                    headers={
-                        "content-type": "application/json",
-                        "idempotency-key": f"commutepass-alert-{m.id}",
-                    },
-                )
-                if not 200 <= response.status_code < 300:
-                    error = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            with app.transaction() as conn:
-                if error is None:
-                    repo.mark_message(conn, m.id, {"delivered_at": now, "last_error": None})
-                    sent += 1
-                else:
-                    logger.warning("alert message %s not delivered: %s", m.id, error)
-                    repo.mark_message(
-                        conn,
-                        m.id,
-                        {"next_attempt_at": now + backoff(m.attempts + 1), "last_error": error[:500]},
-                    )
-                    failed += 1
+        report = sender.send_due()
     finally:
-        if own:
-            http.close()
-    return {"sent": sent, "failed": failed}
+        if client is None:
+            sender.close()
+    for error in report.errors:
+        logger.warning("alert message not delivered: %s", error)
+    return {"sent": report.sent, "failed": report.failed}

@@ -29,8 +29,9 @@ from commutepass.domain.clock import BEIJING
 from commutepass.domain.errors import InputError
 from commutepass.flow import service as flow
 from commutepass.jobs.runner import Job, Runner
-from commutepass.kit import audit, observe
+from commutepass.kit import audit, observe, outbox
 from commutepass.kit.context import App
+from commutepass.notifications import service as notifications
 from commutepass.oversight import retention
 
 SCHEDULER = audit.Actor("scheduler", "operator")
@@ -105,6 +106,21 @@ def alerts_job(app: App, slot: datetime) -> str:
     return json.dumps({**changed, **sent})
 
 
+def notifications_job(app: App, slot: datetime) -> str:
+    """Make the citizens' messages due now (each told once) and, when a receiver is configured,
+    send the due ones from the outbox (``notify_webhook_url``; retried on the next run if it fails)."""
+    made = notifications.refresh(app, now=app.now())
+    url = app.settings.notify_webhook_url
+    if not url:
+        return json.dumps({"made": made, "sent": 0, "failed": 0})
+    sender = outbox.WebhookSender(app.engine, notifications.CHANNEL, url)
+    try:
+        report = sender.send_due()
+    finally:
+        sender.close()
+    return json.dumps({"made": made, "sent": report.sent, "failed": report.failed})
+
+
 def trust_job(app: App, slot: datetime) -> str:
     _publish(app, "trust.json", credentials.trust_document(app))
     _publish(app, "revocations.json", credentials.revocation_document(app))
@@ -135,6 +151,7 @@ def standard_jobs() -> list[Job]:
     day = timedelta(days=1, hours=1)
     return [
         Job("alerts", _cron(minute="*"), timedelta(minutes=2), alerts_job),
+        Job("notifications", _cron(minute="*/5"), timedelta(minutes=10), notifications_job),
         Job("identify", _cron(hour=0, minute=10), day, identify_job),
         Job("trust-lists", _cron(hour=2, minute=0), day, trust_job),
         Job("retention", _cron(hour=3, minute=0), day, retention_job),

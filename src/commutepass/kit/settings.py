@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     """Where alerts go out (POST, JSON; env COMMUTEPASS_ALERT_WEBHOOK_URL): each opened or resolved
     alert once, from an outbox, retried with back-off until the receiver answers 2xx."""
+    notify_webhook_url: str | None = None
+    """Where the citizens' messages go out (POST, JSON; env COMMUTEPASS_NOTIFY_WEBHOOK_URL, e.g. an
+    SMS gateway): the scheduled ``notifications`` job makes the messages due and sends them from the
+    same outbox as the alerts. Without it the messages are only in the citizen's inbox (or sent by
+    ``commutepass notify send --url``)."""
     log_level: str = "INFO"
     """Level of the JSON logs on stderr (env COMMUTEPASS_LOG_LEVEL)."""
     access_log: bool = False

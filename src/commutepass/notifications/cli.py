@@ -57,7 +57,8 @@ def notify_send(
     in flight is marked. Each message carries its id in the Idempotency-Key header."""
     if not url.startswith(("http://", "https://")):
         fail(InputError("url", f"'{url}' is not an http(s) URL", f"“{url}”不是 http(s) 地址"))
-    from commutepass.notifications import outbox, service
+    from commutepass.kit import outbox
+    from commutepass.notifications import service
 
     app = app_of(ctx)
     sender = outbox.WebhookSender(

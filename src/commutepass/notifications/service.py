@@ -28,10 +28,9 @@ from commutepass.domain.errors import Forbidden, NoPolicyInForce
 from commutepass.domain.policy import Policy
 from commutepass.domain.reasons import render
 from commutepass.domain.roles import Role
-from commutepass.kit import audit
+from commutepass.kit import audit, outbox
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
-from commutepass.notifications import outbox
 from commutepass.notifications import repository as repo
 from commutepass.store.facts import FactReader
 

@@ -457,21 +457,6 @@ alert_events = Table(
     Index(None, "alert_id", "id"),
 )
 
-alert_outbox = Table(
-    "alert_outbox",
-    metadata,
-    Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("alert_id", RowId, ForeignKey("alerts.id"), nullable=False),
-    Column("event", String(16), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=False),
-    Column("delivered_at", UtcDateTime, nullable=True),
-    Column("last_error", Text, nullable=True),
-    Index(None, "delivered_at", "next_attempt_at"),
-)
-
 job_runs = Table(
     "job_runs",
     metadata,

@@ -1,4 +1,4 @@
-"""flow per entry channel, alerts with history and an outbox, job runs (issue 14)
+"""flow per entry channel, alerts with history, job runs (issue 14)
 
 Revision ID: 0010_flow
 Revises: 0009_security
@@ -64,23 +64,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_alert_events_alert_id_id", "alert_events", ["alert_id", "id"])
     op.create_table(
-        "alert_outbox",
-        sa.Column("id", RowId, autoincrement=True),
-        sa.Column("alert_id", RowId, nullable=False),
-        sa.Column("event", sa.String(16), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
-        sa.Column("delivered_at", UtcDateTime(), nullable=True),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_alert_outbox"),
-        sa.ForeignKeyConstraint(["alert_id"], ["alerts.id"], name="fk_alert_outbox_alert_id_alerts"),
-    )
-    op.create_index(
-        "ix_alert_outbox_delivered_at_next_attempt_at", "alert_outbox", ["delivered_at", "next_attempt_at"]
-    )
-    op.create_table(
         "job_runs",
         sa.Column("id", RowId, autoincrement=True),
         sa.Column("job", sa.String(64), nullable=False),
@@ -97,7 +80,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("job_runs")
-    op.drop_table("alert_outbox")
     op.drop_table("alert_events")
     op.drop_table("alerts")
     op.drop_table("flow_minutes")

@@ -158,14 +158,16 @@ class WebhookSender:
             error = f"{type(exc).__name__}: {exc}"[:500]
         done = _utc(self.clock())
         with self.engine.begin() as conn:
-            if error is None:
-                conn.execute(
-                    update(outbox).where(outbox.c.id == row_id).values(sent_at=done, lease_until=None)
-                )
-                return True
             attempts = (
                 int(conn.execute(select(outbox.c.attempts).where(outbox.c.id == row_id)).scalar_one()) + 1
             )
+            if error is None:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row_id)
+                    .values(sent_at=done, lease_until=None, attempts=attempts, last_error=None)
+                )
+                return True
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id)
