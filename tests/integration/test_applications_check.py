@@ -31,8 +31,8 @@ def _users(app: App, citizen_id: str) -> dict[str, User]:
         "citizen": Role.CITIZEN,
     }
     for name, role in made.items():
-        auth.add_user(app, name, "long enough", role, id_number=citizen_id if role is Role.CITIZEN else None)
-    return {name: auth.sign_in(app, name, "long enough").user for name in made}
+        auth.add_user(app, name, "long enough passphrase", role, id_number=citizen_id if role is Role.CITIZEN else None)
+    return {name: auth.sign_in(app, name, "long enough passphrase").user for name in made}
 
 
 def test_a_community_worker_submits_for_residents_and_sees_only_its_own(app: App) -> None:
