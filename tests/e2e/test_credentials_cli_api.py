@@ -316,6 +316,15 @@ def test_my_test_results_for_me_and_my_family_with_what_each_counts_for(tmp_path
         fixed.sign_in_all()
         citizen = fixed.tokens[Role.CITIZEN]
         assert fixed.post("/v1/me/family", json={"id_number": TIANJIN}, headers=citizen).status_code == 201
+        # a family member's results are theirs: shown only once the link is confirmed or verified
+        (alone,) = fixed.get("/v1/me/results", headers=citizen).json()
+        assert alone["self"] is True
+        hotline = fixed.tokens[Role.HOTLINE]
+        (link,) = fixed.get("/v1/family/pending", headers=hotline).json()
+        verified = fixed.post(
+            f"/v1/family/{link['adder']}/{link['person']}/verify", json={"reason": "户口簿"}, headers=hotline
+        )
+        assert verified.status_code == 200, verified.text
         answer = fixed.get("/v1/me/results", headers=citizen)
         assert answer.status_code == 200, answer.text
         me, family = answer.json()
