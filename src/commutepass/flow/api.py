@@ -39,12 +39,12 @@ def alerts(app: AppDep, user: Analyst, live: bool = False) -> list[dict[str, Any
     return service.alerts(app, live_only=live)
 
 
-@router.get("/alerts/{alert_id}", summary="One alert with its history")
+@router.get("/alerts/{alert_id:int}", summary="One alert with its history")
 def alert(alert_id: int, app: AppDep, user: Analyst) -> dict[str, Any]:
     return service.alert(app, alert_id)
 
 
-@router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert")
+@router.post("/alerts/{alert_id:int}/acknowledge", summary="Acknowledge an alert")
 def acknowledge(alert_id: int, body: AcknowledgeIn, app: AppDep, user: Analyst) -> dict[str, Any]:
     """The alert stays live until its condition is gone; the acknowledgement is in its history and
     goes out through the webhook."""

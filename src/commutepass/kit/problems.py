@@ -117,4 +117,13 @@ def allowed_methods(request: Request) -> list[str]:
 @functools.cache
 def _template(path: str) -> re.Pattern[str]:
     parts = re.split(r"({[^}]+})", path)
-    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+    return re.compile(
+        "".join(
+            _PARAM.get(p[1:-1].partition(":")[2], "[^/]+") if p.startswith("{") else re.escape(p)
+            for p in parts
+        )
+    )
+
+
+# Starlette's path convertors: ``{alert_id:int}`` names only digits, so ``/alerts/evaluate`` is not it
+_PARAM = {"int": "[0-9]+", "path": ".*", "float": "[0-9]+(?:\\.[0-9]+)?"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from commutepass.kit.gates import AppDep, Citizen
 from commutepass.notifications import service
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/me/inbox", tags=["inbox"])
 
 
 class RemindersIn(BaseModel):
-    on: bool
+    on: StrictBool
 
 
 @router.get("", summary="My and my family's messages, newest first, and the reminder setting")
