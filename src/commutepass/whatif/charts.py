@@ -7,49 +7,17 @@ from typing import Any
 
 import pygal
 from markupsafe import Markup
-from pygal.style import Style
+
+from commutepass.kit import charts
 
 TOP = 10
-STYLE = Style(
-    background="white",
-    plot_background="white",
-    foreground="#1a1a1a",
-    foreground_strong="#1a1a1a",
-    foreground_subtle="#555555",
-    font_family="'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif",
-    colors=("#005a9c", "#c0392b", "#1e7b34", "#8e44ad", "#b9770e", "#2c3e50"),
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=13,
-    title_font_size=15,
-)
-
-
-def _config(**options: object) -> pygal.Config:
-    config = pygal.Config()
-    config.js = []
-    config.style = STYLE
-    config.disable_xml_declaration = True
-    config.width = 900
-    config.height = 340
-    config.legend_at_bottom = True
-    config.truncate_legend = 40
-    config.truncate_label = -1
-    config.no_data_text = "—"
-    for name, value in options.items():
-        setattr(config, name, value)
-    return config
-
-
-def _svg(chart: pygal.graph.graph.Graph) -> Markup:
-    return Markup(chart.render(is_unicode=True))
 
 
 def by_day(report: dict[str, Any], t: Any) -> Markup:
     """Changed checks and changed daily statuses per day, and the badges lost."""
     rows = report["by"]["day"]
     days = sorted({r["value"] for r in rows})
-    chart = pygal.Bar(_config())
+    chart = pygal.Bar(charts.config(height=340))
     chart.title = t("whatif.chart_day")
     chart.x_labels = days
     for kind, label in (("check", t("whatif.checks_changed")), ("status", t("whatif.statuses_changed"))):
@@ -57,17 +25,17 @@ def by_day(report: dict[str, Any], t: Any) -> Markup:
         chart.add(label, [counts.get(d, 0) for d in days])
     lost = {d: sum(r["badges_lost"] for r in rows if r["value"] == d) for d in days}
     chart.add(t("whatif.badges_lost"), [lost[d] for d in days])
-    return _svg(chart)
+    return charts.svg(chart)
 
 
 def transitions(report: dict[str, Any], t: Any) -> Markup:
     """Decision transitions of the checks (allow → refuse, …)."""
-    chart = pygal.HorizontalBar(_config(show_legend=False))
+    chart = pygal.HorizontalBar(charts.config(height=340, show_legend=False))
     chart.title = t("whatif.chart_transitions")
     rows = [r for r in report["transitions"]["decision"] if r["kind"] == "check"][:TOP]
     chart.x_labels = [f"{r['from']} → {r['to']}" for r in rows]
     chart.add(t("whatif.checks"), [r["n"] for r in rows])
-    return _svg(chart)
+    return charts.svg(chart)
 
 
 def by_dimension(report: dict[str, Any], name: str, title: str, t: Any) -> Markup:
@@ -75,9 +43,9 @@ def by_dimension(report: dict[str, Any], name: str, title: str, t: Any) -> Marku
     rows = sorted((r for r in report["by"][name] if r["changed"]), key=lambda r: (-r["changed"], r["value"]))[
         :TOP
     ]
-    chart = pygal.HorizontalBar(_config())
+    chart = pygal.HorizontalBar(charts.config(height=340))
     chart.title = title
     chart.x_labels = [f"{r['value'] or '—'} ({r['kind']})" for r in rows]
     chart.add(t("whatif.changed"), [r["changed"] for r in rows])
     chart.add(t("whatif.newly_refused"), [r["newly_refused"] for r in rows])
-    return _svg(chart)
+    return charts.svg(chart)
