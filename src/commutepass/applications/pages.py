@@ -5,9 +5,10 @@ gates as the API."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -85,9 +86,50 @@ def _apply_page(request: Request, app: App, user: User, status_code: int = 200, 
     )
 
 
-async def _apply_post(
-    request: Request, app: App, user: User, files: dict[str, UploadFile | None], form: dict[str, str]
-) -> Response:
+@dataclass(frozen=True, slots=True)
+class ApplyForm:
+    """What the application form posts (the same fields for the citizen, the officer at a
+    checkpoint and the community worker; a citizen picks ``who``, staff type ``id_number``)."""
+
+    form: dict[str, str]
+    files: dict[str, UploadFile | None]
+
+
+def apply_form(
+    who: Annotated[str, Form()] = "0",
+    id_number: Annotated[str, Form()] = "",
+    statement: Annotated[str, Form()] = "",
+    commuter_class: Annotated[str, Form()] = "daily",
+    home_county: Annotated[str, Form()] = "",
+    work_county: Annotated[str, Form()] = "",
+    id_card: Annotated[UploadFile | None, File()] = None,
+    work_proof: Annotated[UploadFile | None, File()] = None,
+    residence_proof: Annotated[UploadFile | None, File()] = None,
+    nat_proof: Annotated[UploadFile | None, File()] = None,
+) -> ApplyForm:
+    return ApplyForm(
+        form={
+            "who": who,
+            "id_number": id_number,
+            "statement": statement,
+            "commuter_class": commuter_class,
+            "home_county": home_county,
+            "work_county": work_county,
+        },
+        files={
+            "id_card": id_card,
+            "work_proof": work_proof,
+            "residence_proof": residence_proof,
+            "nat_proof": nat_proof,
+        },
+    )
+
+
+Applied = Annotated[ApplyForm, Depends(apply_form)]
+
+
+async def _apply_post(request: Request, app: App, user: User, posted: ApplyForm) -> Response:
+    files, form = posted.files, posted.form
     try:
         docs = await _read_documents(files)
         id_number = await run_in_threadpool(
@@ -107,34 +149,8 @@ async def citizen_apply(request: Request, app: AppDep, user: Citizen) -> Respons
 
 
 @router.post("/citizen/apply")
-async def citizen_apply_post(
-    request: Request,
-    app: AppDep,
-    user: Citizen,
-    who: Annotated[str, Form()] = "0",
-    statement: Annotated[str, Form()] = "",
-    commuter_class: Annotated[str, Form()] = "daily",
-    home_county: Annotated[str, Form()] = "",
-    work_county: Annotated[str, Form()] = "",
-    id_card: Annotated[UploadFile | None, File()] = None,
-    work_proof: Annotated[UploadFile | None, File()] = None,
-    residence_proof: Annotated[UploadFile | None, File()] = None,
-    nat_proof: Annotated[UploadFile | None, File()] = None,
-) -> Response:
-    form = {
-        "who": who,
-        "statement": statement,
-        "commuter_class": commuter_class,
-        "home_county": home_county,
-        "work_county": work_county,
-    }
-    files = {
-        "id_card": id_card,
-        "work_proof": work_proof,
-        "residence_proof": residence_proof,
-        "nat_proof": nat_proof,
-    }
-    return await _apply_post(request, app, user, files, form)
+async def citizen_apply_post(request: Request, app: AppDep, user: Citizen, posted: Applied) -> Response:
+    return await _apply_post(request, app, user, posted)
 
 
 @router.get("/checkpoint/apply")
@@ -143,34 +159,8 @@ async def checkpoint_apply(request: Request, app: AppDep, user: Officer) -> Resp
 
 
 @router.post("/checkpoint/apply")
-async def checkpoint_apply_post(
-    request: Request,
-    app: AppDep,
-    user: Officer,
-    id_number: Annotated[str, Form()] = "",
-    statement: Annotated[str, Form()] = "",
-    commuter_class: Annotated[str, Form()] = "daily",
-    home_county: Annotated[str, Form()] = "",
-    work_county: Annotated[str, Form()] = "",
-    id_card: Annotated[UploadFile | None, File()] = None,
-    work_proof: Annotated[UploadFile | None, File()] = None,
-    residence_proof: Annotated[UploadFile | None, File()] = None,
-    nat_proof: Annotated[UploadFile | None, File()] = None,
-) -> Response:
-    form = {
-        "id_number": id_number,
-        "statement": statement,
-        "commuter_class": commuter_class,
-        "home_county": home_county,
-        "work_county": work_county,
-    }
-    files = {
-        "id_card": id_card,
-        "work_proof": work_proof,
-        "residence_proof": residence_proof,
-        "nat_proof": nat_proof,
-    }
-    return await _apply_post(request, app, user, files, form)
+async def checkpoint_apply_post(request: Request, app: AppDep, user: Officer, posted: Applied) -> Response:
+    return await _apply_post(request, app, user, posted)
 
 
 # --- the community (社区代为申请) -----------------------------------------------------------------
@@ -182,34 +172,8 @@ async def community_apply(request: Request, app: AppDep, user: Community) -> Res
 
 
 @router.post("/community")
-async def community_apply_post(
-    request: Request,
-    app: AppDep,
-    user: Community,
-    id_number: Annotated[str, Form()] = "",
-    statement: Annotated[str, Form()] = "",
-    commuter_class: Annotated[str, Form()] = "daily",
-    home_county: Annotated[str, Form()] = "",
-    work_county: Annotated[str, Form()] = "",
-    id_card: Annotated[UploadFile | None, File()] = None,
-    work_proof: Annotated[UploadFile | None, File()] = None,
-    residence_proof: Annotated[UploadFile | None, File()] = None,
-    nat_proof: Annotated[UploadFile | None, File()] = None,
-) -> Response:
-    form = {
-        "id_number": id_number,
-        "statement": statement,
-        "commuter_class": commuter_class,
-        "home_county": home_county,
-        "work_county": work_county,
-    }
-    files = {
-        "id_card": id_card,
-        "work_proof": work_proof,
-        "residence_proof": residence_proof,
-        "nat_proof": nat_proof,
-    }
-    return await _apply_post(request, app, user, files, form)
+async def community_apply_post(request: Request, app: AppDep, user: Community, posted: Applied) -> Response:
+    return await _apply_post(request, app, user, posted)
 
 
 # --- hotline -----------------------------------------------------------------------------------
