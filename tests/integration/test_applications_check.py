@@ -31,7 +31,9 @@ def _users(app: App, citizen_id: str) -> dict[str, User]:
         "citizen": Role.CITIZEN,
     }
     for name, role in made.items():
-        auth.add_user(app, name, "long enough passphrase", role, id_number=citizen_id if role is Role.CITIZEN else None)
+        auth.add_user(
+            app, name, "long enough passphrase", role, id_number=citizen_id if role is Role.CITIZEN else None
+        )
     return {name: auth.sign_in(app, name, "long enough passphrase").user for name in made}
 
 
