@@ -234,7 +234,7 @@ def run_demo(settings: Settings, *, people: int, days: int, port: int, serve: bo
     _say(f"5. Serving the pages and the API; the clock is held at {moment:%Y-%m-%d %H:%M} (Beijing time).")
     _say(f"   Sign in at {base}/login — one user per role / 各角色登录账号:")
     for role, username, password in sign_ins:
-        _say(f"   {role.value:<8} {username:<13} password {password:<17} → {base}{home_of(role)}")
+        _say(f"   {role.value:<9} {username:<14} password {password:<17} → {base}{home_of(role)}")
     _say(f"   API (OpenAPI) {base}/docs  (POST /v1/auth/token with the same names and passwords)")
     _say("   (Ctrl-C to stop)")
     from commutepass.app import run
