@@ -95,8 +95,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/admin/jobs"): frozenset({ADM}),
     ("GET", "/v1/flow"): frozenset({ANA, ADM}),
     ("GET", "/v1/alerts"): frozenset({ANA, ADM}),
-    ("GET", "/v1/alerts/{alert_id}"): frozenset({ANA, ADM}),
-    ("POST", "/v1/alerts/{alert_id}/acknowledge"): frozenset({ANA, ADM}),
+    ("GET", "/v1/alerts/{alert_id:int}"): frozenset({ANA, ADM}),
+    ("POST", "/v1/alerts/{alert_id:int}/acknowledge"): frozenset({ANA, ADM}),
     ("POST", "/v1/alerts/evaluate"): frozenset({ADM}),
     # the web pages: the same gate; a page answers 401 with the sign-in form and 403 with a page
     ("GET", "/"): PUBLIC,
@@ -195,7 +195,7 @@ def test_every_route_declares_its_roles_once_as_the_matrix_says(client: StaffCli
 
 
 def _call(client: StaffClient, method: str, path: str, headers: dict[str, str]) -> int:
-    url = re.sub(r"{(\w+)}", lambda m: SAMPLE_PATH[m.group(1)], path)
+    url = re.sub(r"{(\w+)(?::\w+)?}", lambda m: SAMPLE_PATH[m.group(1)], path)
     if method == "GET":
         return client.get(url, headers=headers).status_code
     if path in ("/v1/auth/token", "/login"):
