@@ -24,7 +24,7 @@ from commutepass.domain.facts import Membership, NatResult, Override, PersonFact
 from commutepass.domain.identity import parse_resident_id
 from commutepass.domain.policy import CommuterClass, Policy
 from commutepass.domain.regions import region_catalog
-from commutepass.domain.timeline import TICK, Timeline, change_instants
+from commutepass.domain.timeline import TICK, Span, Timeline, change_instants
 from commutepass.policies import builtin_policies
 
 from .conftest import risk_map
@@ -164,7 +164,7 @@ def test_a_timeline_gives_decide_checks_outcome_at_every_moment(
     end = start + timedelta(microseconds=span_us)
     facts = data.draw(person_facts(ending_inside(start, end) | instants))
     decide = _decider(facts, policy, risk, mode, smartphone)
-    timeline = Timeline(facts, policy, start, end)
+    timeline = Timeline(facts, Span(policy, start, end))
     probes = [start + timedelta(microseconds=int(f * span_us)) for f in moments]
     # every listed instant and its neighbours: where a missing or misplaced instant shows
     probes += [m for s in timeline.starts for m in (s - TICK, s, s + TICK) if start <= m < end]

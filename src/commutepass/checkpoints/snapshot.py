@@ -47,7 +47,7 @@ from commutepass.domain.facts import (
 from commutepass.domain.identity import ResidentId, parse_resident_id, region_code_ever_existed
 from commutepass.domain.policy import CommuterClass, Decision, Policy, PolicyBook
 from commutepass.domain.regions import RegionCatalog
-from commutepass.domain.timeline import TICK, Timeline
+from commutepass.domain.timeline import TICK, Span, Timeline
 from commutepass.policies import policy_from_text
 
 SNAPSHOT_VERSION = 1
@@ -65,6 +65,8 @@ def pseudonym(key: bytes, number: str) -> bytes:
 
 
 _CHECK_DIGITS = "0123456789X"
+_YEAR_STARTED = date.today().year
+"""A birth year before this one is in the past whenever the check runs (no clock read)."""
 
 
 def swiped_resident(text: str) -> ResidentId:
@@ -81,7 +83,11 @@ def swiped_resident(text: str) -> ResidentId:
                 birth = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
             except ValueError:
                 birth = None
-            if birth is not None and birth <= date.today() and region_code_ever_existed(text[:6]):
+            if (
+                birth is not None
+                and (birth.year < _YEAR_STARTED or birth <= date.today())
+                and region_code_ever_existed(text[:6])
+            ):
                 return ResidentId(number=text, birth_date=birth, region_code=text[:6])
     return parse_resident_id(text)
 
@@ -200,9 +206,8 @@ class OfflineSnapshot:
     )
     """Per person (pseudonym, or birth date for people the snapshot does not hold) and per
     (policy, mode, smartphone): the decisions between the instants they can change."""
-    _limits: dict[int, tuple[Policy, timedelta, timedelta, datetime]] = field(
-        default_factory=dict, repr=False
-    )
+    _spans: dict[int, Span] = field(default_factory=dict, repr=False)
+    """Per policy (by id; the span holds the policy): where the snapshot is usable under it."""
     _catalog: RegionCatalog | None = field(default=None, repr=False)
     _offline_reasons: dict[int, Reason] = field(default_factory=dict, repr=False)
 
@@ -324,11 +329,10 @@ class OfflineSnapshot:
             # the outcomes kept were decided with another catalog
             self._catalog = catalog
             self._timelines.clear()
-        limits = self._limits.get(id(policy))
-        if limits is None or limits[0] is not policy:
-            limits = self._hold(policy)
-        _policy, skew, limit, end = limits
-        if age > limit or age < skew:
+        span = self._spans.get(id(policy))
+        if span is None or span.policy is not policy:
+            span = self._span(policy)
+        if not span.start <= at < span.end:
             return self.decide_each_time(resident, policy, at, catalog, mode=mode, smartphone=smartphone)
         pid = pseudonym(self.key, resident.number)
         owner: bytes | date = pid if pid in self.records or pid in self.local_entries else resident.birth_date
@@ -340,14 +344,15 @@ class OfflineSnapshot:
         facts: PersonFacts | None = None
         if timeline is None:
             facts = self.facts(resident, pid, policy)
-            timeline = timelines[variant] = Timeline(facts, policy, self.as_of + skew, end)
-
-        def decide(moment: datetime) -> CheckOutcome:
-            person = facts if facts is not None else self.facts(resident, pid, policy)
-            return decide_check(person, policy, moment, self.risk, catalog, mode=mode, smartphone=smartphone)
-
-        outcome = timeline.outcome(at, decide)
-        assert outcome is not None  # the timeline spans every usable moment
+            timeline = timelines[variant] = Timeline(facts, span)
+        i = timeline.find(at)
+        outcome = timeline.outcomes[i]
+        if outcome is None:
+            if facts is None:
+                facts = self.facts(resident, pid, policy)
+            outcome = timeline.outcomes[i] = decide_check(
+                facts, policy, timeline.starts[i], self.risk, catalog, mode=mode, smartphone=smartphone
+            )
         return self._answer(outcome, policy, age)
 
     def decide_each_time(
@@ -404,15 +409,17 @@ class OfflineSnapshot:
             usable=True,
         )
 
-    def _hold(self, policy: Policy) -> tuple[Policy, timedelta, timedelta, datetime]:
-        """Keep ``policy`` (so its id cannot be reused while timelines are keyed by it) with the
-        span in which the snapshot is usable under it."""
-        skew = -timedelta(minutes=policy.offline.clock_skew_minutes)
-        limit = timedelta(hours=policy.offline.snapshot_max_age_hours)
-        # usable while -skew <= age <= limit: the timeline spans [as_of - skew, as_of + limit]
-        held = (policy, skew, limit, self.as_of + limit + TICK)
-        self._limits[id(policy)] = held
-        return held
+    def _span(self, policy: Policy) -> Span:
+        """The span in which the snapshot is usable under ``policy`` (``-skew <= age <= limit``),
+        kept with the policy (so its id cannot be reused while timelines are keyed by it)."""
+        start = self.as_of - timedelta(minutes=policy.offline.clock_skew_minutes)
+        end = self.as_of + timedelta(hours=policy.offline.snapshot_max_age_hours) + TICK
+        span = self._spans[id(policy)] = Span(policy, start, end)
+        return span
+
+    def forget_timelines(self) -> None:
+        """Drop every timeline kept (they are rebuilt on the next swipes)."""
+        self._timelines.clear()
 
     def timelines(self) -> int:
         """How many people (or birth dates, for people the snapshot does not hold) have a timeline."""

@@ -55,46 +55,79 @@ def fact_times(facts: PersonFacts) -> list[datetime]:
     return times
 
 
+class Span:
+    """``[start, end)`` under one policy, with what does not depend on the person: the policy's
+    durations and the Beijing midnights inside (computed once, shared by every timeline)."""
+
+    __slots__ = ("durations", "end", "longest", "midnights", "policy", "start")
+
+    def __init__(self, policy: Policy, start: datetime, end: datetime) -> None:
+        self.policy = policy
+        self.start = start
+        self.end = end
+        self.durations = policy_durations(policy)
+        self.longest = max(self.durations)
+        midnights = []
+        day = local_date(start)
+        while (midnight := local_midnight(day)) < end:
+            if midnight > start:
+                midnights.append(midnight)
+            day += timedelta(days=1)
+        self.midnights = tuple(midnights)
+
+    def change_instants(self, facts: PersonFacts) -> list[datetime]:
+        """The sorted instants in ``(start, end)`` at which ``decide_check``'s outcome for
+        ``facts`` under the span's policy can change (a superset: at some nothing changes)."""
+        start, end = self.start, self.end
+        earliest = start - self.longest - TICK
+        found = set(self.midnights)
+        for time in fact_times(facts):
+            if time >= end or time <= earliest:
+                continue  # no duration brings it inside
+            for duration in self.durations:
+                instant = time + duration
+                if start < instant < end:
+                    found.add(instant)
+                instant += TICK
+                if start < instant < end:
+                    found.add(instant)
+        return sorted(found)
+
+
 def change_instants(facts: PersonFacts, policy: Policy, start: datetime, end: datetime) -> list[datetime]:
-    """The sorted instants in ``(start, end)`` at which ``decide_check``'s outcome for ``facts``
-    under ``policy`` can change (a superset: at some of them nothing changes)."""
-    candidates: set[datetime] = set()
-    durations = policy_durations(policy)
-    for time in fact_times(facts):
-        for duration in durations:
-            instant = time + duration
-            candidates.add(instant)
-            candidates.add(instant + TICK)
-    day = local_date(start)
-    while (midnight := local_midnight(day)) < end:
-        candidates.add(midnight)
-        day += timedelta(days=1)
-    return sorted(c for c in candidates if start < c < end)
+    """``Span(policy, start, end).change_instants(facts)``."""
+    return Span(policy, start, end).change_instants(facts)
 
 
 class Timeline:
-    """One person's outcomes over ``[start, end)`` for one policy and one kind of swipe.
+    """One person's outcomes over a span, for one kind of swipe.
 
-    ``starts[i]`` opens the i-th interval (``starts[0]`` is ``start``); an interval's outcome is
-    decided on first need, by the caller's ``decide`` at the interval's first instant, then kept.
+    ``starts[i]`` opens the i-th interval (``starts[0]`` is the span's start); an interval's
+    outcome is decided on first need, by ``decide_check`` at the interval's first instant (the
+    caller's ``decide``), then kept.
     """
 
     __slots__ = ("end", "outcomes", "starts")
 
-    def __init__(self, facts: PersonFacts, policy: Policy, start: datetime, end: datetime) -> None:
-        self.starts = [start, *change_instants(facts, policy, start, end)]
-        self.end = end
+    def __init__(self, facts: PersonFacts, span: Span) -> None:
+        self.starts = [span.start, *span.change_instants(facts)]
+        self.end = span.end
         self.outcomes: list[CheckOutcome | None] = [None] * len(self.starts)
 
+    def find(self, at: datetime) -> int:
+        """The interval holding ``at``: its index, or -1 outside the span."""
+        if at >= self.end or at < self.starts[0]:
+            return -1
+        return bisect_right(self.starts, at) - 1
+
     def outcome(self, at: datetime, decide: Callable[[datetime], CheckOutcome]) -> CheckOutcome | None:
-        """The outcome at ``at`` (None: outside the timeline's span, decide it directly)."""
-        starts = self.starts
-        if at >= self.end or at < starts[0]:
+        """The outcome at ``at`` (None: outside the span, decide it directly)."""
+        i = self.find(at)
+        if i < 0:
             return None
-        i = bisect_right(starts, at) - 1
         found = self.outcomes[i]
         if found is None:
-            found = self.outcomes[i] = decide(starts[i])
+            found = self.outcomes[i] = decide(self.starts[i])
         return found
 
     def fill(self, decide: Callable[[datetime], CheckOutcome]) -> None:
