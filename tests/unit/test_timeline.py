@@ -264,6 +264,17 @@ def test_people_the_snapshot_does_not_hold_share_a_timeline_per_birth_date() -> 
     assert snapshot.timelines() == 2  # their own entry makes their facts their own
 
 
+def test_timelines_kept_are_bounded_and_answers_stay_the_same() -> None:
+    key = b"k" * 32
+    snapshot = OfflineSnapshot(AS_OF, P2021.version, key, {}, RISK, max_timelines=2)
+    direct = OfflineSnapshot(AS_OF, P2021.version, key, {}, RISK)
+    for n in range(5):
+        resident = parse_resident_id(_number(n, date(1985, 6, 1) + timedelta(days=n)))
+        got = snapshot.decide(resident, P2021, AS_OF, CATALOG, mode=Mode.ROAD)
+        assert got == direct.decide_each_time(resident, P2021, AS_OF, CATALOG, mode=Mode.ROAD)
+        assert 1 <= snapshot.timelines() <= 2
+
+
 VALID = [_number(n, date(1990, 3, 7)) for n in range(3)] + ["11010519491231002X"]
 noise = st.text(alphabet="0123456789Xx -\t١²", max_size=22)
 

@@ -53,6 +53,8 @@ from commutepass.policies import policy_from_text
 SNAPSHOT_VERSION = 1
 MAX_SNAPSHOT_BYTES = 200 * 1024 * 1024
 """Cap on the inflated snapshot (1 M commuters take about 30 MB)."""
+MAX_TIMELINES = 100_000
+"""About 1.8 KB each (bench/bench_credentials.py): some 180 MB at most, a day of a busy checkpoint."""
 _CLASSES = list(CommuterClass)
 _SOURCES = list(Source)
 _LEVELS = list(RiskLevel)
@@ -201,6 +203,8 @@ class OfflineSnapshot:
     withdrawn: tuple[str, ...] = ()
     local_entries: dict[bytes, datetime] = field(default_factory=dict)
     """Entries the checkpoint itself let through since the snapshot (its own swipes)."""
+    max_timelines: int = MAX_TIMELINES
+    """At most this many people (or birth dates) keep timelines; beyond, all are dropped."""
     _timelines: dict[bytes | date, dict[tuple[int, Mode, bool], Timeline]] = field(
         default_factory=dict, repr=False
     )
@@ -338,6 +342,8 @@ class OfflineSnapshot:
         owner: bytes | date = pid if pid in self.records or pid in self.local_entries else resident.birth_date
         timelines = self._timelines.get(owner)
         if timelines is None:
+            if len(self._timelines) >= self.max_timelines:
+                self._timelines.clear()  # a bound on memory: they are rebuilt on the next swipes
             timelines = self._timelines[owner] = {}
         variant = (id(policy), mode, smartphone)
         timeline = timelines.get(variant)
