@@ -1,7 +1,7 @@
 """Benchmark: signed-code verifications and offline ID decisions per second per core, snapshot size.
 
     uv run python bench/bench_credentials.py [--codes 3000] [--swipes 50000] [--commuters 1000000]
-        [--rounds 3] [--eager 20000] [--write-docs]
+        [--rounds 3] [--eager 20000] [--profile] [--write-docs]
 
 All in one process (one core), on synthetic data made here:
   1. QR verification: ``Verifier.verify`` (base45, zlib, COSE_Sign1 ES256 signature against the
@@ -23,9 +23,11 @@ With --write-docs the table replaces the section between the markers in docs/ben
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import os
 import platform
+import pstats
 import random
 import statistics
 import sys
@@ -206,7 +208,14 @@ def _same(got: list[OfflineAnswer], want: list[OfflineAnswer]) -> int:
 
 
 def bench_offline(
-    ring: KeyRing, signed: bytes, key: bytes, swipes: int, commuters: int, rounds: int, eager: int
+    ring: KeyRing,
+    signed: bytes,
+    key: bytes,
+    swipes: int,
+    commuters: int,
+    rounds: int,
+    eager: int,
+    profile: bool = False,
 ) -> Offline:
     catalog = region_catalog()
     result = Offline()
@@ -237,6 +246,15 @@ def bench_offline(
         result.again.append(rate)
         result.compared += _same(got, want)
     del got, want
+    if profile:
+        # where a swipe's time goes, first swipes then the same people again (to stderr)
+        for label, moment in (("first swipes", first_at), ("the same people an hour later", again_at)):
+            if moment is first_at:
+                snapshot.forget_timelines()
+            profiler = cProfile.Profile()
+            profiler.runcall(_pass, snapshot, numbers, moment, catalog, policy, direct=False)
+            print(f"--- profile of the timelines, {label}", file=sys.stderr)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
     # what the timelines kept take: traced while the first swipes build them again
     snapshot.forget_timelines()
     gc.collect()
@@ -312,13 +330,16 @@ def main() -> None:
     parser.add_argument(
         "--eager", type=int, default=20_000, help="people whose whole timelines are decided ahead (sample)"
     )
+    parser.add_argument("--profile", action="store_true", help="cProfile the timelines' passes (stderr)")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="commutepass-bench-") as tmp:
         ring = KeyRing(Path(tmp), b"bench")
         verified, answered, longest = bench_codes(ring, args.codes)
         signed, key, build_s = build_snapshot(ring, args.commuters)
-        offline = bench_offline(ring, signed, key, args.swipes, args.commuters, args.rounds, args.eager)
+        offline = bench_offline(
+            ring, signed, key, args.swipes, args.commuters, args.rounds, args.eager, args.profile
+        )
     size_mb = len(signed) / 1_000_000
     o = offline
     first_ratio = [f / d for f, d in zip(o.first, o.direct[0::2], strict=True)]
