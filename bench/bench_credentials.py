@@ -13,7 +13,8 @@ All in one process (one core), on synthetic data made here:
      stdnum's ID validation, pseudonym HMAC, facts, the core's ``decide_check`` on every swipe)
      and by the timelines (``decide``: the cheap ID read, HMAC, the person's timeline, built and
      decided on the first swipe in an interval); first swipes (no timeline kept), then the same
-     people an hour later. Every answer of the timelines is compared with the former path's.
+     people an hour later. Every answer of the timelines is compared with the former path's (in
+     untimed passes that keep the answers; timed passes keep none, as a checkpoint keeps none).
      Then the memory a kept timeline takes, the cost of deciding every interval ahead for a
      sample of ``--eager`` people, and the answer rendered.
   3. The signed snapshot's size for ``--commuters`` commuters.
@@ -186,18 +187,23 @@ def _pass(
     policy: Policy,
     *,
     direct: bool,
+    keep: bool = False,
 ) -> tuple[float, list[OfflineAnswer]]:
-    """One pass over the swipes: (swipes/s, answers)."""
+    """One pass over the swipes: (swipes/s, the answers if ``keep``). Timed passes keep none,
+    as a checkpoint keeps none: holding 50,000 answers makes the cyclic garbage collector walk
+    them, which is the benchmark's cost, not the checkpoint's."""
     answers: list[OfflineAnswer] = []
-    add = answers.append
+    add = answers.append if keep else _drop
+    decide = snapshot.decide_each_time if direct else snapshot.decide
+    read = parse_resident_id if direct else swiped_resident
     t0 = time.perf_counter()
-    if direct:
-        for number in numbers:
-            add(snapshot.decide_each_time(parse_resident_id(number), policy, at, catalog, mode=Mode.ROAD))
-    else:
-        for number in numbers:
-            add(snapshot.decide(swiped_resident(number), policy, at, catalog, mode=Mode.ROAD))
+    for number in numbers:
+        add(decide(read(number), policy, at, catalog, mode=Mode.ROAD))
     return _rate(len(numbers), time.perf_counter() - t0), answers
+
+
+def _drop(_answer: OfflineAnswer) -> None:
+    return None
 
 
 def _same(got: list[OfflineAnswer], want: list[OfflineAnswer]) -> int:
@@ -230,22 +236,24 @@ def bench_offline(
     # half the swipes are people in the snapshot, half people it does not know, these with birth
     # dates spread over 44 years (they share a timeline per birth date, as strangers' do)
     numbers = [_id_number(n if n % 2 == 0 else commuters + n * 1009) for n in range(swipes)]
-    # rounds alternate the two paths, so that the machine's load falls on both alike: the former
-    # path, the timelines on first swipes (none kept), the former path an hour later, the
-    # timelines an hour later (the same people again); each answer compared with the former's
-    for _round in range(rounds):
-        rate, want = _pass(snapshot, numbers, first_at, catalog, policy, direct=True)
-        result.direct.append(rate)
-        snapshot.forget_timelines()
-        rate, got = _pass(snapshot, numbers, first_at, catalog, policy, direct=False)
-        result.first.append(rate)
-        result.compared += _same(got, want)
-        rate, want = _pass(snapshot, numbers, again_at, catalog, policy, direct=True)
-        result.direct.append(rate)
-        rate, got = _pass(snapshot, numbers, again_at, catalog, policy, direct=False)
-        result.again.append(rate)
+    # every answer of the timelines compared with the former path's, untimed: first swipes (no
+    # timeline kept), then the same people an hour later
+    for moment, fresh in ((first_at, True), (again_at, False)):
+        want = _pass(snapshot, numbers, moment, catalog, policy, direct=True, keep=True)[1]
+        if fresh:
+            snapshot.forget_timelines()
+        got = _pass(snapshot, numbers, moment, catalog, policy, direct=False, keep=True)[1]
         result.compared += _same(got, want)
     del got, want
+    # timed rounds alternate the two paths, so that the machine's load falls on both alike: the
+    # former path, the timelines on first swipes (none kept), the former path an hour later,
+    # the timelines an hour later (the same people again)
+    for _round in range(rounds):
+        result.direct.append(_pass(snapshot, numbers, first_at, catalog, policy, direct=True)[0])
+        snapshot.forget_timelines()
+        result.first.append(_pass(snapshot, numbers, first_at, catalog, policy, direct=False)[0])
+        result.direct.append(_pass(snapshot, numbers, again_at, catalog, policy, direct=True)[0])
+        result.again.append(_pass(snapshot, numbers, again_at, catalog, policy, direct=False)[0])
     if profile:
         # where a swipe's time goes, first swipes then the same people again (to stderr)
         for label, moment in (("first swipes", first_at), ("the same people an hour later", again_at)):
