@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
@@ -203,7 +203,7 @@ def swipes(draw: st.DrawFn) -> list[tuple[int, timedelta, Mode, bool, bool]]:
     """(person, time after the snapshot, mode, smartphone, let in) for up to 20 swipes."""
     return draw(
         st.lists(
-            st.tuples(st.integers(0, 4), afters, st.sampled_from(Mode), st.booleans(), st.booleans()),
+            st.tuples(st.integers(0, 5), afters, st.sampled_from(Mode), st.booleans(), st.booleans()),
             max_size=20,
         )
     )
@@ -214,12 +214,25 @@ def _number(n: int, birth: date) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+FIRST_CHECK = PersonFacts(
+    birth_date=date(1988, 5, 5),
+    membership=Membership(CommuterClass.DAILY, Source.APPLICATION, AS_OF - timedelta(days=1)),
+    nats=(NatResult(AS_OF - timedelta(hours=20), AS_OF - timedelta(hours=12), False),),
+)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     people=st.lists(person_facts(minutes), min_size=5, max_size=5),
     held=st.lists(st.booleans(), min_size=5, max_size=5),
     policy=st.sampled_from(POLICIES),
     plan=swipes(),
+)
+@example(  # the commuter's first check, then their next swipe in the same interval
+    people=[FIRST_CHECK] * 5,
+    held=[False] * 5,
+    policy=P2021,
+    plan=[(5, timedelta(hours=1), Mode.ROAD, True, True), (5, timedelta(hours=2), Mode.ROAD, True, False)],
 )
 def test_the_snapshots_timelines_give_its_direct_decisions_swipe_by_swipe(
     people: list[PersonFacts],
@@ -230,6 +243,10 @@ def test_the_snapshots_timelines_give_its_direct_decisions_swipe_by_swipe(
     """People the snapshot holds and people it does not (two of them share a birth date, so a
     timeline is shared), swiped at moments in and out of the usable span, some let in."""
     key = b"k" * 32
+    # and a commuter yet to make their first check under the policy, with a valid NAT: letting
+    # them in changes their next decision (their timeline must not outlive their entry)
+    people = [*people, FIRST_CHECK]
+    held = [*held, True]
     births = [p.birth_date for p in people]
     births[1] = births[0]
     numbers = [_number(n, b) for n, b in enumerate(births)]
