@@ -3,7 +3,8 @@
 Every swipe is written to a local SQLite outbox (with a fresh UUID) *before* anything is sent.
 Then all unsent swipes are sent in order; the service records each swipe id once. If the
 service cannot be reached, the swipe is decided from the signed snapshot (the core's
-``decide_check`` over the snapshot's facts) and stays in the outbox until a later send
+``decide_check`` over the snapshot's facts, kept per person between the instants the decision
+can change: ``domain/timeline.py``) and stays in the outbox until a later send
 succeeds. So no swipe is lost (it is on disk first) and none counts twice (the id).
 The ID number is kept only until the swipe is sent, then erased from the outbox.
 
@@ -27,7 +28,7 @@ import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from commutepass.checkpoints.snapshot import OfflineSnapshot, decode_b64
+from commutepass.checkpoints.snapshot import OfflineSnapshot, decode_b64, swiped_resident
 from commutepass.checks.service import ENTERING, checked_site, policy_in_force, view
 from commutepass.credentials.revocation import FilterUpdate, RevocationFilter
 from commutepass.credentials.trust import Anchors, load_anchor
@@ -266,7 +267,7 @@ class Checkpoint:
         self, id_number: str, at: datetime, site: str, mode: Mode, smartphone: bool = True
     ) -> dict[str, Any]:
         """Record the swipe, send it (and any waiting before it), or decide it locally."""
-        resident = parse_resident_id(id_number)
+        resident = swiped_resident(id_number)
         site = checked_site(site)
         swipe_id = str(uuid.uuid4())
         self.db.execute(
