@@ -177,6 +177,46 @@ def view(
     }
 
 
+def brief(
+    masked_id: str,
+    at: datetime,
+    site: str,
+    mode: Mode,
+    outcome: CheckOutcome,
+    policy: Policy,
+    *,
+    role: Role | None,
+) -> dict[str, Any]:
+    """The answer of a check without its texts: the decision, the code and the reason codes, as
+    ``role`` may see them (an officer's leaves out the codes of reasons that name a place, as in
+    ``view``). What a checkpoint's screen and a batch line need; the texts are ``view``'s, on
+    demand. Each reason code maps to its texts in ``domain.reasons.CATALOG``."""
+    officer = not sees_travel(role)
+    status = outcome.status
+
+    def codes(reasons: Iterable[Reason]) -> list[str]:
+        return [r.code for r in reasons if not (officer and _names_a_place(r))]
+
+    return {
+        "decision": outcome.decision.value,
+        "id": masked_id,
+        "at": at.astimezone(BEIJING).isoformat(),
+        "policy_version": policy.version,
+        "color": status.color.value,
+        "popup": status.popup,
+        "commuter_badge": status.commuter_badge,
+        "commuter_class": status.commuter_class.value if status.commuter_class else None,
+        "nat_valid_until": status.nat_valid_until.astimezone(BEIJING).isoformat()
+        if status.nat_valid_until
+        else None,
+        "site": site,
+        "mode": mode.value,
+        "reasons": codes(outcome.reasons),
+        "status_reasons": codes(status.reasons),
+        "to_check_by_hand": codes(outcome.manual_checks),
+    }
+
+
 # --- status -----------------------------------------------------------------------------------
 
 
@@ -290,6 +330,10 @@ class Decided:
     def view(self, role: Role | None) -> dict[str, Any]:
         r = self.request
         return view(self.masked_id, r.at, r.site, r.mode, self.outcome, self.policy, role=role)
+
+    def brief(self, role: Role | None) -> dict[str, Any]:
+        r = self.request
+        return brief(self.masked_id, r.at, r.site, r.mode, self.outcome, self.policy, role=role)
 
 
 def swipe_row(
@@ -544,10 +588,12 @@ def check_requests(
 
 
 def check_batch(
-    app: App, path: Path, user: User | None = None, *, commit_every: int = 1000
+    app: App, path: Path, user: User | None = None, *, commit_every: int = 1000, explain: bool = True
 ) -> Iterator[dict[str, Any]]:
     """Checks in file order, each recorded and audited like a single ``check``; a check sees
-    every earlier one of the same person (the batch is written before that person is read)."""
+    every earlier one of the same person (the batch is written before that person is read).
+    ``explain``: each line with its texts (``view``), or only the decision and the codes
+    (``brief``: the texts are not rendered at all)."""
     by = user or cli_user()
     conn = app.engine.connect()
     transaction = conn.begin()
@@ -578,7 +624,7 @@ def check_batch(
                 flush()
                 transaction.commit()
                 transaction = conn.begin()
-            yield {"row": number, **decided.view(by.role)}
+            yield {"row": number, **(decided.view(by.role) if explain else decided.brief(by.role))}
     finally:
         # every swipe decided so far is whole in itself: keep them even if the reader stops early
         if transaction.is_active:
