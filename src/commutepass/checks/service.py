@@ -16,7 +16,9 @@ holds a place, a county or a trip date, on any path.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -387,10 +389,7 @@ class CheckSession:
         key = key or self.app.vault.key(resident)
         if key in self.waiting and self.flush is not None:
             self.flush()
-        person_id = self.reader.person_id(key)
-        if person_id is None:
-            return None, PersonFacts(birth_date=resident.birth_date)
-        return person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy, known_at)
+        return self.reader.person_facts(key, resident.birth_date, to_utc(at), policy, known_at)
 
     def decide(self, request: CheckRequest) -> Decided:
         resident = parse_resident_id(request.id_number)
@@ -421,6 +420,60 @@ def decide(app: App, request: CheckRequest) -> Decided:
     """Decide one check on its own connection (nothing written)."""
     with app.engine.connect() as conn:
         return CheckSession(app, conn).decide(request)
+
+
+class HeldReads:
+    """Deciding many checks one after the other (a server's event loop): each thread keeps one
+    connection, in autocommit (each read is its own statement and snapshot, as a check's facts
+    are one statement), instead of taking one from the pool per check — on PostgreSQL that was
+    a liveness ping, a BEGIN and a ROLLBACK around every check, each a round trip while the
+    event loop waits. Decides exactly as ``decide``. When the held connection fails it is
+    dropped and the check is decided once more the plain way, on a fresh pooled connection
+    (whose failure is the store's usual error: 503 to an HTTP client)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> CheckSession:
+        session: CheckSession | None = getattr(self._local, "session", None)
+        if session is None:
+            conn = self.app.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with self._lock:
+                self._held.append(conn)
+            session = self._local.session = CheckSession(self.app, conn)
+        return session
+
+    def _drop(self, session: CheckSession) -> None:
+        self._local.session = None
+        with self._lock:
+            if session.conn in self._held:
+                self._held.remove(session.conn)
+        with contextlib.suppress(Exception):  # already broken: nothing to give back
+            session.conn.invalidate()
+            session.conn.close()
+
+    def decide(self, request: CheckRequest) -> Decided:
+        try:
+            session = self._session()
+        except Exception:
+            return decide(self.app, request)
+        try:
+            return session.decide(request)
+        except InputError:  # the request's fault (no policy in force included), not the store's
+            raise
+        except Exception:
+            self._drop(session)
+            return decide(self.app, request)
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for conn in held:
+            with contextlib.suppress(Exception):  # the store is gone: the pool goes with the app
+                conn.close()
 
 
 # --- recording --------------------------------------------------------------------------------
