@@ -20,6 +20,7 @@ import contextlib
 import csv
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -431,11 +432,21 @@ class HeldReads:
     dropped and the check is decided once more the plain way, on a fresh pooled connection
     (whose failure is the store's usual error: 503 to an HTTP client)."""
 
+    OFFLOAD_THREADS = 4
+    """Threads deciding checks on a networked store (PostgreSQL): while one waits for its
+    statement, the event loop and the others go on (the driver lets go of the GIL while it
+    waits). On SQLite the read costs CPU, not waiting: the checks stay on the event loop."""
+
     def __init__(self, app: App) -> None:
         self.app = app
         self._local = threading.local()
         self._held: list[Connection] = []
         self._lock = threading.Lock()
+        self.executor: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(self.OFFLOAD_THREADS, thread_name_prefix="check-reads")
+            if app.engine.dialect.name != "sqlite"
+            else None
+        )
 
     def _session(self) -> CheckSession:
         session: CheckSession | None = getattr(self._local, "session", None)
@@ -469,6 +480,8 @@ class HeldReads:
             return decide(self.app, request)
 
     def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
         with self._lock:
             held, self._held = self._held, []
         for conn in held:

@@ -161,10 +161,15 @@ async def check_online_once(
 ) -> tuple[dict[str, Any], bool]:
     """``check_online``, with the client's ``Idempotency-Key``: a retry of the same key is
     decided and answered again but recorded and audited once. Whether this call recorded it."""
-    # a check is a few indexed reads and a pure decision (well under a millisecond): it runs on
-    # the event loop, where threads would only contend for the GIL; worker processes give the
-    # parallelism (serve --workers N)
-    decided = writer.reads.decide(request)
+    # a check is one indexed statement and a pure decision: on SQLite (CPU, no waiting) it runs
+    # on the event loop, where threads would only contend for the GIL; on PostgreSQL the
+    # statement waits on the network, so a few threads wait for it instead of the event loop.
+    # Worker processes give the parallelism (serve --workers N)
+    reads = writer.reads
+    if reads.executor is None:
+        decided = reads.decide(request)
+    else:  # a networked store: wait for the read off the event loop (see ``HeldReads``)
+        decided = await asyncio.get_running_loop().run_in_executor(reads.executor, reads.decide, request)
     swipe = decided.swipe()
     if idempotency_key is not None:
         checkpoint = f"api:{user.username}"[:64]
