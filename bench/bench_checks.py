@@ -1,14 +1,19 @@
-"""Benchmark: checkpoint checks per second, in process and over HTTP.
+"""Benchmark: checkpoint checks, in process and over HTTP, each beside its baseline (issue 15).
 
-    uv run python bench/bench_checks.py [--people 20000] [--rows 20000] [--http-seconds 15] [--write-docs]
+    uv run python bench/bench_checks.py [--people 20000] [--rows 20000] [--rounds 3] [--round-seconds 5]
+        [--stores sqlite,postgresql] [--py-spy DIR] [--write-docs]
 
 Builds a synthetic region in a temporary data directory (embedded SQLite store), then measures
-  1. the decision engine alone (facts already in memory), one core;
-  2. ``check --batch`` in process: read facts from the store, decide, render both languages,
-     record the swipe — one core;
-  3. single checks, each in its own transaction (what one API call does), one core;
-  4. HTTP: ``commutepass serve --workers 2`` under load from ``wrk`` (Debian package), signed in
-     as a checkpoint officer (Bearer token), every check recorded and audited.
+  1. in process, one core: the decision engine alone (facts in memory) before and after; the
+     plain path (``check --batch`` with the texts, facts read in six statements) and
+     ``check --batch --codes-only`` (facts in one statement), each from the same copy of the store,
+     their lines compared row by row (decision, code, badge, reason codes);
+  2. HTTP: ``commutepass serve --workers 2 --no-scheduler`` beside an empty FastAPI endpoint
+     (``empty_app.py``) served the same way, the same bodies and header sizes, under ``wrk``
+     (Debian package) in alternating rounds; on SQLite, then on a throw-away PostgreSQL cluster
+     (``serving.Cluster``, shared with ``bench_soak.py``) loaded with the same region. Every check
+     is recorded (answered after its commit) and audited. ``--py-spy DIR`` records the server's
+     processes during one more round (raw stacks, one file per process).
 With --write-docs the table replaces the section between the markers in docs/benchmarks.md.
 """
 
