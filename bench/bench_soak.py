@@ -28,7 +28,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,71 +49,11 @@ from commutepass.kit.settings import Settings
 from commutepass.loads.service import load_file
 from commutepass.synth import write_region
 from docs_section import publish  # bench/ is on sys.path when run as a script
+from serving import OUT, Cluster, free_port
 
 MARK = "bench_soak"
-OUT = Path(__file__).resolve().parent / "out"
-PG_LOGGING = (
-    "-c log_checkpoints=on -c log_lock_waits=on -c log_min_duration_statement=1000 "
-    "-c log_autovacuum_min_duration=0"
-)
 START = date(2021, 11, 1)
 PASSWORD = "bench-officer-password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Cluster:
-    """A throw-away PostgreSQL cluster (durable commits: what production would run)."""
-
-    def __init__(self) -> None:
-        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        if not found:
-            sys.exit("PostgreSQL is not installed (scripts/bootstrap --system)")
-        self.bindir = found[-1].parent
-        self.root = Path(tempfile.mkdtemp(prefix="commutepass-soak-pg-"))
-        self.as_postgres = os.geteuid() == 0
-        if self.as_postgres:
-            shutil.chown(self.root, "postgres", "postgres")
-        self.port = _free_port()
-
-    def run(self, *args: str) -> None:
-        command = [str(self.bindir / args[0]), *args[1:]]
-        if self.as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
-
-    def start(self) -> str:
-        data = self.root / "data"
-        self.run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} {PG_LOGGING}"
-        self.run("pg_ctl", "-D", str(data), "-l", str(self.root / "log"), "-w", "-o", options, "start")
-        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "soak")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/soak"
-
-    def processes(self) -> list[psutil.Process]:
-        """The cluster's server processes (postmaster, backends, checkpointer, ...)."""
-        found = []
-        for proc in psutil.process_iter(["cmdline"]):
-            cmdline = proc.info.get("cmdline") or []
-            if any(str(self.root) in part for part in cmdline):
-                found.append(proc)
-                found.extend(proc.children(recursive=True))
-        return found
-
-    def stop(self) -> None:
-        try:
-            self.run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
-        finally:
-            log = self.root / "log"
-            if log.exists():
-                OUT.mkdir(exist_ok=True)
-                shutil.copy(log, OUT / "soak-postgres.log")
-            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def pg_log_summary(path: Path) -> list[str]:
@@ -315,7 +254,7 @@ def main() -> None:
         started = time.monotonic()
         ids = build(data_dir, url, args.people)
         built = time.monotonic() - started
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "COMMUTEPASS_SECRET": "bench", "COMMUTEPASS_DATABASE_URL": url}
         command = [sys.executable, "-c", "from commutepass.cli import main; main()"]
         OUT.mkdir(exist_ok=True)
@@ -349,7 +288,7 @@ def main() -> None:
     lines = [
         f"Command: `uv run python bench/bench_soak.py --people {args.people} --minutes {args.minutes} "
         f"--share {args.share}{' --write-docs' if args.write_docs else ''}` — {args.people} synthetic people × 28 days "
-        f"(built and loaded in {built:.0f} s), PostgreSQL {cluster.bindir.parent.name} (durable commits), "
+        f"(built and loaded in {built:.0f} s), PostgreSQL {cluster.version} (durable commits), "
         f"`serve --workers 2`, Python asyncio+httpx load generator on the same machine; "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; measured {date.today()}.",
         "",

@@ -40,6 +40,7 @@ from typer.testing import CliRunner
 from commutepass.accounts.service import add_user
 from commutepass.app import create_app
 from commutepass.checkpoints.client import Checkpoint
+from commutepass.checks.service import CheckRequest, decide, preview
 from commutepass.cli import app as cli_app
 from commutepass.credentials.service import issue
 from commutepass.domain.decisions import Mode
@@ -323,6 +324,50 @@ def test_cli_batch_check_is_recorded_and_audited_once_as_the_operator(scene: Sce
     assert entry.actor.startswith("cli:") and entry.actor_role == "operator", entry
     assert line["row"] == 2 and "error" not in line, line
     assert_full_view(line)
+
+
+def test_cli_codes_only_batch_is_recorded_and_audited_once_with_the_codes_of_the_full_view(
+    scene: Scene, tmp_path: Path
+) -> None:
+    """``check --batch --codes-only``: the same pipeline (one row, one audit entry), the same
+    decision and codes as the full view, and no text rendered."""
+    full = preview(scene.app, check_request())
+    batch = write_csv(
+        tmp_path / "batch.csv",
+        ["id_number", "at", "site", "mode", "smartphone", "companions"],
+        [(TRAVELLER, CHECK_AT, SITE, "road", "true", "")],
+    )
+    before = ledger(scene.app)
+
+    (line,) = run_cli(scene, "check", "--batch", str(batch), "--codes-only")
+
+    row, entry = one_new(before, ledger(scene.app))
+    assert_refused_for_the_trip(row)
+    assert entry.actor.startswith("cli:") and entry.actor_role == "operator", entry
+    assert (line["row"], line["decision"], line["id"]) == (2, "refuse", masked(TRAVELLER)), line
+    for key in REASON_LISTS:
+        assert line[key] == codes(full[key]), (key, line, full)
+    assert "TRAVEL_CASE_COUNTY" in line["status_reasons"], line
+    assert line["popup"] == "POPUP_TRAVEL_CASE_COUNTY" and line["color"] == "yellow", line
+    assert "explanation" not in line, line
+
+
+def test_the_officer_brief_leaves_out_the_codes_of_the_trip(scene: Scene) -> None:
+    """The brief answer (codes only) keeps what the officer's view promises: no reason naming a
+    place, the same codes as the officer's full view."""
+    decided = decide(scene.app, check_request())
+    officer_view, officer_brief = decided.view(Role.OFFICER), decided.brief(Role.OFFICER)
+
+    assert_officer_view(officer_view)
+    for key in REASON_LISTS:
+        assert officer_brief[key] == codes(officer_view[key]), (key, officer_brief, officer_view)
+    assert "TRAVEL_CASE_COUNTY" not in officer_brief["status_reasons"], officer_brief
+    assert "TRAVEL_CASE_COUNTY" in decided.brief(None)["status_reasons"]
+    assert leaks(json.dumps(officer_brief, ensure_ascii=False)) == [], officer_brief
+
+
+def check_request() -> CheckRequest:
+    return CheckRequest(TRAVELLER, at(CHECK_AT), SITE, Mode.ROAD)
 
 
 def test_the_officer_view_is_the_operator_view_without_the_trip(scene: Scene) -> None:

@@ -139,6 +139,13 @@ def test_the_fact_reader_sees_only_rows_recorded_by_known_at(app: App, tmp_path:
     assert len(middle.nats) == 1 and len(middle.visits) == 1 and middle.last_entry_at is not None
     assert middle.overrides == ()
     assert [o.reason for o in everything.overrides] == ["corrected"]
+    # the one-statement read of a check sees exactly the same at each horizon
+    key = app.vault.key(resident)
+    with app.engine.connect() as conn:
+        reader = FactReader(conn)
+        for horizon, facts in ((nothing_yet, empty), (loaded, middle), (None, everything)):
+            assert reader.person_facts(key, resident.birth_date, T, policy, horizon) == (person_id, facts)
+        assert reader.person_facts("no such key", resident.birth_date, T, policy)[0] is None
 
 
 def test_migration_0007_carries_rows_forward_with_their_load_time(store_url: str) -> None:

@@ -75,13 +75,20 @@ def check(
         typer.Option("--batch", help="CSV: id_number,at,site,mode,smartphone,companions"),
     ] = None,
     known_at: Annotated[str | None, typer.Option("--known-at", help=KNOWN_AT_HELP)] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain/--codes-only",
+            help="With --batch: each line with the texts (default), or only the decision and the reason codes.",
+        ),
+    ] = True,
 ) -> None:
     """The checkpoint decision (recorded as a swipe), with reasons and what to check by hand."""
     _batch_or_single(id_number, batch)
     application = app_of(ctx)
     try:
         if batch is not None:
-            for line in decide.check_batch(application, batch):
+            for line in decide.check_batch(application, batch, explain=explain):
                 emit(line)
             return
         if not site:

@@ -16,8 +16,11 @@ holds a place, a county or a trip date, on any path.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -177,6 +180,46 @@ def view(
     }
 
 
+def brief(
+    masked_id: str,
+    at: datetime,
+    site: str,
+    mode: Mode,
+    outcome: CheckOutcome,
+    policy: Policy,
+    *,
+    role: Role | None,
+) -> dict[str, Any]:
+    """The answer of a check without its texts: the decision, the code and the reason codes, as
+    ``role`` may see them (an officer's leaves out the codes of reasons that name a place, as in
+    ``view``). What a checkpoint's screen and a batch line need; the texts are ``view``'s, on
+    demand. Each reason code maps to its texts in ``domain.reasons.CATALOG``."""
+    officer = not sees_travel(role)
+    status = outcome.status
+
+    def codes(reasons: Iterable[Reason]) -> list[str]:
+        return [r.code for r in reasons if not (officer and _names_a_place(r))]
+
+    return {
+        "decision": outcome.decision.value,
+        "id": masked_id,
+        "at": at.astimezone(BEIJING).isoformat(),
+        "policy_version": policy.version,
+        "color": status.color.value,
+        "popup": status.popup,
+        "commuter_badge": status.commuter_badge,
+        "commuter_class": status.commuter_class.value if status.commuter_class else None,
+        "nat_valid_until": status.nat_valid_until.astimezone(BEIJING).isoformat()
+        if status.nat_valid_until
+        else None,
+        "site": site,
+        "mode": mode.value,
+        "reasons": codes(outcome.reasons),
+        "status_reasons": codes(status.reasons),
+        "to_check_by_hand": codes(outcome.manual_checks),
+    }
+
+
 # --- status -----------------------------------------------------------------------------------
 
 
@@ -291,6 +334,10 @@ class Decided:
         r = self.request
         return view(self.masked_id, r.at, r.site, r.mode, self.outcome, self.policy, role=role)
 
+    def brief(self, role: Role | None) -> dict[str, Any]:
+        r = self.request
+        return brief(self.masked_id, r.at, r.site, r.mode, self.outcome, self.policy, role=role)
+
 
 def swipe_row(
     person_id: int | None,
@@ -343,10 +390,7 @@ class CheckSession:
         key = key or self.app.vault.key(resident)
         if key in self.waiting and self.flush is not None:
             self.flush()
-        person_id = self.reader.person_id(key)
-        if person_id is None:
-            return None, PersonFacts(birth_date=resident.birth_date)
-        return person_id, self.reader.facts(person_id, resident.birth_date, to_utc(at), policy, known_at)
+        return self.reader.person_facts(key, resident.birth_date, to_utc(at), policy, known_at)
 
     def decide(self, request: CheckRequest) -> Decided:
         resident = parse_resident_id(request.id_number)
@@ -377,6 +421,72 @@ def decide(app: App, request: CheckRequest) -> Decided:
     """Decide one check on its own connection (nothing written)."""
     with app.engine.connect() as conn:
         return CheckSession(app, conn).decide(request)
+
+
+class HeldReads:
+    """Deciding many checks one after the other (a server's event loop): each thread keeps one
+    connection, in autocommit (each read is its own statement and snapshot, as a check's facts
+    are one statement), instead of taking one from the pool per check — on PostgreSQL that was
+    a liveness ping, a BEGIN and a ROLLBACK around every check, each a round trip while the
+    event loop waits. Decides exactly as ``decide``. When the held connection fails it is
+    dropped and the check is decided once more the plain way, on a fresh pooled connection
+    (whose failure is the store's usual error: 503 to an HTTP client)."""
+
+    OFFLOAD_THREADS = 4
+    """Threads deciding checks on a networked store (PostgreSQL): while one waits for its
+    statement, the event loop and the others go on (the driver lets go of the GIL while it
+    waits). On SQLite the read costs CPU, not waiting: the checks stay on the event loop."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._lock = threading.Lock()
+        self.executor: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(self.OFFLOAD_THREADS, thread_name_prefix="check-reads")
+            if app.engine.dialect.name != "sqlite"
+            else None
+        )
+
+    def _session(self) -> CheckSession:
+        session: CheckSession | None = getattr(self._local, "session", None)
+        if session is None:
+            conn = self.app.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with self._lock:
+                self._held.append(conn)
+            session = self._local.session = CheckSession(self.app, conn)
+        return session
+
+    def _drop(self, session: CheckSession) -> None:
+        self._local.session = None
+        with self._lock:
+            if session.conn in self._held:
+                self._held.remove(session.conn)
+        with contextlib.suppress(Exception):  # already broken: nothing to give back
+            session.conn.invalidate()
+            session.conn.close()
+
+    def decide(self, request: CheckRequest) -> Decided:
+        try:
+            session = self._session()
+        except Exception:
+            return decide(self.app, request)
+        try:
+            return session.decide(request)
+        except InputError:  # the request's fault (no policy in force included), not the store's
+            raise
+        except Exception:
+            self._drop(session)
+            return decide(self.app, request)
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+        with self._lock:
+            held, self._held = self._held, []
+        for conn in held:
+            with contextlib.suppress(Exception):  # the store is gone: the pool goes with the app
+                conn.close()
 
 
 # --- recording --------------------------------------------------------------------------------
@@ -544,10 +654,12 @@ def check_requests(
 
 
 def check_batch(
-    app: App, path: Path, user: User | None = None, *, commit_every: int = 1000
+    app: App, path: Path, user: User | None = None, *, commit_every: int = 1000, explain: bool = True
 ) -> Iterator[dict[str, Any]]:
     """Checks in file order, each recorded and audited like a single ``check``; a check sees
-    every earlier one of the same person (the batch is written before that person is read)."""
+    every earlier one of the same person (the batch is written before that person is read).
+    ``explain``: each line with its texts (``view``), or only the decision and the codes
+    (``brief``: the texts are not rendered at all)."""
     by = user or cli_user()
     conn = app.engine.connect()
     transaction = conn.begin()
@@ -578,7 +690,7 @@ def check_batch(
                 flush()
                 transaction.commit()
                 transaction = conn.begin()
-            yield {"row": number, **decided.view(by.role)}
+            yield {"row": number, **(decided.view(by.role) if explain else decided.brief(by.role))}
     finally:
         # every swipe decided so far is whole in itself: keep them even if the reader stops early
         if transaction.is_active:

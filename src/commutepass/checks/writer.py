@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from commutepass.checks.service import CheckRequest, Swipe, check_event, decide, store
+from commutepass.checks.service import CheckRequest, HeldReads, Swipe, check_event, store
 from commutepass.kit import audit, observe
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
@@ -54,6 +54,8 @@ class SwipeWriter:
         self._queue: queue.Queue[PendingSwipe | None] = queue.Queue()
         self._backlog: list[audit.Prepared] = []
         self._flushed = time.monotonic()
+        self.reads = HeldReads(app)
+        """Where the server's checks are decided (a held connection per thread; see ``HeldReads``)."""
         observe.SWIPE_QUEUE.set_function(self._queue.qsize)
         self._thread = threading.Thread(target=self._run, name="swipe-writer", daemon=True)
         self._thread.start()
@@ -67,6 +69,7 @@ class SwipeWriter:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
+        self.reads.close()
 
     def _run(self) -> None:
         while True:
@@ -158,10 +161,15 @@ async def check_online_once(
 ) -> tuple[dict[str, Any], bool]:
     """``check_online``, with the client's ``Idempotency-Key``: a retry of the same key is
     decided and answered again but recorded and audited once. Whether this call recorded it."""
-    # a check is a few indexed reads and a pure decision (well under a millisecond): it runs on
-    # the event loop, where threads would only contend for the GIL; worker processes give the
-    # parallelism (serve --workers N)
-    decided = decide(app, request)
+    # a check is one indexed statement and a pure decision: on SQLite (CPU, no waiting) it runs
+    # on the event loop, where threads would only contend for the GIL; on PostgreSQL the
+    # statement waits on the network, so a few threads wait for it instead of the event loop.
+    # Worker processes give the parallelism (serve --workers N)
+    reads = writer.reads
+    if reads.executor is None:
+        decided = reads.decide(request)
+    else:  # a networked store: wait for the read off the event loop (see ``HeldReads``)
+        decided = await asyncio.get_running_loop().run_in_executor(reads.executor, reads.decide, request)
     swipe = decided.swipe()
     if idempotency_key is not None:
         checkpoint = f"api:{user.username}"[:64]

@@ -857,11 +857,31 @@ def policy_terms(policy: Policy, lang: str = "zh") -> dict[str, object]:
     }
 
 
+_TERMS: dict[int, tuple[Policy, dict[str, object], dict[str, object]]] = {}
+"""``policy_terms`` of each policy in both languages, by the policy's identity (policies are
+immutable and few; the check path renders several reasons per check)."""
+
+
+def _terms(policy: Policy) -> tuple[dict[str, object], dict[str, object]]:
+    hit = _TERMS.get(id(policy))
+    if hit is None or hit[0] is not policy:
+        if len(_TERMS) > 64:
+            _TERMS.clear()
+        hit = _TERMS[id(policy)] = (policy, policy_terms(policy, "zh"), policy_terms(policy, "en"))
+    return hit[1], hit[2]
+
+
 def render(reason: Reason, policy: Policy | None = None) -> Rendered:
     """The reason's texts with its values and the terms of ``policy`` (the version that decided)."""
     entry = CATALOG[reason.code]
-    zh = _Values({**(policy_terms(policy, "zh") if policy is not None else {}), **reason.values})
-    en = _Values({**(policy_terms(policy, "en") if policy is not None else {}), **reason.values})
+    values = reason.values
+    if policy is not None:
+        terms_zh, terms_en = _terms(policy)
+        zh = _Values({**terms_zh, **values})
+        en = _Values({**terms_en, **values})
+    else:
+        zh = _Values(values)
+        en = _Values(values)
     return Rendered(
         reason,
         entry.zh.format_map(zh),

@@ -56,6 +56,40 @@ _SQL = {
 }
 
 
+_ONE = (
+    # one round trip for a check: the person's row id and every slice ``facts`` reads, each
+    # branch the statement of ``_SQL`` (the same indexes), tagged, its values as text (one
+    # column type for the union on both engines), parsed back by ``FactReader.person_facts``
+    "WITH p AS (SELECT id FROM people WHERE person_key = ?) "
+    "SELECT 'p', CAST(id AS TEXT), NULL, NULL, NULL, NULL, NULL FROM p "
+    "UNION ALL SELECT * FROM (SELECT 'e', CAST(commuter_class AS TEXT), CAST(source AS TEXT), "
+    "CAST(valid_from AS TEXT), CAST(home_county AS TEXT), CAST(evidence AS TEXT), NULL "
+    "FROM commuter_entries WHERE person_id = (SELECT id FROM p) AND valid_from <= ? AND recorded_at <= ? "
+    "AND (valid_to IS NULL OR valid_to > ? OR ended_at > ?) ORDER BY valid_from DESC LIMIT 1) AS e "
+    "UNION ALL SELECT * FROM (SELECT 'n', CAST(sampled_at AS TEXT), CAST(reported_at AS TEXT), "
+    "CAST(positive AS TEXT), CAST(lab AS TEXT), NULL, NULL FROM nat_results "
+    "WHERE person_id = (SELECT id FROM p) AND reported_at <= ? AND reported_at > ? AND recorded_at <= ? "
+    f"ORDER BY reported_at DESC LIMIT {NAT_LIMIT}) AS n "
+    "UNION ALL SELECT 'v', CAST(day AS TEXT), CAST(county AS TEXT), NULL, NULL, NULL, NULL FROM itinerary "
+    "WHERE ? AND person_id = (SELECT id FROM p) AND day >= ? AND day <= ? AND recorded_at <= ? "
+    "UNION ALL SELECT 'l', CAST((SELECT MAX(event_time) FROM travel WHERE person_id = p.id "
+    "AND direction = 'enter' AND event_time < ? AND recorded_at <= ?) AS TEXT), "
+    "CAST((SELECT MAX(at) FROM checks WHERE person_id = p.id AND entered = ? AND at < ? "
+    "AND recorded_at <= ?) AS TEXT), NULL, NULL, NULL, NULL FROM p "
+    "UNION ALL SELECT 'o', CAST(field AS TEXT), CAST(valid_from AS TEXT), CAST(valid_to AS TEXT), "
+    "CAST(reason AS TEXT), CAST(appeal_id AS TEXT), CAST(id AS TEXT) FROM overrides "
+    "WHERE person_id = (SELECT id FROM p) AND valid_from <= ? AND valid_to > ? AND recorded_at <= ?"
+)
+"""Branches: the person (``p``), the entry in force (``e``), NAT results (``n``), trip-card days
+(``v``, only when the policy counts risk travel), the last entry (``l``), overrides (``o``)."""
+_ONE_PG = _ONE.replace("?", "%s")
+
+
+def _text_time(value: str) -> datetime:
+    """A time read back as text (SQLite stores it so; PostgreSQL's ``timestamp::text``)."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 def sqlite_time(value: datetime) -> str:
     """How SQLAlchemy stores a naive-UTC DateTime in SQLite (compared as text)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -113,6 +147,8 @@ class FactReader:
         self._day = style.day
         self._true = style.flag(True)
         self._sql = _SQL if style.placeholder == "?" else _SQL_PG
+        self._one = _ONE if style.placeholder == "?" else _ONE_PG
+        self._risk_on = (style.flag(True), style.flag(False))
 
     def _all(self, name: str, *params: Any) -> list[Any]:
         cursor = self._raw.cursor()  # type: ignore[union-attr]
@@ -168,6 +204,72 @@ class FactReader:
             membership=membership,
             nats=nats,
             visits=visits,
+            last_entry_at=last_entry,
+            entered_under_policy=last_entry is not None and last_entry >= policy.effective_from,
+        )
+
+    def person_facts(
+        self,
+        key: str,
+        birth_date: date,
+        at: datetime,
+        policy: Policy,
+        known_at: datetime | None = None,
+    ) -> tuple[int | None, PersonFacts]:
+        """``person_id`` and ``facts`` in one statement (one round trip to the store instead of
+        six): the person's row id (None if never seen) and their facts, read with the same
+        conditions (a test compares the two on both engines, person by person)."""
+        t = self._time(at)
+        k = self._time(known_at or EVERYTHING_RECORDED)
+        today = local_date(at)
+        first = today - timedelta(days=policy.risk.lookback_days - 1)
+        risk = self._risk_on[0] if policy.risk.enabled else self._risk_on[1]
+        params = (
+            key,
+            *(t, k, t, k),
+            *(t, self._time(at - NAT_LOOKBACK), k),
+            *(risk, self._day(first), self._day(today), k),
+            *(t, k, self._true, t, k),
+            *(t, t, k),
+        )
+        cursor = self._raw.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._one, params)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        person_id: int | None = None
+        membership = None
+        nats: list[NatResult] = []
+        visits: list[Visit] = []
+        overrides: list[tuple[int, Override]] = []
+        last_entry: datetime | None = None
+        for tag, a, b, c, d, e, f in rows:
+            if tag == "n":
+                nats.append(NatResult(_text_time(a), _text_time(b), c in ("1", "true"), d))
+            elif tag == "v":
+                visits.append(Visit(date.fromisoformat(a), b))
+            elif tag == "p":
+                person_id = int(a)
+            elif tag == "e":
+                membership = Membership(CommuterClass(a), Source(b), _text_time(c), d, e)
+            elif tag == "l":
+                entries = [_text_time(v) for v in (a, b) if v is not None]
+                last_entry = max(entries) if entries else None
+            elif tag == "o":
+                overrides.append(
+                    (int(f), Override(a, _text_time(b), _text_time(c), d, int(e) if e is not None else None))
+                )
+        if person_id is None:
+            return None, PersonFacts(birth_date=birth_date)
+        nats.sort(key=lambda n: n.reported_at, reverse=True)  # stable: ties keep the store's order
+        overrides.sort(key=lambda o: o[0])
+        return person_id, PersonFacts(
+            birth_date=birth_date,
+            overrides=tuple(o for _id, o in overrides),
+            membership=membership,
+            nats=tuple(nats),
+            visits=tuple(visits),
             last_entry_at=last_entry,
             entered_under_policy=last_entry is not None and last_entry >= policy.effective_from,
         )
