@@ -74,10 +74,14 @@ def _people(region: Path) -> dict[str, int]:
     return {number: row for row, number in enumerate(ids, start=1)}
 
 
-def prepare(people: int, days: int, start: date = START) -> tuple[Path, Path]:
+def prepare(people: int, days: int, start: date = START, copies: int = 1) -> tuple[Path, Path]:
+    """The region (generated once) and its lake; with ``copies`` > 1 the lake holds the region's
+    travel that many times over, each copy under its own row ids (copy k: row + k × people), for a
+    run on as many travel rows as Beijing's (≈ 80 M) — the synthetic mix makes ≈ 16 rows a person
+    over 28 days, and the generator's ID numbers stop at 1.8 M people."""
     tag = "" if start == START else f"-{start.isoformat()}"
     region = OUT / f"region-{people}x{days}{tag}"
-    lake_root = OUT / f"lake-{people}x{days}{tag}"
+    lake_root = OUT / (f"lake-{people}x{days}{tag}" + ("" if copies == 1 else f"-copies{copies}"))
     if not (region / "done").exists():
         shutil.rmtree(region, ignore_errors=True)
         started = time.perf_counter()
@@ -104,17 +108,19 @@ def prepare(people: int, days: int, start: date = START) -> tuple[Path, Path]:
             mapped = pc.take(
                 pa.array([row_ids[i] for i in unique.to_pylist()], pa.int64()), pc.index_in(ids, unique)
             )
-            table = pa.table(
-                {
-                    "person_id": mapped,
-                    "event_time": pc.strptime(batch.column("event_time"), "%Y-%m-%dT%H:%M", "us"),
-                    "direction": batch.column("direction"),
-                    "mode": batch.column("mode"),
-                    "site": batch.column("site"),
-                    "county": batch.column("county"),
-                }
-            )
-            write_travel(lake, table, f"synth-{number}")
+            event_time = pc.strptime(batch.column("event_time"), "%Y-%m-%dT%H:%M", "us")
+            for copy in range(copies):
+                table = pa.table(
+                    {
+                        "person_id": pc.add(mapped, copy * people) if copy else mapped,
+                        "event_time": event_time,
+                        "direction": batch.column("direction"),
+                        "mode": batch.column("mode"),
+                        "site": batch.column("site"),
+                        "county": batch.column("county"),
+                    }
+                )
+                write_travel(lake, table, f"synth-{number}" + (f"-copy{copy}" if copy else ""))
         (lake_root / "done").write_text("ok")
     return region, lake_root
 
@@ -177,11 +183,12 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     day_no = act["day_no"].to_numpy()
     until = np.maximum(stay_until[day_no], day_no)
     act["stayed"] = (before[codes, until] - before[codes, day_no]) == 0
-    act["strong"] = (act["start_ret"] & act["stayed"]) | act["end_ret"]
-    strong = act[act["strong"]]
-    everyone["stayed_returns"] = strong.groupby("person_id").size()
-    everyone["return_weeks"] = strong.groupby("person_id")["work_week"].nunique()
-    everyone["returns"] = act[act["start_ret"] | act["end_ret"]].groupby("person_id").size()
+    stayed = act[act["start_ret"] & act["stayed"]].groupby("person_id")
+    everyone["stayed_starts"] = stayed.size()
+    everyone["stayed_start_weeks"] = stayed["work_week"].nunique()
+    ends = act[act["end_ret"]].groupby("person_id")
+    everyone["end_returns"] = ends.size()
+    everyone["end_return_weeks"] = ends["work_week"].nunique()
     e = act[act["entered"]].sort_values(["person_id", "first_entry_min", "day"])
     e["minute_sq"] = e["first_entry_min"].astype("int64") ** 2
     e["start"] = e["start_ret"].astype("int64")
@@ -234,7 +241,7 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     out["span_workdays"] = np.where(joiner, since.fillna(0), total_wd).astype("int64")
     out["days_since_last_entry"] = ((window - 1) - f["last_no"]).astype("Int64")
     out["days_since_last_passage"] = ((window - 1) - f["last_seen"]).astype("Int64")
-    for column in ("returns", "stayed_returns", "return_weeks"):
+    for column in ("stayed_starts", "stayed_start_weeks", "end_returns", "end_return_weeks"):
         out[column] = f[column].fillna(0).astype("int64")
     out["passages"], out["ring_passages"] = f["passages"].astype("int64"), f["ring_passages"].astype("int64")
     out["home_county"] = f["home_county"]
@@ -261,10 +268,15 @@ def pandas_identify(lake: Lake, as_of: date, rules: IdentificationRules, ring: R
     )
     per_week = cal.groupby("work_week")["workday"].sum()
     short_window = int((per_week >= rules.weekly_full_week_min_workdays).sum()) <= rules.weekly_min_weeks
+    other = rules.weekly_short_window_other_entries
     weekly_short = (
         short_window
-        & (o.return_weeks >= rules.weekly_short_window_min_weeks)
-        & (o.stayed_returns + rules.weekly_short_window_other_entries >= o.entry_days)
+        & (
+            (o.stayed_start_weeks >= rules.weekly_short_window_min_weeks)
+            & (o.stayed_starts + other >= o.entry_days)
+            | (o.end_return_weeks >= rules.weekly_short_window_min_weeks)
+            & (o.end_returns + other >= o.entry_days)
+        )
         & (o.entry_days * 1000 <= o.active_weeks * pm(rules.weekly_max_entry_days_per_week))
     )
     o["outcome"] = np.select(
@@ -388,6 +400,9 @@ def main() -> None:
         default=START,
         help="first day of the region (default 2021-09-13: the window holding National Day)",
     )
+    parser.add_argument(
+        "--copies", type=int, default=1, help="the region's travel this many times over in the lake"
+    )
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--skip", default="", help="comma-separated runs to skip: pandas,spark")
     parser.add_argument("--repeat", type=int, default=3, help="DuckDB runs: repeat, report the median")
@@ -400,7 +415,7 @@ def main() -> None:
         child(args.child, args.lake, date.fromisoformat(args.as_of), args.result)
         return
     OUT.mkdir(parents=True, exist_ok=True)
-    region, lake_root = prepare(args.people, args.days, args.start)
+    region, lake_root = prepare(args.people, args.days, args.start, args.copies)
     meta = json.loads((region / "done").read_text())
     as_of = args.start + timedelta(days=args.days - 1)
     lake = Lake(lake_root)
@@ -449,6 +464,8 @@ def main() -> None:
     )
     summary = {
         "meta": meta,
+        "copies": args.copies,
+        "lake_travel_rows": meta["travel_rows"] * args.copies,
         "results": results,
         "agreement_with_duckdb": agreement,
         "quality": quality.overall.as_dict(),

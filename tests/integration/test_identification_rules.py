@@ -397,6 +397,17 @@ def test_business_trips_around_national_day_are_not_weekly(
     # would need a second one, and 22 Sep is in office hours
     stayed = [*passages[:3], (_at(date(2021, 9, 30), 18), False, "131082")]
     assert classify(tmp_path / "2", engine, stayed, p2021, catalog, as_of).commuter_class is None
+    # one return at the end of a week (Friday evening) and one at the start of the next (Monday
+    # morning, staying until Thursday): a commuter lives on one side, so these are not a rhythm
+    mixed: list[Passage] = [
+        (_at(date(2021, 9, 24), 18), True, "131082"),
+        (_at(date(2021, 9, 25), 15), False, "131082"),
+        (_at(date(2021, 9, 27), 7), True, "131082"),
+        (_at(date(2021, 9, 30), 18), False, "131082"),
+    ]
+    two_sides = classify(tmp_path / "4", engine, mixed, p2021, catalog, as_of)
+    assert two_sides.commuter_class is None
+    assert (two_sides.features.end_returns, two_sides.features.stayed_starts) == (1, 1)
     # a lapse counts from the last crossing of either kind
     stopped = [(_at(date(2021, 9, 13), 7), True, "131082"), (_at(date(2021, 9, 24), 18), False, "131082")]
     lapsed = classify(tmp_path / "3", engine, stopped, p2021, catalog, as_of)

@@ -84,9 +84,10 @@ RESULT_COLUMNS = (
     "rhythm_days",
     "days_since_last_entry",
     "days_since_last_passage",
-    "returns",
-    "stayed_returns",
-    "return_weeks",
+    "stayed_starts",
+    "stayed_start_weeks",
+    "end_returns",
+    "end_return_weeks",
     "passages",
     "ring_passages",
     "home_county",
@@ -510,7 +511,7 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
 
     start_returns = [at_start(i) for i in range(window)]
     end_returns = [at_end(i) for i in range(window)]
-    strong = [(start_returns[i] & stayed(i)) | end_returns[i] for i in range(window)]
+    stayed_starts = [start_returns[i] & stayed(i) for i in range(window)]
 
     def n_true(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
         return sum((x.cast("int64") for x in flags), ibis.literal(0, type="int64"))
@@ -551,9 +552,10 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
         days_since_last_entry=(window - 1) - last_no,
         days_since_last_passage=(window - 1) - last_seen,
-        returns=n_true([s | e for s, e in zip(start_returns, end_returns, strict=True)]),
-        stayed_returns=n_true(strong),
-        return_weeks=weeks_with(strong),
+        stayed_starts=n_true(stayed_starts),
+        stayed_start_weeks=weeks_with(stayed_starts),
+        end_returns=n_true(end_returns),
+        end_return_weeks=weeks_with(end_returns),
         home_county=f.home_county,
         # the usual entry time and its spread, in whole numbers so that engines agree exactly
         entry_min_first=ibis.least(*minutes).cast("int32"),
@@ -576,11 +578,17 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         & (f.edge_entries * 1000 >= f.entry_days * _permille(rules.weekly_min_weekday_share))
     )
     # a window around a long holiday: returns in fewer weeks, if nearly all entries are returns
-    # at commuting time and each return at the start of the week stayed through it
+    # at commuting time the same way — at the start of the week and stayed through it, or at its
+    # end (a commuter lives on one side)
+    other = rules.weekly_short_window_other_entries
     weekly_short = (
         ibis.literal(short_window)
-        & (f.return_weeks >= rules.weekly_short_window_min_weeks)
-        & (f.stayed_returns + rules.weekly_short_window_other_entries >= f.entry_days)
+        & (
+            (f.stayed_start_weeks >= rules.weekly_short_window_min_weeks)
+            & (f.stayed_starts + other >= f.entry_days)
+            | (f.end_return_weeks >= rules.weekly_short_window_min_weeks)
+            & (f.end_returns + other >= f.entry_days)
+        )
         & (f.entry_days * 1000 <= f.active_weeks * _permille(rules.weekly_max_entry_days_per_week))
     )
     outcome = ibis.cases(
@@ -735,6 +743,8 @@ def features_of(row: dict[str, Any], window_days: int) -> Features:
         days_since_last_passage=None
         if row.get("days_since_last_passage") is None
         else int(row["days_since_last_passage"]),
+        stayed_starts=None if row.get("stayed_starts") is None else int(row["stayed_starts"]),
+        end_returns=None if row.get("end_returns") is None else int(row["end_returns"]),
         passages=int(row["passages"]),
         ring_passages=int(row["ring_passages"]),
         home_county=row["home_county"],

@@ -71,6 +71,10 @@ class Features:
     """The rhythm's days in the window (one a week)."""
     days_since_last_passage: int | None = None
     """Days since the person last crossed (an entry or an exit): the pattern lapses on this."""
+    stayed_starts: int | None = None
+    """Returns at the start of the working week after which the person stayed through it."""
+    end_returns: int | None = None
+    """Returns at the end of the working week (after work on its last workday, or the day off after)."""
 
 
 RHYTHM_WORDS: dict[str, tuple[str, str, str, str]] = {
