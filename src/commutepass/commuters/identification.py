@@ -67,9 +67,9 @@ ACTIVITY_SCHEMA = pa.schema(
         ("exited", pa.int32()),
     ]
 )
-ACTIVITY_VERSION = 2
+ACTIVITY_VERSION = 3
 """Bumped when ACTIVITY_SCHEMA or the state's columns change: a lake built by an older version
-is rebuilt (in a folder of its own) rather than misread. 2: exits per day."""
+is rebuilt (in a folder of its own) rather than misread. 2: exits per day; 3: as one number."""
 RESULT_COLUMNS = (
     "person_id",
     "outcome",
@@ -324,10 +324,15 @@ def _minute(i: int) -> str:
     return f"minute_{i}"
 
 
-def _exit(i: int) -> str:
-    """Window day ``i``: 1 if the person left Beijing that day, 0 if they only entered, null if
-    they did not cross at all."""
-    return f"exit_{i}"
+EXIT_DAYS = "exit_days"
+"""The window days on which the person left Beijing, as one number: window day ``i`` (0 = the
+window's first) adds 2**i. Moving the window on is a halving; plain integer arithmetic, so every
+engine computes it alike."""
+
+
+def _exit_on(mask: ir.IntegerValue, i: int, days: int = 1) -> ir.IntegerValue:
+    """The exits on window days i … i+days-1 of ``mask`` (0: none)."""
+    return (mask // (2**i)) % (2**days)
 
 
 def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Table:
@@ -342,13 +347,14 @@ def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Tabl
         {
             "day": pa.array(list(_window_days(as_of, window)), pa.date32()),
             "day_no": pa.array(range(window), pa.int32()),
+            "bit": pa.array([2**i for i in range(window)], pa.int64()),
         }
     )
     s = s.join(ibis.memtable(slots), "day")
     minute = s.first_entry_min.cast("int64")
     return s.group_by("person_id").aggregate(
         **{_minute(i): s.first_entry_min.max(where=s.day_no == i).cast("int16") for i in range(window)},
-        **{_exit(i): s.exited.max(where=s.day_no == i).cast("int8") for i in range(window)},
+        **{EXIT_DAYS: (s.exited.cast("int64") * s.bit).sum().fill_null(0)},
         days=s.count(),
         passages=s.passages.sum().cast("int64"),
         ring_days=s.ring_passages.count(),
@@ -383,7 +389,7 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     old = j.select(
         "person_id",
         *[j[_minute(i + 1)].name(_minute(i)) for i in range(window - 1)],
-        *[j[_exit(i + 1)].name(_exit(i)) for i in range(window - 1)],
+        **{EXIT_DAYS: j[EXIT_DAYS] // 2},
         **{k: j[k] - j[f"gone_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=j.home_county,
         home_no=j.home_no - 1,
@@ -391,7 +397,7 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     new = new_day.select(
         new_id=new_day.person_id,
         **{_minute(window - 1): new_day.first_entry_min.cast("int16")},
-        **{_exit(window - 1): new_day.exited.cast("int8")},
+        new_exit_days=new_day.exited.cast("int64") * (2 ** (window - 1)),
         **{f"new_{k}": v for k, v in _sums(new_day).items()},
         new_county=new_day.entry_county,
     )
@@ -400,7 +406,7 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     state = j.select(
         person_id=j.person_id.fill_null(j.new_id),
         **{_minute(i): j[_minute(i)] for i in range(window)},
-        **{_exit(i): j[_exit(i)] for i in range(window)},
+        **{EXIT_DAYS: j[EXIT_DAYS].fill_null(0) + j.new_exit_days.fill_null(0)},
         **{k: j[k].fill_null(0) + j[f"new_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=ibis.ifelse(
             j.new_county.notnull(), j.new_county, ibis.ifelse(kept_home, j.home_county, ibis.null("string"))
@@ -423,8 +429,7 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     f = state
     minutes = [f[_minute(i)] for i in range(window)]
     entered = [m.notnull().cast("int64") for m in minutes]
-    exits = [f[_exit(i)] for i in range(window)]
-    left = [x.fill_null(0).cast("int64") for x in exits]
+    exit_days = f[EXIT_DAYS]
 
     def count(*flags: str) -> ir.IntegerValue:
         return sum(
@@ -504,10 +509,10 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     }
 
     def stayed(i: int) -> ir.BooleanValue:
-        span = range(i, last_of_week[days[i]["work_week"]])
-        if not span:
+        until = last_of_week[days[i]["work_week"]]
+        if until <= i:
             return ibis.literal(True)
-        return sum((left[j] for j in span), ibis.literal(0, type="int64")) == 0
+        return _exit_on(exit_days, i, until - i) == 0
 
     start_returns = [at_start(i) for i in range(window)]
     end_returns = [at_end(i) for i in range(window)]
@@ -532,10 +537,12 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         workdays_by_week[d["work_week"]] = workdays_by_week.get(d["work_week"], 0) + int(d["workday"])
     full_weeks = sum(1 for n in workdays_by_week.values() if n >= rules.weekly_full_week_min_workdays)
     short_window = full_weeks <= rules.weekly_min_weeks
-    last_seen = ibis.cases(
-        *[(exits[i].notnull(), ibis.literal(i, type="int64")) for i in reversed(range(window))],
-        else_=ibis.null("int64"),
+    # the last crossing: the last entry or the last exit (every passage is one or the other)
+    last_exit = ibis.cases(
+        *[(_exit_on(exit_days, i) == 1, ibis.literal(i, type="int64")) for i in reversed(range(window))],
+        else_=ibis.literal(-1, type="int64"),
     )
+    last_seen = ibis.greatest(last_no.fill_null(-1), last_exit)
     f = f.select(
         "person_id",
         passages=f.passages,
