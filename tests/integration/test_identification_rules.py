@@ -352,3 +352,64 @@ def test_two_random_trips_in_an_ordinary_window_are_not_weekly(
     # two Sunday-evening entries: fewer than three working weeks
     passages = [(_at(d, 20), True, "120114") for d in (date(2021, 11, 14), date(2021, 11, 21))]
     assert classify(tmp_path, engine, passages, p2021, catalog).commuter_class is None
+
+
+def test_two_weeks_of_returns_around_national_day_make_a_weekly_commuter(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    # window 13 Sep – 10 Oct 2021 holds three full working weeks: back on Tuesday evening 21 Sep
+    # (after Mid-Autumn) and on Saturday evening 25 Sep (the make-up Sunday), home on Friday 24 and
+    # Thursday 30 Sep, then at home through National Day and the two make-up days: the last entry
+    # is 15 days old, the last exit 10
+    as_of = date(2021, 10, 10)
+    passages: list[Passage] = [
+        (_at(date(2021, 9, 21), 20), True, "120114"),
+        (_at(date(2021, 9, 24), 18), False, "120114"),
+        (_at(date(2021, 9, 25), 20), True, "120114"),
+        (_at(date(2021, 9, 30), 18), False, "120114"),
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog, as_of)
+    assert result.commuter_class is CommuterClass.WEEKLY and result.outcome is Outcome.WEEKLY
+    assert result.features.days_since_last_entry == 15
+    assert result.features.days_since_last_passage == 10
+    assert result.features.active_weeks == 2 and result.features.rhythm == "eve"
+    # the same two weeks in an ordinary window (four full working weeks) are not enough
+    ordinary = [(p[0] + timedelta(days=49), p[1], p[2]) for p in passages]  # 9 Nov … 18 Nov
+    assert classify(tmp_path / "nov", engine, ordinary, p2021, catalog).commuter_class is None
+
+
+def test_business_trips_around_national_day_are_not_weekly(
+    tmp_path: Path, engine: DuckDBEngine, p2021: Policy, catalog: RegionCatalog
+) -> None:
+    as_of = date(2021, 10, 10)
+    # in during office hours on the first workday after Mid-Autumn, and early on Monday 27 Sep but
+    # gone again on Tuesday: neither is a return for the working week
+    passages: list[Passage] = [
+        (_at(date(2021, 9, 22), 10), True, "131082"),
+        (_at(date(2021, 9, 23), 16), False, "131082"),
+        (_at(date(2021, 9, 27), 8), True, "131082"),
+        (_at(date(2021, 9, 28), 15), False, "131082"),
+    ]
+    result = classify(tmp_path, engine, passages, p2021, catalog, as_of)
+    assert result.commuter_class is None and result.outcome is Outcome.IRREGULAR
+    assert (result.features.edge_entries, result.features.days_since_last_passage) == (1, 12)
+    # staying on through that week (home on Thursday 30 Sep) makes Monday a return: two weeks
+    # would need a second one, and 22 Sep is in office hours
+    stayed = [*passages[:3], (_at(date(2021, 9, 30), 18), False, "131082")]
+    assert classify(tmp_path / "2", engine, stayed, p2021, catalog, as_of).commuter_class is None
+    # one return at the end of a week (Friday evening) and one at the start of the next (Monday
+    # morning, staying until Thursday): a commuter lives on one side, so these are not a rhythm
+    mixed: list[Passage] = [
+        (_at(date(2021, 9, 24), 18), True, "131082"),
+        (_at(date(2021, 9, 25), 15), False, "131082"),
+        (_at(date(2021, 9, 27), 7), True, "131082"),
+        (_at(date(2021, 9, 30), 18), False, "131082"),
+    ]
+    two_sides = classify(tmp_path / "4", engine, mixed, p2021, catalog, as_of)
+    assert two_sides.commuter_class is None
+    assert (two_sides.features.end_returns, two_sides.features.stayed_starts) == (1, 1)
+    # a lapse counts from the last crossing of either kind
+    stopped = [(_at(date(2021, 9, 13), 7), True, "131082"), (_at(date(2021, 9, 24), 18), False, "131082")]
+    lapsed = classify(tmp_path / "3", engine, stopped, p2021, catalog, as_of)
+    assert lapsed.outcome is Outcome.LAPSED
+    assert "last crossed 16 days ago" in lapsed.evidence_en

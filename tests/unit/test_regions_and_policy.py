@@ -133,3 +133,18 @@ def test_two_versions_at_the_same_time_are_refused(p2021: Policy) -> None:
     twin = p2021.model_copy(update={"version": "twin"})
     with pytest.raises(ValueError, match="same time"):
         PolicyBook([p2021, twin])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("weekly_office_start_hour = 9", "weekly_office_start_hour = 18", "weekly_office_start_hour"),
+        ("weekly_short_window_min_weeks = 2", "weekly_short_window_min_weeks = 4", "weekly_short_window"),
+        ("weekly_full_week_min_workdays = 3", "weekly_full_week_min_workdays = 0", "full_week"),
+    ],
+)
+def test_identification_thresholds_are_validated(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = (POLICY_DIR / "2021-11-17.toml").read_text(encoding="utf-8")
+    assert old in text
+    with pytest.raises(PolicyFileError, match=message):
+        load_policy_file(_write(tmp_path, "2021-11-17.toml", text.replace(old, new)))

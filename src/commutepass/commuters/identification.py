@@ -64,8 +64,12 @@ ACTIVITY_SCHEMA = pa.schema(
         ("passages", pa.int64()),
         ("ring_passages", pa.int64()),
         ("entry_county", pa.string()),
+        ("exited", pa.int32()),
     ]
 )
+ACTIVITY_VERSION = 3
+"""Bumped when ACTIVITY_SCHEMA or the state's columns change: a lake built by an older version
+is rebuilt (in a folder of its own) rather than misread. 2: exits per day; 3: as one number."""
 RESULT_COLUMNS = (
     "person_id",
     "outcome",
@@ -79,6 +83,11 @@ RESULT_COLUMNS = (
     "rhythm_entries",
     "rhythm_days",
     "days_since_last_entry",
+    "days_since_last_passage",
+    "stayed_starts",
+    "stayed_start_weeks",
+    "end_returns",
+    "end_return_weeks",
     "passages",
     "ring_passages",
     "home_county",
@@ -109,7 +118,8 @@ class Lake:
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
     def activity_dir(self, ring: RingArea) -> Path:
-        digest = hashlib.sha256(json.dumps([ring.provinces, ring.prefectures]).encode()).hexdigest()[:12]
+        key = [ring.provinces, ring.prefectures, ACTIVITY_VERSION]
+        digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
         return self.root / "activity" / f"ring-{digest}"
 
     def activity_file(self, ring: RingArea, day: date) -> Path:
@@ -268,6 +278,7 @@ def daily_activity(travel: ir.Table, ring: RingArea) -> ir.Table:
             passages=t.count(),
             ring_passages=t.ring.cast("int64").sum(),
             entry_county=t.county.min(where=t.entering & t.ring),
+            exited=(~t.entering).cast("int32").max(),
         )
         .select(*ACTIVITY_SCHEMA.names)
     )
@@ -313,6 +324,17 @@ def _minute(i: int) -> str:
     return f"minute_{i}"
 
 
+EXIT_DAYS = "exit_days"
+"""The window days on which the person left Beijing, as one number: window day ``i`` (0 = the
+window's first) adds 2**i. Moving the window on is a halving; plain integer arithmetic, so every
+engine computes it alike."""
+
+
+def _exit_on(mask: ir.IntegerValue, i: int, days: int = 1) -> ir.IntegerValue:
+    """The exits on window days i … i+days-1 of ``mask`` (0: none)."""
+    return (mask // (2**i)) % (2**days)
+
+
 def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Table:
     """The rolling per-person state of the window ending on ``as_of``, built from the window's
     daily activity: one row per person with the window's sums, one first-entry minute per window
@@ -325,12 +347,14 @@ def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Tabl
         {
             "day": pa.array(list(_window_days(as_of, window)), pa.date32()),
             "day_no": pa.array(range(window), pa.int32()),
+            "bit": pa.array([2**i for i in range(window)], pa.int64()),
         }
     )
     s = s.join(ibis.memtable(slots), "day")
     minute = s.first_entry_min.cast("int64")
     return s.group_by("person_id").aggregate(
         **{_minute(i): s.first_entry_min.max(where=s.day_no == i).cast("int16") for i in range(window)},
+        **{EXIT_DAYS: (s.exited.cast("int64") * s.bit).sum().fill_null(0)},
         days=s.count(),
         passages=s.passages.sum().cast("int64"),
         ring_days=s.ring_passages.count(),
@@ -365,6 +389,7 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     old = j.select(
         "person_id",
         *[j[_minute(i + 1)].name(_minute(i)) for i in range(window - 1)],
+        **{EXIT_DAYS: j[EXIT_DAYS] // 2},
         **{k: j[k] - j[f"gone_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=j.home_county,
         home_no=j.home_no - 1,
@@ -372,6 +397,7 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     new = new_day.select(
         new_id=new_day.person_id,
         **{_minute(window - 1): new_day.first_entry_min.cast("int16")},
+        new_exit_days=new_day.exited.cast("int64") * (2 ** (window - 1)),
         **{f"new_{k}": v for k, v in _sums(new_day).items()},
         new_county=new_day.entry_county,
     )
@@ -380,6 +406,7 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     state = j.select(
         person_id=j.person_id.fill_null(j.new_id),
         **{_minute(i): j[_minute(i)] for i in range(window)},
+        **{EXIT_DAYS: j[EXIT_DAYS].fill_null(0) + j.new_exit_days.fill_null(0)},
         **{k: j[k].fill_null(0) + j[f"new_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=ibis.ifelse(
             j.new_county.notnull(), j.new_county, ibis.ifelse(kept_home, j.home_county, ibis.null("string"))
@@ -402,6 +429,7 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     f = state
     minutes = [f[_minute(i)] for i in range(window)]
     entered = [m.notnull().cast("int64") for m in minutes]
+    exit_days = f[EXIT_DAYS]
 
     def count(*flags: str) -> ir.IntegerValue:
         return sum(
@@ -451,6 +479,70 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     rhythm_days = ibis.cases(
         *[(n == best, ibis.literal(d, type="int64")) for _k, n, d in kinds], else_=ibis.null("int64")
     )
+    # Returns at commuting time: an entry at the start of the working week — on the day off before
+    # it (any time), or on its first workday before office hours — or at its end — on its last
+    # workday after office hours, or on the day off after it. A business trip arrives in office
+    # hours; a commuter comes back before work or after it.
+    office_start, office_end = rules.weekly_office_start_hour * 60, rules.weekly_office_end_hour * 60
+
+    never = ibis.literal(False)
+
+    def at_time(i: int, edge: bool, in_time: ir.BooleanValue) -> ir.BooleanValue:
+        """An entry on day ``i`` if ``edge``: any time on a day off, else ``in_time``."""
+        if not edge:
+            return never
+        return minutes[i].notnull() if not days[i]["workday"] else in_time.fill_null(False)
+
+    def at_start(i: int) -> ir.BooleanValue:
+        d = days[i]
+        return at_time(i, bool(d["eve"] or d["first_wd"]), minutes[i] < office_start)
+
+    def at_end(i: int) -> ir.BooleanValue:
+        d = days[i]
+        return at_time(i, bool(d["last_wd"] or d["after"]), minutes[i] >= office_end)
+
+    # ... and for a return at the start, whether the person then stayed through the working week:
+    # no exit before its last workday in the window (a business trip leaves after a day or two)
+    last_of_week = {
+        w: max((i for i, d in enumerate(days) if d["work_week"] == w and d["workday"]), default=-1)
+        for w in {d["work_week"] for d in days}
+    }
+
+    def stayed(i: int) -> ir.BooleanValue:
+        until = last_of_week[days[i]["work_week"]]
+        if until <= i:
+            return ibis.literal(True)
+        return _exit_on(exit_days, i, until - i) == 0
+
+    start_returns = [at_start(i) for i in range(window)]
+    end_returns = [at_end(i) for i in range(window)]
+    stayed_starts = [start_returns[i] & stayed(i) for i in range(window)]
+
+    def n_true(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
+        return sum((x.cast("int64") for x in flags), ibis.literal(0, type="int64"))
+
+    def weeks_with(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
+        per_week = [
+            [x.cast("int64") for x, d in zip(flags, days, strict=True) if d["work_week"] == w]
+            for w in sorted({d["work_week"] for d in days})
+        ]
+        return sum(
+            (x[0] if len(x) == 1 else ibis.greatest(*x) for x in per_week), ibis.literal(0, type="int64")
+        )
+
+    # working weeks the window holds with at least weekly_full_week_min_workdays workdays in it:
+    # around a long holiday there are fewer, and the weekly rule asks for fewer weeks of returns
+    workdays_by_week: dict[int, int] = {}
+    for d in days:
+        workdays_by_week[d["work_week"]] = workdays_by_week.get(d["work_week"], 0) + int(d["workday"])
+    full_weeks = sum(1 for n in workdays_by_week.values() if n >= rules.weekly_full_week_min_workdays)
+    short_window = full_weeks <= rules.weekly_min_weeks
+    # the last crossing: the last entry or the last exit (every passage is one or the other)
+    last_exit = ibis.cases(
+        *[(_exit_on(exit_days, i) == 1, ibis.literal(i, type="int64")) for i in reversed(range(window))],
+        else_=ibis.literal(-1, type="int64"),
+    )
+    last_seen = ibis.greatest(last_no.fill_null(-1), last_exit)
     f = f.select(
         "person_id",
         passages=f.passages,
@@ -459,13 +551,18 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         entry_workdays=count("workday"),
         active_weeks=active_work_weeks,
         active_calendar_weeks=active_weeks,
-        edge_entries=ibis.greatest(count("eve", "first_wd"), count("last_wd", "after")),
+        edge_entries=ibis.greatest(n_true(start_returns), n_true(end_returns)),
         rhythm=ibis.ifelse(entry_days > 0, rhythm, ibis.null("string")),
         rhythm_entries=ibis.ifelse(entry_days > 0, best, ibis.null("int64")),
         rhythm_days=ibis.ifelse(entry_days > 0, rhythm_days, ibis.null("int64")),
         span_days=ibis.ifelse(joiner, window - first_no, window),
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
         days_since_last_entry=(window - 1) - last_no,
+        days_since_last_passage=(window - 1) - last_seen,
+        stayed_starts=n_true(stayed_starts),
+        stayed_start_weeks=weeks_with(stayed_starts),
+        end_returns=n_true(end_returns),
+        end_return_weeks=weeks_with(end_returns),
         home_county=f.home_county,
         # the usual entry time and its spread, in whole numbers so that engines agree exactly
         entry_min_first=ibis.least(*minutes).cast("int32"),
@@ -487,13 +584,27 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         & (f.edge_entries >= rules.weekly_min_weeks)
         & (f.edge_entries * 1000 >= f.entry_days * _permille(rules.weekly_min_weekday_share))
     )
+    # a window around a long holiday: returns in fewer weeks, if nearly all entries are returns
+    # at commuting time the same way — at the start of the week and stayed through it, or at its
+    # end (a commuter lives on one side)
+    other = rules.weekly_short_window_other_entries
+    weekly_short = (
+        ibis.literal(short_window)
+        & (
+            (f.stayed_start_weeks >= rules.weekly_short_window_min_weeks)
+            & (f.stayed_starts + other >= f.entry_days)
+            | (f.end_return_weeks >= rules.weekly_short_window_min_weeks)
+            & (f.end_returns + other >= f.entry_days)
+        )
+        & (f.entry_days * 1000 <= f.active_weeks * _permille(rules.weekly_max_entry_days_per_week))
+    )
     outcome = ibis.cases(
         (f.entry_days == 0, Outcome.NO_ENTRY.value),
         (f.ring_passages * 1000 < f.passages * _permille(rules.ring_share_min), Outcome.NOT_RING.value),
-        (f.days_since_last_entry > rules.max_days_since_last_entry, Outcome.LAPSED.value),
+        (f.days_since_last_passage > rules.max_days_since_last_entry, Outcome.LAPSED.value),
         (daily_by_workdays, Outcome.DAILY.value),
         (daily_by_shift, Outcome.SHIFT.value),
-        (weekly, Outcome.WEEKLY.value),
+        (weekly | weekly_short, Outcome.WEEKLY.value),
         else_=Outcome.IRREGULAR.value,
     )
     return f.mutate(outcome=outcome).select(*RESULT_COLUMNS)
@@ -636,6 +747,11 @@ def features_of(row: dict[str, Any], window_days: int) -> Features:
         days_since_last_entry=None
         if row["days_since_last_entry"] is None
         else int(row["days_since_last_entry"]),
+        days_since_last_passage=None
+        if row.get("days_since_last_passage") is None
+        else int(row["days_since_last_passage"]),
+        stayed_starts=None if row.get("stayed_starts") is None else int(row["stayed_starts"]),
+        end_returns=None if row.get("end_returns") is None else int(row["end_returns"]),
         passages=int(row["passages"]),
         ring_passages=int(row["ring_passages"]),
         home_county=row["home_county"],

@@ -49,7 +49,9 @@ class Features:
     entry_workdays: int
     active_weeks: int
     edge_entries: int
-    """Entries on the first (or, for Friday-home people, the last) workday of their week."""
+    """Returns at commuting time at the start of the working week (the day off before it, or its
+    first workday before office hours) or at its end (its last workday after office hours, or the
+    day off after it), whichever is more."""
     days_since_last_entry: int | None
     passages: int
     ring_passages: int
@@ -67,6 +69,12 @@ class Features:
     """Entries on the rhythm's days in the window."""
     rhythm_days: int | None = None
     """The rhythm's days in the window (one a week)."""
+    days_since_last_passage: int | None = None
+    """Days since the person last crossed (an entry or an exit): the pattern lapses on this."""
+    stayed_starts: int | None = None
+    """Returns at the start of the working week after which the person stayed through it."""
+    end_returns: int | None = None
+    """Returns at the end of the working week (after work on its last workday, or the day off after)."""
 
 
 RHYTHM_WORDS: dict[str, tuple[str, str, str, str]] = {
@@ -178,8 +186,15 @@ def explain(
         zh = f"仅 {ring_share:.0%} 的进出京记录往返环京地区（需 ≥ {rules.ring_share_min:.0%}）。"
         en = f"Only {ring_share:.0%} of passages connect to the ring area (needs ≥ {rules.ring_share_min:.0%})."
     elif outcome is Outcome.LAPSED:
-        zh = f"最近一次进京在 {f.days_since_last_entry} 天前（需 ≤ {rules.max_days_since_last_entry} 天）。"
-        en = f"Last entry {f.days_since_last_entry} days ago (needs ≤ {rules.max_days_since_last_entry})."
+        seen = f.days_since_last_entry if f.days_since_last_passage is None else f.days_since_last_passage
+        zh = (
+            f"最近一次进京在 {f.days_since_last_entry} 天前，"
+            f"最近一次进出京在 {seen} 天前（需 ≤ {rules.max_days_since_last_entry} 天）。"
+        )
+        en = (
+            f"Last entry {f.days_since_last_entry} days ago; last crossed {seen} days ago "
+            f"(needs ≤ {rules.max_days_since_last_entry})."
+        )
     else:
         zh = f"进京 {f.entry_days} 天、往返 {f.active_weeks} 周，频次不符合通勤规则。"
         en = f"Entered on {f.entry_days} days over {f.active_weeks} weeks: not a commuting pattern."

@@ -117,6 +117,33 @@ class IdentificationRules(_Frozen):
     """A person whose first entry in the window is at least this many workdays back is judged
     from that entry on (a new joiner), not over the whole window."""
     max_days_since_last_entry: int = Field(14, gt=0)
+    """The pattern lapses when the person was last seen crossing — an entry, or an exit (the way
+    home after the last working week before a long holiday) — more than this many days ago."""
+    weekly_office_start_hour: int = Field(9, ge=0, le=24)
+    """Office hours (Beijing time, whole hours) for the weekly rhythms: a return counts at the
+    start of the working week on its first workday only before this hour (Monday morning back),
+    at its end on its last workday only from ``weekly_office_end_hour`` on (Friday evening back to
+    a Beijing home); on the days off around the week any time counts. A business trip arrives in
+    office hours."""
+    weekly_office_end_hour: int = Field(17, ge=0, le=24)
+    weekly_full_week_min_workdays: int = Field(3, gt=0)
+    """A working week with at least this many workdays in the window is a full one. A window with
+    no more full working weeks than ``weekly_min_weeks`` (a long holiday, make-up days) is judged
+    with ``weekly_short_window_min_weeks``."""
+    weekly_short_window_min_weeks: int = Field(2, gt=0)
+    """In such a window: returns at commuting time in at least this many working weeks make a
+    weekly commuter, if each return at the start of the week stayed through it (no exit before its
+    last workday) and all but ``weekly_short_window_other_entries`` of the entries are such returns."""
+    weekly_short_window_other_entries: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IdentificationRules:
+        if self.weekly_office_start_hour >= self.weekly_office_end_hour:
+            raise ValueError("weekly_office_start_hour must be before weekly_office_end_hour")
+        if self.weekly_short_window_min_weeks > self.weekly_min_weeks:
+            raise ValueError("weekly_short_window_min_weeks cannot exceed weekly_min_weeks")
+        return self
+
     ring_share_min: float = Field(0.8, gt=0, le=1)
     """Share of a person's passages that must connect to the ring area."""
 
