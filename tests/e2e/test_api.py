@@ -294,6 +294,9 @@ def test_unknown_load_kind_wrong_content_type_unknown_route(client: TestClient) 
     assert_problem(client.post("/v1/loads/nat", content=body, headers={"content-type": ""}), 415)
     assert_problem(client.get("/v1/no-such-thing"), 404)
     assert_problem(client.delete("/v1/checks"), 405)
+    # Allow names every method at the address, and a typed path parameter is not matched by a word
+    assert client.options("/v1/alerts/evaluate").headers["allow"] == "POST"
+    assert client.options("/v1/alerts/7").headers["allow"] == "GET"
 
 
 def test_a_file_that_cannot_be_loaded_is_a_422_problem_and_stores_nothing(client: TestClient) -> None:

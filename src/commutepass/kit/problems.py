@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from commutepass.domain.errors import AuthError, Forbidden, InputError, LoadError, TooManyAttempts
 
@@ -116,14 +117,6 @@ def allowed_methods(request: Request) -> list[str]:
 
 @functools.cache
 def _template(path: str) -> re.Pattern[str]:
-    parts = re.split(r"({[^}]+})", path)
-    return re.compile(
-        "".join(
-            _PARAM.get(p[1:-1].partition(":")[2], "[^/]+") if p.startswith("{") else re.escape(p)
-            for p in parts
-        )
-    )
-
-
-# Starlette's path convertors: ``{alert_id:int}`` names only digits, so ``/alerts/evaluate`` is not it
-_PARAM = {"int": "[0-9]+", "path": ".*", "float": "[0-9]+(?:\\.[0-9]+)?"}
+    """Starlette's own pattern for a route path, convertors included (``{alert_id:int}`` is digits
+    only, so ``/alerts/evaluate`` is not an alert)."""
+    return compile_path(path)[0]
