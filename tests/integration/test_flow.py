@@ -19,11 +19,10 @@ from commutepass.checks.service import Swipe
 from commutepass.checks.writer import SwipeWriter
 from commutepass.domain.decisions import Mode
 from commutepass.flow import config, service
-from commutepass.flow import repository as repo
 from commutepass.kit import audit
 from commutepass.kit.context import App
 from commutepass.store.tables import checks as checks_table
-from commutepass.store.tables import flow_minutes
+from commutepass.store.tables import flow_minutes, outbox
 from tests.helpers import at, make_id, open_app
 from tests.webhook import webhook_receiver
 
@@ -158,7 +157,9 @@ def test_the_outbox_retries_until_the_receiver_accepts_each_message_once(app: Ap
         assert receiver.requests == 3
         assert [m["alert"]["site"] for m in receiver.accepted] == ["snapshot"]
         with app.engine.connect() as conn:
-            (message,) = repo.alert_messages(conn, service.ALERTS_CHANNEL)
+            (message,) = conn.execute(
+                sa.select(outbox).where(outbox.c.channel == service.ALERTS_CHANNEL)
+            ).all()
         assert message.attempts == 3 and message.sent_at is not None and message.last_error is None
 
 
@@ -169,7 +170,7 @@ def test_the_outbox_survives_a_receiver_that_is_down(app: App) -> None:
     )
     assert service.deliver(app, datetime(2026, 1, 1, tzinfo=UTC)) == {"sent": 0, "failed": 1}
     with app.engine.connect() as conn:
-        (message,) = repo.alert_messages(conn, service.ALERTS_CHANNEL)
+        (message,) = conn.execute(sa.select(outbox).where(outbox.c.channel == service.ALERTS_CHANNEL)).all()
     assert message.sent_at is None and "ConnectError" in (message.last_error or "")
 
 

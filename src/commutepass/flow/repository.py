@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from commutepass.store.facts import DriverStyle
 from commutepass.store.repositories import _insert
-from commutepass.store.tables import alert_events, alerts, checks, flow_minutes, outbox
+from commutepass.store.tables import alert_events, alerts, checks, flow_minutes
 
 _UPSERT = (
     "INSERT INTO flow_minutes (site, lane, minute, arrivals, entered, documents, refused) "
@@ -167,8 +167,3 @@ def add_event(conn: Connection, alert_id: int, at: datetime, event: str, actor: 
     conn.execute(
         insert(alert_events).values(alert_id=alert_id, at=at, event=event, actor=actor, detail=detail)
     )
-
-
-def alert_messages(conn: Connection, channel: str) -> list[Any]:
-    """The alerts' messages in the shared outbox, oldest first."""
-    return list(conn.execute(select(outbox).where(outbox.c.channel == channel).order_by(outbox.c.id)).all())

@@ -11,7 +11,6 @@ lanes and μ its per-lane rate from the site data.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import statistics
 from collections.abc import Sequence
@@ -40,7 +39,6 @@ from commutepass.flow.config import (
 from commutepass.kit import audit, outbox
 from commutepass.kit.context import App
 
-logger = logging.getLogger(__name__)
 
 HOUR = 60
 WINDOW = 5
@@ -489,14 +487,7 @@ def deliver(app: App, now: datetime, *, client: httpx.Client | None = None) -> d
     url = app.settings.alert_webhook_url
     if not url:
         return {"sent": 0, "failed": 0}
-    sender = outbox.WebhookSender(
+    report = outbox.deliver_due(
         app.engine, ALERTS_CHANNEL, url, retry=ALERT_RETRY, clock=lambda: now, client=client
     )
-    try:
-        report = sender.send_due()
-    finally:
-        if client is None:
-            sender.close()
-    for error in report.errors:
-        logger.warning("alert message not delivered: %s", error)
     return {"sent": report.sent, "failed": report.failed}

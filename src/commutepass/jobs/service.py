@@ -113,11 +113,7 @@ def notifications_job(app: App, slot: datetime) -> str:
     url = app.settings.notify_webhook_url
     if not url:
         return json.dumps({"made": made, "sent": 0, "failed": 0})
-    sender = outbox.WebhookSender(app.engine, notifications.CHANNEL, url)
-    try:
-        report = sender.send_due()
-    finally:
-        sender.close()
+    report = outbox.deliver_due(app.engine, notifications.CHANNEL, url)
     return json.dumps({"made": made, "sent": report.sent, "failed": report.failed})
 
 

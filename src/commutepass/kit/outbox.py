@@ -20,6 +20,7 @@ what the messages mean.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,8 @@ import httpx
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from commutepass.store.tables import outbox
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,10 @@ class WebhookSender:
         self.url = url
         self.retry = retry or RetryPolicy()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._own_client = client is None
         self.client = client or httpx.Client(timeout=timeout)
+        self.last_error: str | None = None
+        """Why the last message sent was not accepted (None when it was)."""
 
     def _claim(self, now: datetime) -> tuple[int, str, str] | None:
         """Take the oldest due message under a lease (one UPDATE that only one sender wins)."""
@@ -156,6 +162,9 @@ class WebhookSender:
                 error = f"HTTP {answer.status_code}: {answer.text[:200]}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        self.last_error = error
+        if error is not None:
+            logger.warning("outbox %s: message %s not delivered: %s", self.channel, message_id, error)
         done = _utc(self.clock())
         with self.engine.begin() as conn:
             attempts = (
@@ -197,6 +206,7 @@ class WebhookSender:
                 streak = 0
             else:
                 report.failed += 1
+                report.errors.append(self.last_error or "")
                 streak += 1
                 if streak >= 3:
                     break
@@ -215,7 +225,26 @@ class WebhookSender:
             stop.wait(interval)
 
     def close(self) -> None:
-        self.client.close()
+        """Close the HTTP client this sender made (a client passed in stays the caller's)."""
+        if self._own_client:
+            self.client.close()
+
+
+def deliver_due(
+    engine: Engine,
+    channel: str,
+    url: str,
+    *,
+    retry: RetryPolicy | None = None,
+    clock: Callable[[], datetime] | None = None,
+    client: httpx.Client | None = None,
+) -> SendReport:
+    """Send what is due now on ``channel`` to ``url`` once (a scheduled job's round)."""
+    sender = WebhookSender(engine, channel, url, retry=retry, clock=clock, client=client)
+    try:
+        return sender.send_due()
+    finally:
+        sender.close()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
