@@ -39,7 +39,6 @@ from commutepass.flow.config import (
 from commutepass.kit import audit, outbox
 from commutepass.kit.context import App
 
-
 HOUR = 60
 WINDOW = 5
 """Minutes over which the arrival rate is taken."""
