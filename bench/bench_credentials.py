@@ -278,33 +278,29 @@ def bench_offline(
     end = AS_OF + timedelta(hours=policy.offline.snapshot_max_age_hours) + TICK
     start = AS_OF - timedelta(minutes=policy.offline.clock_skew_minutes)
     span = Span(policy, start, end)
-    t0 = time.perf_counter()
-    kept = []
-    for resident in sample:
-        facts = snapshot.facts(resident, pseudonym(key, resident.number), policy)
-        timeline = Timeline(facts, span)
-        timeline.fill(
-            lambda moment, facts=facts: decide_check(
-                facts, policy, moment, snapshot.risk, catalog, mode=Mode.ROAD
+
+    def decide_ahead() -> list[Timeline]:
+        kept = []
+        for resident in sample:
+            facts = snapshot.facts(resident, pseudonym(key, resident.number), policy)
+            timeline = Timeline(facts, span)
+            timeline.fill(
+                lambda moment, facts=facts: decide_check(
+                    facts, policy, moment, snapshot.risk, catalog, mode=Mode.ROAD
+                )
             )
-        )
-        kept.append(timeline)
+            kept.append(timeline)
+        return kept
+
+    t0 = time.perf_counter()
+    kept = decide_ahead()
     result.eager_s = time.perf_counter() - t0
     # and what they take, traced apart (tracing slows the deciding down several times)
     del kept
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    kept = []
-    for resident in sample:
-        facts = snapshot.facts(resident, pseudonym(key, resident.number), policy)
-        timeline = Timeline(facts, span)
-        timeline.fill(
-            lambda moment, facts=facts: decide_check(
-                facts, policy, moment, snapshot.risk, catalog, mode=Mode.ROAD
-            )
-        )
-        kept.append(timeline)
+    kept = decide_ahead()
     result.eager_bytes = (tracemalloc.get_traced_memory()[0] - before) / max(eager, 1)
     tracemalloc.stop()
     result.eager_people = eager
