@@ -47,7 +47,6 @@ from commutepass.checkpoints.snapshot import (
     encode_person,
     encode_snapshot,
     pseudonym,
-    swiped_resident,
 )
 from commutepass.checks.service import view
 from commutepass.credentials.codes import Verifier, encode_code
@@ -57,7 +56,7 @@ from commutepass.credentials.trust import RevocationList, TrustList, load_anchor
 from commutepass.domain.carried import CarriedStatus
 from commutepass.domain.decisions import Mode, decide_check
 from commutepass.domain.facts import Membership, NatResult, PersonFacts, Source
-from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.identity import parse_resident_id, swiped_resident
 from commutepass.domain.policy import Color, CommuterClass, Policy
 from commutepass.domain.regions import RegionCatalog, region_catalog
 from commutepass.domain.roles import Role

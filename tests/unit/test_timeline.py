@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from commutepass.checkpoints.snapshot import OfflineSnapshot, encode_person, pseudonym, swiped_resident
+from commutepass.checkpoints.snapshot import OfflineSnapshot, encode_person, pseudonym
 from commutepass.domain.clock import local_date
 from commutepass.domain.decisions import CheckOutcome, Mode, decide_check
 from commutepass.domain.errors import InputError
 from commutepass.domain.facts import Membership, NatResult, Override, PersonFacts, RiskMap, Source, Visit
-from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.identity import parse_resident_id, swiped_resident
 from commutepass.domain.policy import CommuterClass, Policy
 from commutepass.domain.regions import region_catalog
 from commutepass.domain.timeline import TICK, Span, Timeline, change_instants
@@ -332,3 +332,7 @@ def _read(read, text: str):  # type: ignore[no-untyped-def]
 @given(typed_numbers())
 def test_a_swiped_number_reads_as_parse_resident_id_reads_it(text: str) -> None:
     assert _read(swiped_resident, text) == _read(parse_resident_id, text)
+    # a companion's number: the error names the field it came in
+    assert _read(lambda t: swiped_resident(t, "companions"), text) == _read(
+        lambda t: parse_resident_id(t, "companions"), text
+    )

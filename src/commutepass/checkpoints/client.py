@@ -28,14 +28,14 @@ import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from commutepass.checkpoints.snapshot import OfflineSnapshot, decode_b64, swiped_resident
+from commutepass.checkpoints.snapshot import OfflineSnapshot, decode_b64
 from commutepass.checks.service import ENTERING, checked_site, policy_in_force, view
 from commutepass.credentials.revocation import FilterUpdate, RevocationFilter
 from commutepass.credentials.trust import Anchors, load_anchor
 from commutepass.domain.clock import BEIJING, to_utc
 from commutepass.domain.decisions import Mode
 from commutepass.domain.errors import InputError
-from commutepass.domain.identity import parse_resident_id
+from commutepass.domain.identity import parse_resident_id, swiped_resident
 from commutepass.domain.policy import PolicyBook
 from commutepass.domain.regions import RegionCatalog
 from commutepass.domain.roles import Role

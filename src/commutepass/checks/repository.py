@@ -41,12 +41,15 @@ _CHECK_COLUMNS = (
 
 
 def record_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Append swipes. On the hot path of every check: one driver-level executemany, no statement
-    building."""
+    """Append swipes (each row gets the ``recorded_at`` it was stored with). On the hot path of
+    every check: one driver-level executemany, no statement building."""
     if not rows:
         return
     style = DriverStyle.of(conn)
-    now = style.time(_now())
+    recorded = _now()
+    for r in rows:
+        r["recorded_at"] = recorded
+    now = style.time(recorded)
     markers = ", ".join([style.placeholder] * len(_CHECK_COLUMNS))
     sql = f"INSERT INTO checks ({', '.join(_CHECK_COLUMNS)}) VALUES ({markers})"
     values = [
@@ -82,6 +85,7 @@ def record_checkpoint_swipe(
             "known_at": row.get("known_at") or now,
         },
     ).scalar_one()
+    row["recorded_at"] = now
     kept = conn.execute(
         _insert(conn, checkpoint_swipes)
         .values(

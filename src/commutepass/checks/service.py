@@ -43,7 +43,7 @@ from commutepass.domain.decisions import (
 )
 from commutepass.domain.errors import InputError, NoPolicyError, NoPolicyInForce
 from commutepass.domain.facts import PersonFacts
-from commutepass.domain.identity import ResidentId, parse_resident_id
+from commutepass.domain.identity import ResidentId, parse_resident_id, swiped_resident
 from commutepass.domain.policy import Decision, Policy, PolicyBook
 from commutepass.domain.reasons import explain, explain_check, popup_json, reason_json, render
 from commutepass.domain.roles import Role
@@ -51,6 +51,7 @@ from commutepass.flow import repository as flow_repository
 from commutepass.kit import audit, observe
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User, cli_user
+from commutepass.store.fact_index import FactIndex
 from commutepass.store.facts import FactReader
 from commutepass.store.tables import recorded_now
 
@@ -368,12 +369,19 @@ class CheckSession:
 
     A caller that records as it goes (a batch) tells the session which people have a swipe
     waiting (``waiting``); before their facts are read again the batch is written (``flush``),
-    so every check sees every earlier one (file order)."""
+    so every check sees every earlier one (file order).
 
-    def __init__(self, app: App, conn: Connection) -> None:
+    With a fact ``index`` the facts come from memory where it can answer, else from the store
+    (``FactReader``), as they would have been read there."""
+
+    def __init__(self, app: App, conn: Connection, index: FactIndex | None = None) -> None:
         self.app = app
         self.conn = conn
         self.reader = FactReader(conn)
+        self.index = index
+        self.unsettled: set[str] = set()
+        """People with checks written in the connection's open transaction: read from the store
+        (this connection sees them; the index does not until they are committed and noted)."""
         self.waiting: set[str] = set()
         self.flush: Callable[[], None] | None = None
 
@@ -390,11 +398,19 @@ class CheckSession:
         key = key or self.app.vault.key(resident)
         if key in self.waiting and self.flush is not None:
             self.flush()
-        return self.reader.person_facts(key, resident.birth_date, to_utc(at), policy, known_at)
+        at = to_utc(at)
+        if self.index is None or key in self.unsettled:
+            return self.reader.person_facts(key, resident.birth_date, at, policy, known_at)
+        found = self.index.person_facts(key, resident.birth_date, at, policy, known_at)
+        if found is not None:
+            return found
+        person_id, facts = self.reader.person_facts(key, resident.birth_date, at, policy, known_at)
+        self.index.note_person(key, person_id)
+        return person_id, facts
 
     def decide(self, request: CheckRequest) -> Decided:
-        resident = parse_resident_id(request.id_number)
-        companion_ids = [parse_resident_id(c, "companions") for c in request.companions]
+        resident = swiped_resident(request.id_number)
+        companion_ids = [swiped_resident(c, "companions") for c in request.companions]
         request = replace(request, site=checked_site(request.site), lane=checked_lane(request.lane))
         policy = policy_at(self.app, request.at)
         known = request.known_at
@@ -439,6 +455,8 @@ class HeldReads:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        self.index = fact_index(app, background=True)
+        """The facts in memory (``Settings.fact_index``), shared by the threads; None: read each time."""
         self._local = threading.local()
         self._held: list[Connection] = []
         self._lock = threading.Lock()
@@ -454,7 +472,7 @@ class HeldReads:
             conn = self.app.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             with self._lock:
                 self._held.append(conn)
-            session = self._local.session = CheckSession(self.app, conn)
+            session = self._local.session = CheckSession(self.app, conn, self.index)
         return session
 
     def _drop(self, session: CheckSession) -> None:
@@ -487,6 +505,12 @@ class HeldReads:
         for conn in held:
             with contextlib.suppress(Exception):  # the store is gone: the pool goes with the app
                 conn.close()
+
+
+def fact_index(app: App, *, background: bool = False) -> FactIndex | None:
+    """A fact index over the app's store, if the settings want one (``Settings.fact_index``);
+    ``background``: loaded in its own thread while the store answers (a server)."""
+    return FactIndex(app.engine, background=background) if app.settings.fact_index else None
 
 
 # --- recording --------------------------------------------------------------------------------
@@ -535,10 +559,19 @@ def check_event(row: dict[str, Any], detail: dict[str, Any]) -> audit.Event:
     )
 
 
-def record(conn: Connection, app: App, actor: audit.Actor, swipes: Sequence[Swipe]) -> list[bool]:
+def record(
+    conn: Connection,
+    app: App,
+    actor: audit.Actor,
+    swipes: Sequence[Swipe],
+    kept: list[dict[str, Any] | None] | None = None,
+) -> list[bool]:
     """Store the swipes and audit each stored one, in the caller's transaction. Whether each was
-    new (False: its swipe id was recorded before, nothing written)."""
+    new (False: its swipe id was recorded before, nothing written); ``kept``: a list the stored
+    rows are added to (None where nothing was written)."""
     stored = store(conn, swipes)
+    if kept is not None:
+        kept.extend(stored)
     events = [check_event(row, s.detail) for row, s in zip(stored, swipes, strict=True) if row is not None]
     audit.append(conn, app, audit.prepare(actor, events))
     return [row is not None for row in stored]
@@ -661,15 +694,26 @@ def check_batch(
     ``explain``: each line with its texts (``view``), or only the decision and the codes
     (``brief``: the texts are not rendered at all)."""
     by = user or cli_user()
+    index = fact_index(app)
     conn = app.engine.connect()
     transaction = conn.begin()
-    session = CheckSession(app, conn)
+    session = CheckSession(app, conn, index)
     pending: list[Swipe] = []
+    written: list[dict[str, Any] | None] = []
 
     def flush() -> None:
-        record(conn, app, by.actor, pending)
+        record(conn, app, by.actor, pending, written)
+        session.unsettled |= session.waiting
         pending.clear()
         session.waiting.clear()
+
+    def commit() -> None:
+        flush()
+        transaction.commit()
+        if index is not None:  # committed: the index counts them from now on
+            index.note_checks(written)
+        written.clear()
+        session.unsettled.clear()
 
     session.flush = flush
     try:
@@ -687,15 +731,13 @@ def check_batch(
             session.waiting.add(decided.person_key)
             done += 1
             if done % commit_every == 0:
-                flush()
-                transaction.commit()
+                commit()
                 transaction = conn.begin()
             yield {"row": number, **(decided.view(by.role) if explain else decided.brief(by.role))}
     finally:
         # every swipe decided so far is whole in itself: keep them even if the reader stops early
         if transaction.is_active:
-            flush()
-            transaction.commit()
+            commit()
         conn.close()
 
 

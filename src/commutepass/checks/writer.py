@@ -108,6 +108,8 @@ class SwipeWriter:
             for pending in batch:
                 pending.done.set_exception(exc)
             return
+        if self.reads.index is not None:  # committed: this process's next checks see them at once
+            self.reads.index.note_checks(stored)
         for pending, row in zip(batch, stored, strict=True):
             if row is not None:
                 self._backlog.extend(audit.prepare(pending.actor, [check_event(row, pending.swipe.detail)]))

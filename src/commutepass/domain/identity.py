@@ -99,6 +99,35 @@ def parse_resident_id(text: str, field: str = "id_number") -> ResidentId:
     return ResidentId(number=number, birth_date=birth, region_code=number[:6])
 
 
+_CHECK_DIGITS = "0123456789X"
+_YEAR_STARTED = date.today().year
+"""A birth year before this one is in the past whenever the check runs (no clock read)."""
+
+
+def swiped_resident(text: str, field: str = "id_number") -> ResidentId:
+    """``parse_resident_id`` on the path of every check (a swipe, a typed or uploaded check): the
+    same answer, faster for a well-formed number (a property test holds the two equal).
+
+    An ID-card reader gives the 18 characters as printed; for them the check digit (GB 11643),
+    the birth date and the region code are tested here directly. Anything else (separators,
+    a lower-case x, a wrong digit, a date that does not exist) goes to ``parse_resident_id``,
+    which accepts it or says exactly what is wrong."""
+    if len(text) == 18 and text.isascii() and text[:17].isdigit():
+        last = text[17]
+        if last == _CHECK_DIGITS[(1 - 2 * int(text[:17], 13)) % 11]:
+            try:
+                birth = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+            except ValueError:
+                birth = None
+            if (
+                birth is not None
+                and (birth.year < _YEAR_STARTED or birth <= date.today())
+                and region_code_ever_existed(text[:6])
+            ):
+                return ResidentId(number=text, birth_date=birth, region_code=text[:6])
+    return parse_resident_id(text, field)
+
+
 @lru_cache(maxsize=1)
 def _region_codes() -> frozenset[str]:
     """Every six-digit code GB/T 2260 has had, from python-stdnum's ``cn/loc`` database."""

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     """How long ``serve`` keeps an idle HTTP connection open. Longer than the clients' own idle
     expiry (httpx, the checkpoint client: 5 s), so a client never sends a request on a connection
     the server is closing at that moment (which the client sees as a read error)."""
+    fact_index: bool = True
+    """Decide the server's checks and ``check --batch`` from an in-memory index of the fact rows,
+    kept current from the store at most a second behind (``store.fact_index``; env
+    COMMUTEPASS_FACT_INDEX=false reads every check's facts from the store instead)."""
     analyst_min_cell: int = Field(5, ge=1)
     """Analysts' figures suppress counts below this (k-anonymity threshold of ``GET /v1/stats``)."""
     lake_dir: Path | None = None

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, Integer, Table, and_, cast, de
 from sqlalchemy.dialects import postgresql, sqlite
 
 from commutepass.domain.policy import Decision
+from commutepass.store.repositories import note_change
 from commutepass.store.tables import (
     application_events,
     applications,
@@ -226,6 +227,8 @@ def delete_before(conn: Connection, limits: dict[str, datetime], day: date) -> d
     ended = auth_sessions.c.expires_at < limits["sessions"]
     revoked = auth_sessions.c.revoked_at < limits["sessions"]
     deleted["sessions"] = conn.execute(delete(auth_sessions).where(or_(ended, revoked))).rowcount
+    if any(deleted[kind] for kind in ("travel", "itinerary", "checks", "nat")):
+        note_change(conn, "purge")  # fact indexes reload
     return deleted
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from commutepass.domain.facts import (
@@ -26,6 +26,7 @@ from commutepass.store.tables import (
     audit_log,
     auth_sessions,
     commuter_entries,
+    fact_changes,
     loads,
     people,
     risk_periods,
@@ -289,6 +290,13 @@ def end_entry(conn: Connection, entry_id: int, valid_to: datetime, end_reason: s
         .where(commuter_entries.c.id == entry_id, commuter_entries.c.valid_to.is_(None))
         .values(valid_to=valid_to, end_reason=end_reason, ended_at=_now())
     )
+    note_change(conn, "entry_end", entry_id)
+
+
+def note_change(conn: Connection, kind: str, row_id: int | None = None) -> None:
+    """Log a change of fact rows that is not a new row (``fact_changes``: an entry ended, rows
+    purged), in the changing transaction, for the fact index that reads new rows by id."""
+    conn.execute(insert(fact_changes).values(kind=kind, row_id=row_id, recorded_at=_now()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,8 @@ itinerary = Table(
     Column("county", String(6), primary_key=True),
     Column("load_id", RowId, ForeignKey("loads.id"), nullable=True),
     _recorded(),
+    # a fact index reads a new load's days (revision 0012)
+    Index(None, "load_id"),
 )
 
 risk_periods = Table(
@@ -168,6 +170,18 @@ commuter_entries = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
     Index(None, "person_id", "valid_from"),
+)
+
+fact_changes = Table(
+    # what changed in fact rows other than by a new row (revision 0012): an entry ended
+    # (``entry_end``, its id) or rows purged by retention (``purge``); read by id by the fact
+    # index (``store.fact_index``) as it reads new rows
+    "fact_changes",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("row_id", RowId, nullable=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
 )
 
 checks = Table(
