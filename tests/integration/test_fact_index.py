@@ -6,6 +6,7 @@ retention purge; and on PostgreSQL a row whose id commits after a higher one."""
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -307,3 +308,37 @@ def test_a_check_stored_by_the_server_is_seen_by_its_next_check_at_once(
         assert entered > 0
     finally:
         writer.close()
+
+
+def test_a_server_index_loads_in_the_background_and_moves_its_window(
+    app: App, region_people: list[dict[str, str]]
+) -> None:
+    """A server's index loads in its own thread (the store answers meanwhile); a question a week
+    past its window loads it again around the new moment, and it answers as the store does."""
+    index = FactIndex(app.engine, background=True)
+    row = region_people[0]
+    resident = parse_resident_id(row["id_number"])
+    key = app.vault.key(resident)
+    when = to_utc(at(MOMENTS[1]))
+    policy = app.policies.in_force(when)
+    assert index.person_facts(key, resident.birth_date, when, policy) is None  # loading
+    deadline = time.monotonic() + 60
+    while index.loads == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert index.loads == 1
+    with app.engine.connect() as conn:
+        expected = FactReader(conn).person_facts(key, resident.birth_date, when, policy)
+    index.note_person(key, expected[0])
+    assert index.person_facts(key, resident.birth_date, when, policy) == expected
+    later = when + timedelta(days=70)
+    synchronous = FactIndex(app.engine)
+    assert synchronous.load(when - timedelta(days=62))
+    with app.engine.connect() as conn:
+        expected_later = FactReader(conn).person_facts(key, resident.birth_date, later, policy)
+    synchronous.note_person(key, expected_later[0])
+    got = synchronous.person_facts(key, resident.birth_date, later, policy)
+    assert synchronous.loads == 2
+    assert got is not None
+    synchronous.note_person(key, expected_later[0])
+    assert synchronous.person_facts(key, resident.birth_date, later, policy) == expected_later
+    assert expected_later[1].last_entry_at is not None  # the entry before the new window is kept

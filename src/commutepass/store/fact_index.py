@@ -230,9 +230,8 @@ class FactIndex:
     ) -> tuple[int | None, PersonFacts] | None:
         """``FactReader.person_facts`` from memory, or None when the index cannot answer (the
         caller reads the store, then tells the index the person's id: ``note_person``)."""
-        self._keep_current(at)
-        state = self._state
-        if state is None or state.purged or not self._answers(state, at, known_at, policy):
+        state = self._keep_current(at)
+        if state is None or not self._answers(state, at, known_at, policy):
             return None
         person_id = state.keys.get(key)
         if person_id is None:
@@ -331,29 +330,33 @@ class FactIndex:
 
     # --- loading and refreshing -----------------------------------------------------------------
 
-    def _keep_current(self, at: datetime) -> None:
+    def _keep_current(self, at: datetime) -> _State | None:
+        """The state to answer a question at ``at`` from, refreshed if due; None while it has to
+        be (re)loaded first (the store answers meanwhile)."""
         state = self._state
         if state is not None and not state.purged and at - state.floor < _SPAN:
             if time.monotonic() - self._refreshed < self.refresh_seconds:
-                return
+                return state
             if not self._busy.acquire(blocking=False):  # another thread is at it: go on
-                return
+                return state
             try:
                 self._refresh(state)
             finally:
                 self._busy.release()
             if not state.purged:
-                return
+                return state
         if time.monotonic() < self._retry_at or not self._busy.acquire(blocking=False):
-            return  # a load is under way or just failed: the store answers meanwhile
+            return None  # a load is under way or just failed
         self._retry_at = time.monotonic() + RETRY_SECONDS
         floor = at - NAT_LOOKBACK - SLACK
         if self.background:
             threading.Thread(
                 target=self._load_and_release, args=(floor,), name="fact-index", daemon=True
             ).start()
-        else:
-            self._load_and_release(floor)
+            return None
+        self._load_and_release(floor)
+        state = self._state
+        return state if state is not None and not state.purged and at - state.floor < _SPAN else None
 
     def _load_and_release(self, floor: datetime) -> None:
         try:
