@@ -62,6 +62,7 @@ def test_ready_and_health(client: StaffClient) -> None:
 def test_a_request_id_is_kept_or_made(client: StaffClient) -> None:
     made = client.get("/health").headers["x-request-id"]
     assert len(made) == 32
+    assert client.get("/health").headers["x-request-id"] != made  # each request its own
     assert client.get("/health", headers={"X-Request-ID": "lb-1234"}).headers["x-request-id"] == "lb-1234"
     assert client.get("/health", headers={"X-Request-ID": "bad id\\n"}).headers["x-request-id"] != "bad id\\n"
 
