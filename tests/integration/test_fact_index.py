@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from commutepass.checks.service import CheckRequest, check, check_batch
 from commutepass.checks.writer import SwipeWriter
@@ -27,7 +27,7 @@ from commutepass.kit.sessions import cli_user
 from commutepass.loads.service import load_file
 from commutepass.oversight.repository import delete_before
 from commutepass.store import repositories as repo
-from commutepass.store.fact_index import FactIndex, _Ids
+from commutepass.store.fact_index import NOTED, FactIndex, _Ids
 from commutepass.store.facts import FactReader
 from commutepass.store.tables import commuter_entries, nat_results, overrides, users
 from commutepass.synth import write_region
@@ -342,3 +342,60 @@ def test_a_server_index_loads_in_the_background_and_moves_its_window(
     synchronous.note_person(key, expected_later[0])
     assert synchronous.person_facts(key, resident.birth_date, later, policy) == expected_later
     assert expected_later[1].last_entry_at is not None  # the entry before the new window is kept
+
+
+def test_a_fact_written_by_this_process_is_read_at_the_next_question(
+    app: App, region_people: list[dict[str, str]], tmp_path: Path
+) -> None:
+    """A reviewer's correction or a NAT load committed in this process reaches the next question
+    here at once (no refresh is due: the interval is an hour); the server's own swipes do not make
+    it read the store (they are noted)."""
+    index = FactIndex(app.engine, refresh_seconds=3600.0)
+    assert index.load(to_utc(at(MOMENTS[0])) - timedelta(days=62))
+    row = region_people[5]
+    resident = parse_resident_id(row["id_number"])
+    key = app.vault.key(resident)
+    when = to_utc(at(MOMENTS[1]))
+    policy = app.policies.in_force(when)
+    with app.engine.connect() as conn:
+        person_id = FactReader(conn).person_id(key)
+    assert person_id is not None
+    index.note_person(key, person_id)
+    before = index.person_facts(key, resident.birth_date, when, policy)
+    assert before is not None and not before[1].overrides
+    with app.transaction() as conn:
+        admin = conn.execute(
+            insert(users).values(
+                username="fi-reviewer",
+                password_hash="x",
+                role="reviewer",
+                disabled=False,
+                created_at=datetime.now(UTC),
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(overrides).values(
+                person_id=person_id,
+                field="popup",
+                valid_from=to_utc(at("2021-11-19T00:00")),
+                valid_to=to_utc(at("2021-11-25T00:00")),
+                reason="test",
+                created_by=admin,
+                created_at=datetime.now(UTC),
+                recorded_at=datetime.now(UTC),
+            )
+        )
+    after = index.person_facts(key, resident.birth_date, when, policy)
+    assert after is not None and [o.field for o in after[1].overrides] == ["popup"]
+    with app.engine.connect() as conn:
+        assert after == FactReader(conn).person_facts(key, resident.birth_date, when, policy)
+    # a writer that notes its own checks: its commit leaves no refresh due
+    with app.transaction() as conn:
+        conn.info[NOTED] = True
+        conn.execute(
+            text("INSERT INTO fact_changes (kind, row_id, recorded_at) VALUES ('test', NULL, '2021-11-20')")
+        )
+    refreshed = index._refreshed
+    index.person_facts(key, resident.birth_date, when, policy)
+    assert index._refreshed == refreshed
+    index.close()

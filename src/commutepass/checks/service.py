@@ -498,6 +498,8 @@ class HeldReads:
             return decide(self.app, request)
 
     def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
         if self.executor is not None:
             self.executor.shutdown(wait=True)
         with self._lock:
@@ -739,6 +741,8 @@ def check_batch(
         if transaction.is_active:
             commit()
         conn.close()
+        if index is not None:
+            index.close()
 
 
 def pledge_cases(app: App, user: User) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from commutepass.checks.service import CheckRequest, HeldReads, Swipe, check_eve
 from commutepass.kit import audit, observe
 from commutepass.kit.context import App
 from commutepass.kit.sessions import User
+from commutepass.store.fact_index import NOTED
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class SwipeWriter:
     def _write(self, batch: list[PendingSwipe]) -> None:
         try:
             with observe.SWIPE_COMMIT.time(), self.app.transaction() as conn:
+                conn.info[NOTED] = True  # noted in the index below, not read back from the store
                 stored = store(conn, [p.swipe for p in batch])
         except Exception as exc:  # every waiting check learns that its swipe was not stored
             for pending in batch:

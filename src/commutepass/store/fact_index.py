@@ -33,6 +33,7 @@ row id it has not seen (read once from the store, then kept).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from bisect import insort
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, text, type_coerce
+from sqlalchemy import Connection, Engine, and_, event, func, or_, select, text, type_coerce
 from sqlalchemy.types import NullType
 
 from commutepass.domain.clock import local_date
@@ -74,6 +75,18 @@ RETRY_SECONDS = 30.0
 """After a load is started (or failed), how long before another is tried."""
 LOAD_WAIT_SECONDS = 30.0
 """PostgreSQL: how long a load waits for the transactions open when it began to end."""
+
+NOTED = "fact_index_noted"
+"""Set in a connection's ``info`` for one transaction by a writer that notes its checks itself
+(``note_checks``): its commit does not make the index read the store again (cleared at its end)."""
+_WRITES_FACTS = re.compile(
+    r"\s*(INSERT INTO|UPDATE|DELETE FROM) (commuter_entries|nat_results|overrides|itinerary|travel|checks"
+    r"|fact_changes|people)\b",
+    re.IGNORECASE,
+)
+"""A statement that changes the facts a check reads: when this process commits one, the next
+question reads what changed first (so an override a reviewer just recorded here decides the next
+check here; another process sees it within a second)."""
 
 _FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 _SPAN = REBASE_AFTER + NAT_LOOKBACK + SLACK
@@ -204,6 +217,31 @@ class FactIndex:
         self._filled: dict[str, list[int]] = {}
         self.loads = 0
         """How many times the index was loaded (a purge or a move of the window reloads)."""
+        self._dirty = False
+        event.listen(engine, "after_cursor_execute", self._saw_statement)
+        event.listen(engine, "commit", self._saw_commit)
+        event.listen(engine, "rollback", self._saw_rollback)
+
+    def close(self) -> None:
+        """Stop watching this process's writes (the index is no longer asked)."""
+        event.remove(self.engine, "after_cursor_execute", self._saw_statement)
+        event.remove(self.engine, "commit", self._saw_commit)
+        event.remove(self.engine, "rollback", self._saw_rollback)
+
+    # --- this process's own writes: read at the next question, not a second later --------------
+
+    def _saw_statement(self, conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if _WRITES_FACTS.match(statement) and not conn.info.get(NOTED):
+            conn.info["facts_written"] = True
+
+    def _saw_commit(self, conn: Connection) -> None:
+        conn.info.pop(NOTED, None)
+        if conn.info.pop("facts_written", False):
+            self._dirty = True
+
+    def _saw_rollback(self, conn: Connection) -> None:
+        conn.info.pop(NOTED, None)
+        conn.info.pop("facts_written", None)
 
     @property
     def loaded_at(self) -> datetime:
@@ -335,7 +373,7 @@ class FactIndex:
         be (re)loaded first (the store answers meanwhile)."""
         state = self._state
         if state is not None and not state.purged and at - state.floor < _SPAN:
-            if time.monotonic() - self._refreshed < self.refresh_seconds:
+            if not self._dirty and time.monotonic() - self._refreshed < self.refresh_seconds:
                 return state
             if not self._busy.acquire(blocking=False):  # another thread is at it: go on
                 return state
@@ -447,6 +485,7 @@ class FactIndex:
     def _refresh(self, state: _State) -> None:
         """Read what the store gained since the last read (the caller is the one busy thread)."""
         self._refreshed = time.monotonic()
+        self._dirty = False
         self._seen, self._filled = {}, {}
         with self.engine.connect() as conn:
             oldest_open = self._oldest_open(conn) if self._postgres else None
