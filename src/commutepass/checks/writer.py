@@ -15,16 +15,19 @@ loses those entries but not the swipes: the ``checks`` rows stay the record of t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 
 from commutepass.checks.service import CheckRequest, HeldReads, Swipe, check_event, store
 from commutepass.kit import audit, observe
@@ -46,6 +49,8 @@ class PendingSwipe:
 
 AUDIT_FLUSH_SECONDS = 0.5
 AUDIT_FLUSH_ENTRIES = 1000
+HELD_IDLE_SECONDS = 5.0
+"""The writer's connection is held between group commits unless it was idle this long."""
 
 
 class SwipeWriter:
@@ -55,6 +60,9 @@ class SwipeWriter:
         self._queue: queue.Queue[PendingSwipe | None] = queue.Queue()
         self._backlog: list[audit.Prepared] = []
         self._flushed = time.monotonic()
+        self._conn: Connection | None = None
+        """The writer thread's own connection (``_transaction``)."""
+        self._used = 0.0
         self.reads = HeldReads(app)
         """Where the server's checks are decided (a held connection per thread; see ``HeldReads``)."""
         observe.SWIPE_QUEUE.set_function(self._queue.qsize)
@@ -70,6 +78,9 @@ class SwipeWriter:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
+        if self._conn is not None and not self._thread.is_alive():
+            with contextlib.suppress(Exception):  # the store is gone: the pool goes with the app
+                self._conn.close()
         self.reads.close()
 
     def _run(self) -> None:
@@ -101,9 +112,33 @@ class SwipeWriter:
             if stop:
                 return
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction on the writer's own connection, held between batches (no pool checkout,
+        and on PostgreSQL no liveness ping, per group commit); a failing connection is dropped and
+        the next batch opens a new one (whose failure, while the store is down, is the usual)."""
+        if self._conn is not None and time.monotonic() - self._used > HELD_IDLE_SECONDS:
+            # idle a while (the store may have restarted): back to the pool, whose checkout
+            # tests it; under load the held connection is used again at once
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        if self._conn is None:
+            self._conn = self.app.engine.connect()
+        try:
+            with self._conn.begin():
+                yield self._conn
+            self._used = time.monotonic()
+        except Exception:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):  # already broken: nothing to give back
+                conn.invalidate()
+                conn.close()
+            raise
+
     def _write(self, batch: list[PendingSwipe]) -> None:
         try:
-            with observe.SWIPE_COMMIT.time(), self.app.transaction() as conn:
+            with observe.SWIPE_COMMIT.time(), self._transaction() as conn:
                 conn.info[NOTED] = True  # noted in the index below, not read back from the store
                 stored = store(conn, [p.swipe for p in batch])
         except Exception as exc:  # every waiting check learns that its swipe was not stored
@@ -123,7 +158,7 @@ class SwipeWriter:
         if not self._backlog:
             return
         try:
-            with self.app.transaction() as conn:
+            with self._transaction() as conn:
                 audit.append(conn, self.app, self._backlog)
         except Exception:  # the store is unavailable: keep the entries and try again next time
             logger.exception("audit entries of %d checks not yet appended", len(self._backlog))
