@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import Connection, insert, select, text
 
 from commutepass.checks.service import CheckRequest, check, check_batch
 from commutepass.checks.writer import SwipeWriter
@@ -82,6 +82,31 @@ def compare(
     return seen
 
 
+def add_override(conn: Connection, person_id: int, field: str, reviewer: str) -> None:
+    """A reviewer's correction of ``field`` from 19 to 25 November (with the reviewer's account)."""
+    by = conn.execute(
+        insert(users).values(
+            username=reviewer,
+            password_hash="x",
+            role="reviewer",
+            disabled=False,
+            created_at=datetime.now(UTC),
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        insert(overrides).values(
+            person_id=person_id,
+            field=field,
+            valid_from=to_utc(at("2021-11-19T00:00")),
+            valid_to=to_utc(at("2021-11-25T00:00")),
+            reason="test",
+            created_by=by,
+            created_at=datetime.now(UTC),
+            recorded_at=datetime.now(UTC),
+        )
+    )
+
+
 def _index(app: App) -> FactIndex:
     index = FactIndex(app.engine, refresh_seconds=0.0)  # every question reads what changed first
     index.load(to_utc(at(MOMENTS[0])) - timedelta(days=62))
@@ -137,27 +162,7 @@ def test_the_index_follows_every_change_of_the_store(
             .limit(1)
         ).scalar_one()
         repo.end_entry(conn, ended, to_utc(at("2021-11-20T12:00")), "test")
-        admin = conn.execute(
-            insert(users).values(
-                username="fi-admin",
-                password_hash="x",
-                role="admin",
-                disabled=False,
-                created_at=datetime.now(UTC),
-            )
-        ).inserted_primary_key[0]
-        conn.execute(
-            insert(overrides).values(
-                person_id=person_id,
-                field="color",
-                valid_from=to_utc(at("2021-11-19T00:00")),
-                valid_to=to_utc(at("2021-11-25T00:00")),
-                reason="test",
-                created_by=admin,
-                created_at=datetime.now(UTC),
-                recorded_at=datetime.now(UTC),
-            )
-        )
+        add_override(conn, person_id, "color", "fi-admin")
     # checks recorded by another process (the plain path: the index did not note them)
     for row in region_people[10:20]:
         check(app, CheckRequest(row["id_number"], at("2021-11-21T07:30"), row["site"], Mode(row["mode"])))
@@ -364,27 +369,7 @@ def test_a_fact_written_by_this_process_is_read_at_the_next_question(
     before = index.person_facts(key, resident.birth_date, when, policy)
     assert before is not None and not before[1].overrides
     with app.transaction() as conn:
-        admin = conn.execute(
-            insert(users).values(
-                username="fi-reviewer",
-                password_hash="x",
-                role="reviewer",
-                disabled=False,
-                created_at=datetime.now(UTC),
-            )
-        ).inserted_primary_key[0]
-        conn.execute(
-            insert(overrides).values(
-                person_id=person_id,
-                field="popup",
-                valid_from=to_utc(at("2021-11-19T00:00")),
-                valid_to=to_utc(at("2021-11-25T00:00")),
-                reason="test",
-                created_by=admin,
-                created_at=datetime.now(UTC),
-                recorded_at=datetime.now(UTC),
-            )
-        )
+        add_override(conn, person_id, "popup", "fi-reviewer")
     after = index.person_facts(key, resident.birth_date, when, policy)
     assert after is not None and [o.field for o in after[1].overrides] == ["popup"]
     with app.engine.connect() as conn:
