@@ -223,7 +223,9 @@ class FactIndex:
         event.listen(engine, "rollback", self._saw_rollback)
 
     def close(self) -> None:
-        """Stop watching this process's writes (the index is no longer asked)."""
+        """Stop watching this process's writes (the index is no longer asked); once is enough."""
+        if not event.contains(self.engine, "commit", self._saw_commit):
+            return
         event.remove(self.engine, "after_cursor_execute", self._saw_statement)
         event.remove(self.engine, "commit", self._saw_commit)
         event.remove(self.engine, "rollback", self._saw_rollback)
