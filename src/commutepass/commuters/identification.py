@@ -28,6 +28,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,6 +40,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from ibis.backends.sql.datatypes import DuckDBType
 
 from commutepass.domain.commuters import Features, Outcome
 from commutepass.domain.errors import InputError
@@ -67,9 +69,10 @@ ACTIVITY_SCHEMA = pa.schema(
         ("exited", pa.int32()),
     ]
 )
-ACTIVITY_VERSION = 3
+ACTIVITY_VERSION = 4
 """Bumped when ACTIVITY_SCHEMA or the state's columns change: a lake built by an older version
-is rebuilt (in a folder of its own) rather than misread. 2: exits per day; 3: as one number."""
+is rebuilt (in a folder of its own) rather than misread. 2: exits per day; 3: as one number;
+4: the days entered as one number too."""
 RESULT_COLUMNS = (
     "person_id",
     "outcome",
@@ -171,6 +174,19 @@ class Engine(Protocol):
 
     def to_arrow(self, expr: ir.Table) -> pa.Table: ...
 
+    def write(self, expr: ir.Table, path: Path) -> None:
+        """Write the result of ``expr`` to one Parquet file (zstd), the columns as typed in
+        ``expr``."""
+
+    def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
+        """Write the result of ``expr`` to one Parquet file per value of its ``day`` column,
+        under the new folder ``folder``; return the file of each day."""
+
+
+def _write_arrow(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd")
+
 
 class DuckDBEngine:
     """The embedded default: an in-process DuckDB over the Parquet files."""
@@ -190,6 +206,35 @@ class DuckDBEngine:
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def _copy(self, expr: ir.Table, path: Path, options: str) -> None:
+        """DuckDB writes the files itself (``COPY … TO``): no rows cross into Python. Each column
+        is cast to its type in ``expr`` (DuckDB's own sum of BIGINT is a HUGEINT)."""
+        columns = ", ".join(
+            f'CAST("{name}" AS {DuckDBType.to_string(dtype)}) AS "{name}"'
+            for name, dtype in expr.schema().items()
+        )
+        self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables, as to_parquet does
+        query = f"SELECT {columns} FROM ({self.con.compile(expr)})"
+        target = str(path).replace("'", "''")
+        self.con.raw_sql(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd{options})")
+
+    def write(self, expr: ir.Table, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._copy(expr, path, "")
+
+    def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
+        self._copy(expr, folder, ", PARTITION_BY (day), WRITE_PARTITION_COLUMNS true")
+        files: dict[date, Path] = {}
+        for part in folder.glob("day=*"):
+            day = date.fromisoformat(part.name.removeprefix("day="))
+            pieces = sorted(part.glob("*.parquet"))
+            if len(pieces) == 1:
+                files[day] = pieces[0]
+            else:  # DuckDB may split a large partition: one file per day for the lake
+                files[day] = part / "day.parquet"
+                _write_arrow(pa.concat_tables(pq.read_table(p) for p in pieces), files[day])
+        return files
 
 
 class SparkEngine:
@@ -238,6 +283,17 @@ class SparkEngine:
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def write(self, expr: ir.Table, path: Path) -> None:
+        _write_arrow(self.to_arrow(expr), path)
+
+    def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
+        table = self.to_arrow(expr)
+        files: dict[date, Path] = {}
+        for day in pc.unique(table["day"]).to_pylist():
+            files[day] = folder / f"{day.isoformat()}.parquet"
+            _write_arrow(table.filter(pc.equal(table["day"], pa.scalar(day, pa.date32()))), files[day])
+        return files
 
 
 def engine_named(name: str) -> Engine:
@@ -324,21 +380,53 @@ def _minute(i: int) -> str:
     return f"minute_{i}"
 
 
+ENTRY_DAYS = "entry_mask"
+"""The window days on which the person entered Beijing, as one number: window day ``i`` (0 = the
+window's first) adds 2**i. Every count over days of a kind (workdays, first workdays of the week,
+…) is then ``bit_count(entry_mask & kind)``, a few integer operations instead of a sum of one
+condition per day; moving the window on is a halving."""
+
 EXIT_DAYS = "exit_days"
-"""The window days on which the person left Beijing, as one number: window day ``i`` (0 = the
-window's first) adds 2**i. Moving the window on is a halving; plain integer arithmetic, so every
-engine computes it alike."""
+"""The window days on which the person left Beijing, as one number (as ``entry_mask``). Plain
+integer arithmetic, so every engine computes it alike; a window of up to 62 days fits in it."""
 
 
-def _exit_on(mask: ir.IntegerValue, i: int, days: int = 1) -> ir.IntegerValue:
-    """The exits on window days i … i+days-1 of ``mask`` (0: none)."""
-    return (mask // (2**i)) % (2**days)
+@ibis.udf.scalar.builtin
+def bit_count(x: int) -> int:  # type: ignore[empty-body]
+    """The number of 1 bits of an integer (DuckDB's and Spark SQL's ``bit_count``)."""
+
+
+def _ones(x: ir.IntegerValue) -> ir.IntegerValue:
+    return bit_count(x).cast("int64")
+
+
+def _highest_day(mask: ir.IntegerValue) -> ir.IntegerValue:
+    """The highest window day set in ``mask`` (-1: none): every bit below the highest is set by
+    or-ing the mask with itself shifted, then counted."""
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask = mask | (mask >> shift)
+    return _ones(mask) - 1
+
+
+def _days_before_lowest(mask: ir.IntegerValue) -> ir.IntegerValue:
+    """The bits below the lowest window day set in ``mask`` (all bits set when none is)."""
+    return (mask & -mask) - 1
+
+
+def _bits(days: list[dict[str, Any]], test: Any) -> int:
+    """The window days for which ``test(day)`` holds, as a mask."""
+    return sum(2**i for i, d in enumerate(days) if test(d))
+
+
+def _int(value: int) -> ir.IntegerValue:
+    return ibis.literal(value, type="int64")
 
 
 def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Table:
     """The rolling per-person state of the window ending on ``as_of``, built from the window's
-    daily activity: one row per person with the window's sums, one first-entry minute per window
-    day, and the latest ring county entered from (``home_county``) with its day (``home_no``)."""
+    daily activity: one row per person with the window's sums, the days entered and left as
+    masks, one first-entry minute per window day, and the latest ring county entered from
+    (``home_county``) with its day (``home_no``)."""
     first = as_of - timedelta(days=window - 1)
     s = activity.filter(
         activity.day.between(ibis.literal(first, type="date"), ibis.literal(as_of, type="date"))
@@ -354,7 +442,8 @@ def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Tabl
     minute = s.first_entry_min.cast("int64")
     return s.group_by("person_id").aggregate(
         **{_minute(i): s.first_entry_min.max(where=s.day_no == i).cast("int16") for i in range(window)},
-        **{EXIT_DAYS: (s.exited.cast("int64") * s.bit).sum().fill_null(0)},
+        **{ENTRY_DAYS: s.bit.sum(where=s.first_entry_min.notnull()).fill_null(0).cast("int64")},
+        **{EXIT_DAYS: s.bit.sum(where=s.exited == 1).fill_null(0).cast("int64")},
         days=s.count(),
         passages=s.passages.sum().cast("int64"),
         ring_days=s.ring_passages.count(),
@@ -382,22 +471,24 @@ def _sums(day: ir.Table) -> dict[str, ir.IntegerValue]:
 
 def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, window: int) -> ir.Table:
     """The state one day later: the window's first day (``dropped``, its daily activity) is taken
-    out of the sums, every minute moves one day back, and the new day's activity is added; people
-    left without travel in the window drop out."""
+    out of the sums, every minute moves one day back (the masks halve), and the new day's
+    activity is added; people left without travel in the window drop out."""
     gone = dropped.select(gone_id=dropped.person_id, **{f"gone_{k}": v for k, v in _sums(dropped).items()})
     j = previous.join(gone, previous.person_id == gone.gone_id, how="left")
     old = j.select(
         "person_id",
         *[j[_minute(i + 1)].name(_minute(i)) for i in range(window - 1)],
-        **{EXIT_DAYS: j[EXIT_DAYS] // 2},
+        **{mask: j[mask] // 2 for mask in (ENTRY_DAYS, EXIT_DAYS)},
         **{k: j[k] - j[f"gone_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=j.home_county,
         home_no=j.home_no - 1,
     )
+    last = 2 ** (window - 1)
     new = new_day.select(
         new_id=new_day.person_id,
         **{_minute(window - 1): new_day.first_entry_min.cast("int16")},
-        new_exit_days=new_day.exited.cast("int64") * (2 ** (window - 1)),
+        new_entry_mask=new_day.first_entry_min.notnull().cast("int64") * last,
+        new_exit_days=new_day.exited.cast("int64") * last,
         **{f"new_{k}": v for k, v in _sums(new_day).items()},
         new_county=new_day.entry_county,
     )
@@ -406,6 +497,7 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     state = j.select(
         person_id=j.person_id.fill_null(j.new_id),
         **{_minute(i): j[_minute(i)] for i in range(window)},
+        **{ENTRY_DAYS: j[ENTRY_DAYS].fill_null(0) + j.new_entry_mask.fill_null(0)},
         **{EXIT_DAYS: j[EXIT_DAYS].fill_null(0) + j.new_exit_days.fill_null(0)},
         **{k: j[k].fill_null(0) + j[f"new_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=ibis.ifelse(
@@ -422,48 +514,36 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
 
 def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules, cal: pa.Table) -> ir.Table:
     """Per-person features over the window and the rule that decides (``outcome``), from the
-    rolling state: a projection, one row per person, no grouping."""
+    rolling state: a projection, one row per person, no grouping. The days of each kind (by the
+    window's calendar) are constant masks; a count is the 1 bits of the days entered and'ed with
+    one of them."""
     window = rules.window_days
     total_workdays = int(pc.sum(cal["workday"]).as_py() or 0)
     days = cal.to_pylist()
     f = state
     minutes = [f[_minute(i)] for i in range(window)]
-    entered = [m.notnull().cast("int64") for m in minutes]
+    entered = f[ENTRY_DAYS]
     exit_days = f[EXIT_DAYS]
+    none_entered = entered == 0
 
-    def count(*flags: str) -> ir.IntegerValue:
+    def count(flag: str) -> ir.IntegerValue:
+        return _ones(entered & _bits(days, lambda d: d[flag]))
+
+    def weeks_with(mask: ir.IntegerValue, key: str = "work_week") -> ir.IntegerValue:
+        """Weeks (by ``key``) with a day of ``mask`` in them."""
+        weeks = sorted({d[key] for d in days})
         return sum(
-            (e for e, d in zip(entered, days, strict=True) if any(d[flag] for flag in flags)),
-            ibis.literal(0, type="int64"),
-        )
-
-    def first_where(values: list[Any]) -> ir.IntegerValue:
-        return ibis.cases(
-            *[(m.notnull(), ibis.literal(v, type="int64")) for m, v in zip(minutes, values, strict=True)],
-            else_=ibis.null("int64"),
-        )
-
-    def active(key: str) -> ir.IntegerValue:
-        """Weeks (by ``key``) with an entry on any of their days."""
-        by_week = [
-            [e for e, d in zip(entered, days, strict=True) if d[key] == w]
-            for w in sorted({d[key] for d in days})
-        ]
-        return sum(
-            (flags[0] if len(flags) == 1 else ibis.greatest(*flags) for flags in by_week),
-            ibis.literal(0, type="int64"),
-        )
+            ((mask & _bits(days, lambda d, w=w: d[key] == w)) != 0).cast("int64") for w in weeks
+        ) + _int(0)
 
     # calendar weeks (Monday–Sunday) for shift work; working weeks (runs of workdays with the day
     # off before them) for the weekly rhythms
-    active_weeks = active("week")
-    active_work_weeks = active("work_week")
-    first_no = first_where([d["day_no"] for d in days])
-    last_no = ibis.cases(
-        *[(minutes[i].notnull(), ibis.literal(i, type="int64")) for i in reversed(range(window))],
-        else_=ibis.null("int64"),
+    before_first = _days_before_lowest(entered)
+    first_no = ibis.ifelse(none_entered, ibis.null("int64"), _ones(before_first))
+    last_no = ibis.ifelse(none_entered, ibis.null("int64"), _highest_day(entered))
+    wd_before_first = ibis.ifelse(
+        none_entered, ibis.null("int64"), _ones(before_first & _bits(days, lambda d: d["workday"]))
     )
-    wd_before_first = first_where([d["wd_before"] for d in days])
     entry_days = f.entry_days
     workdays_since_first = total_workdays - wd_before_first
     joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
@@ -485,21 +565,16 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     # hours; a commuter comes back before work or after it.
     office_start, office_end = rules.weekly_office_start_hour * 60, rules.weekly_office_end_hour * 60
 
-    never = ibis.literal(False)
+    def at_time(edge: Any, in_time: Any) -> ir.IntegerValue:
+        """The entries on ``edge`` days: any time on a day off, ``in_time`` on a workday."""
+        mask = entered & _bits(days, lambda d: edge(d) and not d["workday"])
+        for i, d in enumerate(days):
+            if edge(d) and d["workday"]:
+                mask = mask + ibis.ifelse(in_time(minutes[i]).fill_null(False), _int(2**i), _int(0))
+        return mask
 
-    def at_time(i: int, edge: bool, in_time: ir.BooleanValue) -> ir.BooleanValue:
-        """An entry on day ``i`` if ``edge``: any time on a day off, else ``in_time``."""
-        if not edge:
-            return never
-        return minutes[i].notnull() if not days[i]["workday"] else in_time.fill_null(False)
-
-    def at_start(i: int) -> ir.BooleanValue:
-        d = days[i]
-        return at_time(i, bool(d["eve"] or d["first_wd"]), minutes[i] < office_start)
-
-    def at_end(i: int) -> ir.BooleanValue:
-        d = days[i]
-        return at_time(i, bool(d["last_wd"] or d["after"]), minutes[i] >= office_end)
+    start_returns = at_time(lambda d: d["eve"] or d["first_wd"], lambda m: m < office_start)
+    end_returns = at_time(lambda d: d["last_wd"] or d["after"], lambda m: m >= office_end)
 
     # ... and for a return at the start, whether the person then stayed through the working week:
     # no exit before its last workday in the window (a business trip leaves after a day or two)
@@ -507,28 +582,17 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         w: max((i for i, d in enumerate(days) if d["work_week"] == w and d["workday"]), default=-1)
         for w in {d["work_week"] for d in days}
     }
-
-    def stayed(i: int) -> ir.BooleanValue:
-        until = last_of_week[days[i]["work_week"]]
+    stays = _int(0)
+    for i, d in enumerate(days):
+        if not (d["eve"] or d["first_wd"]):
+            continue
+        until = last_of_week[d["work_week"]]
         if until <= i:
-            return ibis.literal(True)
-        return _exit_on(exit_days, i, until - i) == 0
-
-    start_returns = [at_start(i) for i in range(window)]
-    end_returns = [at_end(i) for i in range(window)]
-    stayed_starts = [start_returns[i] & stayed(i) for i in range(window)]
-
-    def n_true(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
-        return sum((x.cast("int64") for x in flags), ibis.literal(0, type="int64"))
-
-    def weeks_with(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
-        per_week = [
-            [x.cast("int64") for x, d in zip(flags, days, strict=True) if d["work_week"] == w]
-            for w in sorted({d["work_week"] for d in days})
-        ]
-        return sum(
-            (x[0] if len(x) == 1 else ibis.greatest(*x) for x in per_week), ibis.literal(0, type="int64")
-        )
+            stays = stays + 2**i
+        else:
+            leaving = sum(2**k for k in range(i, until))
+            stays = stays + ibis.ifelse((exit_days & leaving) == 0, _int(2**i), _int(0))
+    stayed_starts = start_returns & stays
 
     # working weeks the window holds with at least weekly_full_week_min_workdays workdays in it:
     # around a long holiday there are fewer, and the weekly rule asks for fewer weeks of returns
@@ -538,20 +602,16 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     full_weeks = sum(1 for n in workdays_by_week.values() if n >= rules.weekly_full_week_min_workdays)
     short_window = full_weeks <= rules.weekly_min_weeks
     # the last crossing: the last entry or the last exit (every passage is one or the other)
-    last_exit = ibis.cases(
-        *[(_exit_on(exit_days, i) == 1, ibis.literal(i, type="int64")) for i in reversed(range(window))],
-        else_=ibis.literal(-1, type="int64"),
-    )
-    last_seen = ibis.greatest(last_no.fill_null(-1), last_exit)
+    last_seen = _highest_day(entered | exit_days)
     f = f.select(
         "person_id",
         passages=f.passages,
         ring_passages=ibis.ifelse(f.ring_days > 0, f.ring, ibis.null("int64")),
         entry_days=entry_days,
         entry_workdays=count("workday"),
-        active_weeks=active_work_weeks,
-        active_calendar_weeks=active_weeks,
-        edge_entries=ibis.greatest(n_true(start_returns), n_true(end_returns)),
+        active_weeks=weeks_with(entered),
+        active_calendar_weeks=weeks_with(entered, "week"),
+        edge_entries=ibis.greatest(_ones(start_returns), _ones(end_returns)),
         rhythm=ibis.ifelse(entry_days > 0, rhythm, ibis.null("string")),
         rhythm_entries=ibis.ifelse(entry_days > 0, best, ibis.null("int64")),
         rhythm_days=ibis.ifelse(entry_days > 0, rhythm_days, ibis.null("int64")),
@@ -559,9 +619,9 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
         days_since_last_entry=(window - 1) - last_no,
         days_since_last_passage=(window - 1) - last_seen,
-        stayed_starts=n_true(stayed_starts),
+        stayed_starts=_ones(stayed_starts),
         stayed_start_weeks=weeks_with(stayed_starts),
-        end_returns=n_true(end_returns),
+        end_returns=_ones(end_returns),
         end_return_weeks=weeks_with(end_returns),
         home_county=f.home_county,
         # the usual entry time and its spread, in whole numbers so that engines agree exactly
@@ -634,7 +694,7 @@ def refresh_activity(
 ) -> list[date]:
     """Build the daily activity of every window day whose travel files changed, ``batch_days``
     days per query (one query per day is slow on Spark; all days at once holds too much in
-    memory at Beijing scale); return the days built."""
+    memory at Beijing scale), the engine writing one file per day; return the days built."""
     stale = [d for d in _window_days(as_of, window_days) if not lake.activity_is_current(ring, d)]
     folder = lake.activity_dir(ring)
     folder.mkdir(parents=True, exist_ok=True)
@@ -642,14 +702,17 @@ def refresh_activity(
         days = stale[start : start + batch_days]
         sources = {day: lake.sources_of(day) for day in days}
         files = [p for day in days for p in lake.travel_files(day)]
-        table = engine.to_arrow(daily_activity(engine.read(files, TRAVEL_SCHEMA), ring)).cast(ACTIVITY_SCHEMA)
+        scratch = folder / f".build-{days[0].isoformat()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        written = engine.write_by_day(daily_activity(engine.read(files, TRAVEL_SCHEMA), ring), scratch)
         for day in days:
-            part = table.filter(pc.equal(table["day"], pa.scalar(day, pa.date32())))
-            tmp = folder / f".{day.isoformat()}.tmp"
-            pq.write_table(part, tmp, compression="zstd")
             target = lake.activity_file(ring, day)
-            os.replace(tmp, target)
+            if day in written:
+                os.replace(written[day], target)
+            else:  # nobody travelled that day
+                _write_arrow(ACTIVITY_SCHEMA.empty_table(), target)
             target.with_suffix(".sources").write_text(sources[day])
+        shutil.rmtree(scratch, ignore_errors=True)
     return stale
 
 
@@ -694,10 +757,8 @@ def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: Ri
         expr = state_from_activity(
             engine.read([lake.activity_file(ring, d) for d in days], ACTIVITY_SCHEMA), as_of, window
         )
-    table = engine.to_arrow(expr)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    engine.write(expr, tmp)
     os.replace(tmp, target)
     target.with_suffix(".sources").write_text(json.dumps(stamp))
     return target
