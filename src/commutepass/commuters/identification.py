@@ -176,16 +176,22 @@ class Engine(Protocol):
 
     def write(self, expr: ir.Table, path: Path) -> None:
         """Write the result of ``expr`` to one Parquet file (zstd), the columns as typed in
-        ``expr``."""
+        ``expr``; under a temporary name first, so a reader never sees half a file."""
 
     def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
         """Write the result of ``expr`` to one Parquet file per value of its ``day`` column,
         under the new folder ``folder``; return the file of each day."""
 
+    def save(self, expr: ir.Table, path: Path) -> ir.Table:
+        """Write the result of ``expr`` to ``path`` (as ``write``) and return it as a table the
+        engine holds, for the next query of the run."""
+
 
 def _write_arrow(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
 
 
 class DuckDBEngine:
@@ -198,6 +204,7 @@ class DuckDBEngine:
             **({"threads": threads} if threads else {}),
             **({"memory_limit": memory_limit} if memory_limit else {}),
         )
+        self._saved = 0
 
     def read(self, paths: list[Path], schema: pa.Schema) -> ir.Table:
         if not paths:
@@ -221,7 +228,17 @@ class DuckDBEngine:
 
     def write(self, expr: ir.Table, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._copy(expr, path, "")
+        tmp = path.with_name(f".{path.name}.tmp")
+        self._copy(expr, tmp, "")
+        os.replace(tmp, path)
+
+    def save(self, expr: ir.Table, path: Path) -> ir.Table:
+        """Computed once into a temporary table in memory (spilled to disk past the memory
+        limit), written from there; the run's next query reads the table, not the file."""
+        self._saved += 1
+        table = self.con.create_table(f"commutepass_saved_{self._saved}", expr, temp=True, overwrite=True)
+        self.write(table, path)
+        return table
 
     def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
         self._copy(expr, folder, ", PARTITION_BY (day), WRITE_PARTITION_COLUMNS true")
@@ -286,6 +303,10 @@ class SparkEngine:
 
     def write(self, expr: ir.Table, path: Path) -> None:
         _write_arrow(self.to_arrow(expr), path)
+
+    def save(self, expr: ir.Table, path: Path) -> ir.Table:
+        self.write(expr, path)
+        return self.read([path], pa.schema([]))
 
     def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
         table = self.to_arrow(expr)
@@ -391,7 +412,7 @@ EXIT_DAYS = "exit_days"
 integer arithmetic, so every engine computes it alike; a window of up to 62 days fits in it."""
 
 
-@ibis.udf.scalar.builtin
+@ibis.udf.scalar.builtin  # type: ignore[untyped-decorator]
 def bit_count(x: int) -> int:  # type: ignore[empty-body]
     """The number of 1 bits of an integer (DuckDB's and Spark SQL's ``bit_count``)."""
 
@@ -544,21 +565,9 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     wd_before_first = ibis.ifelse(
         none_entered, ibis.null("int64"), _ones(before_first & _bits(days, lambda d: d["workday"]))
     )
-    entry_days = f.entry_days
-    workdays_since_first = total_workdays - wd_before_first
-    joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
     # the weekly rhythms: back for the working week (the day off before it, or its first
     # workday) or back home to Beijing at its end (its last workday, or the day off after it)
     kinds = [(kind, count(flag), sum(1 for d in days if d[flag])) for kind, flag in RHYTHM_FLAGS]
-    best = kinds[0][1]
-    for _kind, n, _days in kinds[1:]:
-        best = ibis.greatest(best, n)
-    rhythm = ibis.cases(
-        *[(n == best, ibis.literal(kind)) for kind, n, _d in kinds], else_=ibis.null("string")
-    )
-    rhythm_days = ibis.cases(
-        *[(n == best, ibis.literal(d, type="int64")) for _k, n, d in kinds], else_=ibis.null("int64")
-    )
     # Returns at commuting time: an entry at the start of the working week — on the day off before
     # it (any time), or on its first workday before office hours — or at its end — on its last
     # workday after office hours, or on the day off after it. A business trip arrives in office
@@ -593,6 +602,35 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
             leaving = sum(2**k for k in range(i, until))
             stays = stays + ibis.ifelse((exit_days & leaving) == 0, _int(2**i), _int(0))
     stayed_starts = start_returns & stays
+    # the masks and days above as columns: each is used several times below
+    f = f.mutate(
+        _start=start_returns,
+        _end=end_returns,
+        _stayed=stayed_starts,
+        _first_no=first_no,
+        _last_no=last_no,
+        _wd_before_first=wd_before_first,
+        # the last crossing: the last entry or the last exit (every passage is one or the other)
+        _last_seen=_highest_day(entered | exit_days),
+        **{f"_{kind}": n for kind, n, _d in kinds},
+    )
+    start_returns, end_returns, stayed_starts = f._start, f._end, f._stayed
+    first_no, last_no, wd_before_first = f._first_no, f._last_no, f._wd_before_first
+    kinds = [(kind, f[f"_{kind}"], d) for kind, _n, d in kinds]
+    best = kinds[0][1]
+    for _kind, n, _days in kinds[1:]:
+        best = ibis.greatest(best, n)
+    rhythm = ibis.cases(
+        *[(n == best, ibis.literal(kind)) for kind, n, _d in kinds], else_=ibis.null("string")
+    )
+    rhythm_days = ibis.cases(
+        *[(n == best, ibis.literal(d, type="int64")) for _k, n, d in kinds], else_=ibis.null("int64")
+    )
+    entry_days, last_seen = f.entry_days, f._last_seen
+    workdays_since_first = total_workdays - wd_before_first
+    joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
+    entered = f[ENTRY_DAYS]
+    minutes = [f[_minute(i)] for i in range(window)]
 
     # working weeks the window holds with at least weekly_full_week_min_workdays workdays in it:
     # around a long holiday there are fewer, and the weekly rule asks for fewer weeks of returns
@@ -601,8 +639,6 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         workdays_by_week[d["work_week"]] = workdays_by_week.get(d["work_week"], 0) + int(d["workday"])
     full_weeks = sum(1 for n in workdays_by_week.values() if n >= rules.weekly_full_week_min_workdays)
     short_window = full_weeks <= rules.weekly_min_weeks
-    # the last crossing: the last entry or the last exit (every passage is one or the other)
-    last_seen = _highest_day(entered | exit_days)
     f = f.select(
         "person_id",
         passages=f.passages,
@@ -733,15 +769,16 @@ def _read_stamp(path: Path) -> dict[str, list[int]] | None:
     return value
 
 
-def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: RingArea) -> Path:
+def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: RingArea) -> ir.Table:
     """The rolling state of the window ending on ``as_of``, kept up to date: reused when its
     daily activity is unchanged; moved on from the previous day's state when that one's days are
-    unchanged (only the new day's activity is read); else built from the window's activity."""
+    unchanged (only the new day's activity is read); else built from the window's activity.
+    Returns the state as a table of the engine."""
     days = list(_window_days(as_of, window))
     stamp = _stamp(lake, ring, days)
     target = lake.state_file(ring, window, as_of)
     if _read_stamp(target) == stamp:
-        return target
+        return engine.read([target], pa.schema([]))
     previous = lake.state_file(ring, window, as_of - timedelta(days=1))
     before = _read_stamp(previous)
     dropped = as_of - timedelta(days=window)
@@ -757,19 +794,15 @@ def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: Ri
         expr = state_from_activity(
             engine.read([lake.activity_file(ring, d) for d in days], ACTIVITY_SCHEMA), as_of, window
         )
-    tmp = target.with_name(f".{target.name}.tmp")
-    engine.write(expr, tmp)
-    os.replace(tmp, target)
+    state = engine.save(expr, target)
     target.with_suffix(".sources").write_text(json.dumps(stamp))
-    return target
+    return state
 
 
 def run_job(lake: Lake, engine: Engine, as_of: date, rules: IdentificationRules, ring: RingArea) -> JobRun:
     built = refresh_activity(lake, engine, as_of, rules.window_days, ring)
     state = refresh_state(lake, engine, as_of, rules.window_days, ring)
-    expr = features_and_rules(
-        engine.read([state], pa.schema([])), as_of, rules, calendar_table(as_of, rules.window_days)
-    )
+    expr = features_and_rules(state, as_of, rules, calendar_table(as_of, rules.window_days))
     result = engine.to_arrow(expr.order_by("person_id"))
     return JobRun(engine.name, as_of, rules.window_days, built, result)
 
