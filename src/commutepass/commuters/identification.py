@@ -72,7 +72,7 @@ ACTIVITY_SCHEMA = pa.schema(
 ACTIVITY_VERSION = 4
 """Bumped when ACTIVITY_SCHEMA or the state's columns change: a lake built by an older version
 is rebuilt (in a folder of its own) rather than misread. 2: exits per day; 3: as one number;
-4: the days entered as one number too."""
+4: the days entered as one number too, the minutes packed."""
 RESULT_COLUMNS = (
     "person_id",
     "outcome",
@@ -396,9 +396,29 @@ to the ring area, days with an entry, and the sum and sum of squares of the firs
 sums, so moving a day on subtracts the dropped day and adds the new."""
 
 
-def _minute(i: int) -> str:
-    """The first entry minute on window day ``i`` (0 = the window's first day); null: no entry."""
-    return f"minute_{i}"
+MINUTE_BITS = 12
+"""The first entry minute of each window day is kept packed, ``MINUTES_PER_WORD`` days to an
+integer column: window day ``i`` holds its minute + 1 (0: no entry that day) in the bits from
+``MINUTE_BITS * (i % MINUTES_PER_WORD)`` of word ``i // MINUTES_PER_WORD``. A handful of columns
+instead of one a day, so the state is narrow to build, move on, write and read; moving the window
+on shifts every word by one day."""
+MINUTES_PER_WORD = 5
+_SLOT = 2**MINUTE_BITS - 1
+
+
+def _word(k: int) -> str:
+    """The packed first entry minutes of window days ``MINUTES_PER_WORD * k`` onwards."""
+    return f"minutes_{k}"
+
+
+def _words(window: int) -> int:
+    return -(-window // MINUTES_PER_WORD)
+
+
+def _packed_minute(words: list[ir.IntegerValue], i: int) -> ir.IntegerValue:
+    """The first entry minute + 1 on window day ``i`` (0: no entry)."""
+    word, slot = divmod(i, MINUTES_PER_WORD)
+    return (words[word] >> (MINUTE_BITS * slot)) & _SLOT
 
 
 ENTRY_DAYS = "entry_mask"
@@ -452,17 +472,15 @@ def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Tabl
     s = activity.filter(
         activity.day.between(ibis.literal(first, type="date"), ibis.literal(as_of, type="date"))
     )
-    slots = pa.table(
-        {
-            "day": pa.array(list(_window_days(as_of, window)), pa.date32()),
-            "day_no": pa.array(range(window), pa.int32()),
-            "bit": pa.array([2**i for i in range(window)], pa.int64()),
-        }
-    )
-    s = s.join(ibis.memtable(slots), "day")
+    s = s.mutate(day_no=s.day.delta(ibis.literal(first, type="date"), unit="day").cast("int32"))
+    s = s.mutate(bit=_int(1) << s.day_no)
     minute = s.first_entry_min.cast("int64")
+    packed = (minute + 1) << (MINUTE_BITS * (s.day_no % MINUTES_PER_WORD))
     return s.group_by("person_id").aggregate(
-        **{_minute(i): s.first_entry_min.max(where=s.day_no == i).cast("int16") for i in range(window)},
+        **{
+            _word(k): packed.sum(where=s.day_no // MINUTES_PER_WORD == k).fill_null(0).cast("int64")
+            for k in range(_words(window))
+        },
         **{ENTRY_DAYS: s.bit.sum(where=s.first_entry_min.notnull()).fill_null(0).cast("int64")},
         **{EXIT_DAYS: s.bit.sum(where=s.exited == 1).fill_null(0).cast("int64")},
         days=s.count(),
@@ -498,7 +516,15 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     j = previous.join(gone, previous.person_id == gone.gone_id, how="left")
     old = j.select(
         "person_id",
-        *[j[_minute(i + 1)].name(_minute(i)) for i in range(window - 1)],
+        **{
+            _word(k): (j[_word(k)] >> MINUTE_BITS)
+            + (
+                (j[_word(k + 1)] & _SLOT) << (MINUTE_BITS * (MINUTES_PER_WORD - 1))
+                if k + 1 < _words(window)
+                else _int(0)
+            )
+            for k in range(_words(window))
+        },
         **{mask: j[mask] // 2 for mask in (ENTRY_DAYS, EXIT_DAYS)},
         **{k: j[k] - j[f"gone_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=j.home_county,
@@ -507,7 +533,8 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     last = 2 ** (window - 1)
     new = new_day.select(
         new_id=new_day.person_id,
-        **{_minute(window - 1): new_day.first_entry_min.cast("int16")},
+        new_minute=(new_day.first_entry_min.cast("int64") + 1).fill_null(0)
+        << (MINUTE_BITS * ((window - 1) % MINUTES_PER_WORD)),
         new_entry_mask=new_day.first_entry_min.notnull().cast("int64") * last,
         new_exit_days=new_day.exited.cast("int64") * last,
         **{f"new_{k}": v for k, v in _sums(new_day).items()},
@@ -517,7 +544,11 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     kept_home = j.home_no >= 0
     state = j.select(
         person_id=j.person_id.fill_null(j.new_id),
-        **{_minute(i): j[_minute(i)] for i in range(window)},
+        **{
+            _word(k): j[_word(k)].fill_null(0)
+            + (j.new_minute.fill_null(0) if k == (window - 1) // MINUTES_PER_WORD else _int(0))
+            for k in range(_words(window))
+        },
         **{ENTRY_DAYS: j[ENTRY_DAYS].fill_null(0) + j.new_entry_mask.fill_null(0)},
         **{EXIT_DAYS: j[EXIT_DAYS].fill_null(0) + j.new_exit_days.fill_null(0)},
         **{k: j[k].fill_null(0) + j[f"new_{k}"].fill_null(0) for k in STATE_COLUMNS},
@@ -542,7 +573,7 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     total_workdays = int(pc.sum(cal["workday"]).as_py() or 0)
     days = cal.to_pylist()
     f = state
-    minutes = [f[_minute(i)] for i in range(window)]
+    words = [f[_word(k)] for k in range(_words(window))]
     entered = f[ENTRY_DAYS]
     exit_days = f[EXIT_DAYS]
     none_entered = entered == 0
@@ -579,11 +610,12 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         mask = entered & _bits(days, lambda d: edge(d) and not d["workday"])
         for i, d in enumerate(days):
             if edge(d) and d["workday"]:
-                mask = mask + ibis.ifelse(in_time(minutes[i]).fill_null(False), _int(2**i), _int(0))
+                mask = mask + ibis.ifelse(in_time(_packed_minute(words, i)), _int(2**i), _int(0))
         return mask
 
-    start_returns = at_time(lambda d: d["eve"] or d["first_wd"], lambda m: m < office_start)
-    end_returns = at_time(lambda d: d["last_wd"] or d["after"], lambda m: m >= office_end)
+    # (packed minutes are minute + 1, 0 when no entry)
+    start_returns = at_time(lambda d: d["eve"] or d["first_wd"], lambda m: m.between(1, office_start))
+    end_returns = at_time(lambda d: d["last_wd"] or d["after"], lambda m: m > office_end)
 
     # ... and for a return at the start, whether the person then stayed through the working week:
     # no exit before its last workday in the window (a business trip leaves after a day or two)
@@ -630,7 +662,11 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     workdays_since_first = total_workdays - wd_before_first
     joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
     entered = f[ENTRY_DAYS]
-    minutes = [f[_minute(i)] for i in range(window)]
+    words = [f[_word(k)] for k in range(_words(window))]
+    minutes = [
+        ibis.ifelse(m == 0, ibis.null("int64"), m - 1)
+        for m in (_packed_minute(words, i) for i in range(window))
+    ]
 
     # working weeks the window holds with at least weekly_full_week_min_workdays workdays in it:
     # around a long holiday there are fewer, and the weekly rule asks for fewer weeks of returns
