@@ -204,6 +204,9 @@ class DuckDBEngine:
             **({"threads": threads} if threads else {}),
             **({"memory_limit": memory_limit} if memory_limit else {}),
         )
+        # no file or table the job writes is read in row order (the result is sorted by person):
+        # DuckDB may then write in parallel, holding less in memory
+        self.con.raw_sql("SET preserve_insertion_order = false")
         self._saved = 0
 
     def read(self, paths: list[Path], schema: pa.Schema) -> ir.Table:
@@ -476,22 +479,44 @@ def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Tabl
     s = s.mutate(bit=_int(1) << s.day_no)
     minute = s.first_entry_min.cast("int64")
     packed = (minute + 1) << (MINUTE_BITS * (s.day_no % MINUTES_PER_WORD))
-    return s.group_by("person_id").aggregate(
+    # the small sums packed into two: days, entry days and ring days (each at most the window,
+    # under 256) and the sum of the first entry minutes (under 2**17) in one; passages and ring
+    # passages in the other (32 bits each) — fewer aggregates over the window's activity
+    flag = _int(1)
+    counts = (
+        flag
+        + (s.first_entry_min.notnull().cast("int64") << 8)
+        + (s.ring_passages.notnull().cast("int64") << 16)
+        + (minute.fill_null(0) << 24)
+    )
+    volume = s.passages.cast("int64") + (s.ring_passages.fill_null(0).cast("int64") << 32)
+    state = s.group_by("person_id").aggregate(
         **{
             _word(k): packed.sum(where=s.day_no // MINUTES_PER_WORD == k).fill_null(0).cast("int64")
             for k in range(_words(window))
         },
         **{ENTRY_DAYS: s.bit.sum(where=s.first_entry_min.notnull()).fill_null(0).cast("int64")},
         **{EXIT_DAYS: s.bit.sum(where=s.exited == 1).fill_null(0).cast("int64")},
-        days=s.count(),
-        passages=s.passages.sum().cast("int64"),
-        ring_days=s.ring_passages.count(),
-        ring=s.ring_passages.sum().fill_null(0).cast("int64"),
-        entry_days=minute.notnull().cast("int64").sum(),
-        minute_sum=minute.sum().fill_null(0),
+        counts=counts.sum().cast("int64"),
+        volume=volume.sum().cast("int64"),
         minute_sumsq=(minute * minute).sum().fill_null(0),
         home_county=s.entry_county.argmax(s.day_no, where=s.entry_county.notnull()),
         home_no=s.day_no.max(where=s.entry_county.notnull()),
+    )
+    return state.select(
+        "person_id",
+        *[_word(k) for k in range(_words(window))],
+        ENTRY_DAYS,
+        EXIT_DAYS,
+        days=state.counts & 255,
+        passages=state.volume & (2**32 - 1),
+        ring_days=(state.counts >> 16) & 255,
+        ring=state.volume >> 32,
+        entry_days=(state.counts >> 8) & 255,
+        minute_sum=state.counts >> 24,
+        minute_sumsq=state.minute_sumsq,
+        home_county=state.home_county,
+        home_no=state.home_no,
     )
 
 
