@@ -8,11 +8,12 @@ never an ID number) and works in three steps:
 1. **daily activity** — one row per person and day (entered?, first entry minute, passages,
    passages to the ring area, the ring county entered from), computed from that day's travel
    files only and kept as state, so the next day's run reads only the new day's rows;
-2. **rolling state** — one row per person over the window (each day's first entry minute, and
-   sums), built from the window's daily activity, or moved on by one day from the previous day's
-   state (the leaving day subtracted, the new day added) so the next day's run does not re-read
-   the window;
-3. **features and rules** — from the state and the window's holiday calendar: entry days,
+2. **rolling state** — one row per person over the window (the days entered and left as bit
+   masks, each day's first entry minute packed into a few integers, and sums), built from the
+   window's daily activity, or moved on by one day from the previous day's state (the leaving day
+   subtracted, the new day added) so the next day's run does not re-read the window;
+3. **features and rules** — from the state and the window's holiday calendar (its kinds of day
+   as constant masks, so each count is a ``bit_count``): entry days,
    workday entries, active weeks, entries on the first/last workday of the week, days since the
    last entry, the usual entry time and its spread (the regularity of the entry hour), home
    county; then the rules, every threshold a named parameter of the policy, give ``daily``,
