@@ -50,6 +50,9 @@ from commutepass.commuters.identification import (
     Lake,
     SparkEngine,
     calendar_table,
+    features_and_rules,
+    refresh_activity,
+    refresh_state,
     run_job,
     write_travel,
 )
@@ -319,6 +322,16 @@ class PeakMemory:
         self._thread.join()
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) used so far by this process and its live children (Spark's JVM)."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for kid in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += sum(kid.cpu_times()[:2])
+    return total
+
+
 # ── one measured run per process ───────────────────────────────────────────────────────────
 
 
@@ -327,11 +340,33 @@ def child(run: str, lake_root: Path, as_of: date, out: Path) -> None:
     rules, ring = policy.commuters.identification, policy.ring_area
     lake = Lake(lake_root)
     sampler = PeakMemory()
+    cpu_started = _cpu()
     started = time.perf_counter()
     info: dict[str, Any] = {}
     if run == "pandas":
         frame = pandas_identify(lake, as_of, rules, ring)
         table = pa.Table.from_pandas(frame, preserve_index=False)
+    elif run == "duckdb-steps":  # the job's steps timed one by one (run_job's body, in order)
+        steps: dict[str, float] = {}
+        mark = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            steps[name] = round(now - mark, 2)
+            mark = now
+
+        engine = DuckDBEngine()
+        step("engine start")
+        built = refresh_activity(lake, engine, as_of, rules.window_days, ring)
+        step("daily activity")
+        state = refresh_state(lake, engine, as_of, rules.window_days, ring)
+        step("rolling state")
+        expr = features_and_rules(state, as_of, rules, calendar_table(as_of, rules.window_days))
+        table = engine.to_arrow(expr.order_by("person_id"))
+        step("features and rules")
+        info["steps"] = steps
+        info["days_built"] = len(built)
     else:
         engine = SparkEngine(master="local[2]") if run == "spark" else DuckDBEngine()
         if run == "spark":
@@ -341,6 +376,8 @@ def child(run: str, lake_root: Path, as_of: date, out: Path) -> None:
         info["days_built"] = len(job.days_built)
     seconds = time.perf_counter() - started
     sampler.stop()
+    info["cpu_seconds"] = round(_cpu() - cpu_started, 1)
+    info["load_average"] = round(os.getloadavg()[0], 1)  # the machine is shared
     pq.write_table(table, out)
     peak = sampler.peak / 2**20
     print(
@@ -405,6 +442,7 @@ def main() -> None:
     )
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--skip", default="", help="comma-separated runs to skip: pandas,spark")
+    parser.add_argument("--steps", action="store_true", help="also time the DuckDB job's steps one by one")
     parser.add_argument("--repeat", type=int, default=3, help="DuckDB runs: repeat, report the median")
     parser.add_argument("--child")
     parser.add_argument("--lake", type=Path)
@@ -448,11 +486,14 @@ def main() -> None:
         run("pandas", "pandas", as_of, fresh=False)
     if "spark" not in skip:
         run("spark_local2_full", "spark", as_of, fresh=True)
+    if args.steps:  # the step breakdown: a full run (of the previous day's window), then the next day
+        run("steps_full", "duckdb-steps", as_of - timedelta(days=1), fresh=True)
+        run("steps_next_day", "duckdb-steps", as_of, fresh=False)
     reference = pq.read_table(outputs["duckdb_full"])
     agreement = {
         label: _same(reference, pq.read_table(path))
         for label, path in outputs.items()
-        if label != "duckdb_prepare_previous_day"
+        if label not in ("duckdb_prepare_previous_day", "steps_full")
     }
     truth = pq.read_table(region / "truth.parquet", columns=["id_number", "behaviour", "expected_class"])
     found = dict(zip(reference["person_id"].to_pylist(), reference["outcome"].to_pylist(), strict=True))
@@ -493,24 +534,49 @@ def write_docs(
     def row(label: str, what: str) -> str:
         r = results.get(label)
         if r is None:
-            return f"| {what} | not run | | | |"
+            return f"| {what} | not run | | | | |"
         ratio = r["seconds"] / full["seconds"]
         runs = ", ".join(f"{x:.1f}" for x in r["all_seconds"]) if len(r["all_seconds"]) > 1 else ""
         seconds = f"{r['seconds']:.1f} s" + (f" (median of {runs})" if runs else "")
-        return f"| {what} | {seconds} | {r['peak_mb'] / 1024:.2f} GB | {ratio:.2f}× DuckDB full | {agreement.get(label, 0):.4%} |"
+        cpu = f"{r['cpu_seconds']:.0f} s, {r['load_average']:.1f}" if "cpu_seconds" in r else ""
+        return (
+            f"| {what} | {seconds} | {r['peak_mb'] / 1024:.2f} GB | {ratio:.2f}× DuckDB full "
+            f"| {agreement.get(label, 0):.4%} | {cpu} |"
+        )
 
+    steps = []
+    if "steps_full" in results and "steps_next_day" in results:
+        full_steps, next_steps = results["steps_full"]["steps"], results["steps_next_day"]["steps"]
+        total_full, total_next = sum(full_steps.values()), sum(next_steps.values())
+        steps = [
+            "",
+            "Steps of the DuckDB job timed one by one in one process (`--child duckdb-steps`): a full run "
+            "of the previous day's window, then the next day's run:",
+            "",
+            "| step | full run | next-day run |",
+            "|---|---|---|",
+            *[
+                f"| {name} | {full_steps[name]:.1f} s ({full_steps[name] / total_full:.0%}) "
+                f"| {next_steps[name]:.1f} s ({next_steps[name] / total_next:.0%}) |"
+                for name in full_steps
+            ],
+            f"| total | {total_full:.1f} s | {total_next:.1f} s ({total_next / total_full:.0%} of the full run) |",
+        ]
     o = quality.overall
     lines = [
         f"<!-- {MARK}:start -->",
         f"Command: `uv run python bench/bench_identify.py --people {args.people} --days {args.days} "
-        f"--start {args.start} --repeat {args.repeat} --write-docs`",
+        f"--start {args.start} --repeat {args.repeat}"
+        + (f" --skip {args.skip}" if args.skip else "")
+        + (" --steps" if args.steps else "")
+        + " --write-docs`",
         f"Data: {meta['people']:,} people × {args.days} days from {args.start} (seed 7, Parquet), "
         f"{meta['travel_rows']:,} travel rows; generated in {meta['seconds']:.0f} s. "
         f"Machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
         f"{platform.machine()} (shared with other work while measured).",
         "",
-        "| run | wall time | peak RSS | vs DuckDB full | same output as DuckDB |",
-        "|---|---|---|---|---|",
+        "| run | wall time | peak RSS | vs DuckDB full | same output as DuckDB | CPU time, load average at its end |",
+        "|---|---|---|---|---|---|",
         row("duckdb_full", "DuckDB, full run (28 days of raw rows)"),
         row("duckdb_incremental", "DuckDB, incremental next day (1 new day read, 27 reused)"),
         row("pandas", "pandas, the same rules written plainly"),
@@ -527,6 +593,7 @@ def write_docs(
             if "spark_local2_full" in results
             else ""
         ),
+        *steps,
         "",
         f"Quality at this scale (DuckDB output against the truth file): precision {o.precision:.4f}, "
         f"recall {o.recall:.4f}, class agreement {o.class_agreement:.4f} "

@@ -8,11 +8,12 @@ never an ID number) and works in three steps:
 1. **daily activity** — one row per person and day (entered?, first entry minute, passages,
    passages to the ring area, the ring county entered from), computed from that day's travel
    files only and kept as state, so the next day's run reads only the new day's rows;
-2. **rolling state** — one row per person over the window (each day's first entry minute, and
-   sums), built from the window's daily activity, or moved on by one day from the previous day's
-   state (the leaving day subtracted, the new day added) so the next day's run does not re-read
-   the window;
-3. **features and rules** — from the state and the window's holiday calendar: entry days,
+2. **rolling state** — one row per person over the window (the days entered and left as bit
+   masks, each day's first entry minute packed into a few integers, and sums), built from the
+   window's daily activity, or moved on by one day from the previous day's state (the leaving day
+   subtracted, the new day added) so the next day's run does not re-read the window;
+3. **features and rules** — from the state and the window's holiday calendar (its kinds of day
+   as constant masks, so each count is a ``bit_count``): entry days,
    workday entries, active weeks, entries on the first/last workday of the week, days since the
    last entry, the usual entry time and its spread (the regularity of the entry hour), home
    county; then the rules, every threshold a named parameter of the policy, give ``daily``,
@@ -28,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,6 +41,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from ibis.backends.sql.datatypes import DuckDBType
 
 from commutepass.domain.commuters import Features, Outcome
 from commutepass.domain.errors import InputError
@@ -67,9 +70,10 @@ ACTIVITY_SCHEMA = pa.schema(
         ("exited", pa.int32()),
     ]
 )
-ACTIVITY_VERSION = 3
+ACTIVITY_VERSION = 4
 """Bumped when ACTIVITY_SCHEMA or the state's columns change: a lake built by an older version
-is rebuilt (in a folder of its own) rather than misread. 2: exits per day; 3: as one number."""
+is rebuilt (in a folder of its own) rather than misread. 2: exits per day; 3: as one number;
+4: the days entered as one number too, the minutes packed."""
 RESULT_COLUMNS = (
     "person_id",
     "outcome",
@@ -171,6 +175,25 @@ class Engine(Protocol):
 
     def to_arrow(self, expr: ir.Table) -> pa.Table: ...
 
+    def write(self, expr: ir.Table, path: Path) -> None:
+        """Write the result of ``expr`` to one Parquet file (zstd), the columns as typed in
+        ``expr``; under a temporary name first, so a reader never sees half a file."""
+
+    def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
+        """Write the result of ``expr`` to one Parquet file per value of its ``day`` column,
+        under the new folder ``folder``; return the file of each day."""
+
+    def save(self, expr: ir.Table, path: Path) -> ir.Table:
+        """Write the result of ``expr`` to ``path`` (as ``write``) and return it as a table the
+        engine holds, for the next query of the run."""
+
+
+def _write_arrow(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
 
 class DuckDBEngine:
     """The embedded default: an in-process DuckDB over the Parquet files."""
@@ -182,6 +205,10 @@ class DuckDBEngine:
             **({"threads": threads} if threads else {}),
             **({"memory_limit": memory_limit} if memory_limit else {}),
         )
+        # no file or table the job writes is read in row order (the result is sorted by person):
+        # DuckDB may then write in parallel, holding less in memory
+        self.con.raw_sql("SET preserve_insertion_order = false")
+        self._saved = 0
 
     def read(self, paths: list[Path], schema: pa.Schema) -> ir.Table:
         if not paths:
@@ -190,6 +217,45 @@ class DuckDBEngine:
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def _copy(self, expr: ir.Table, path: Path, options: str) -> None:
+        """DuckDB writes the files itself (``COPY … TO``): no rows cross into Python. Each column
+        is cast to its type in ``expr`` (DuckDB's own sum of BIGINT is a HUGEINT)."""
+        columns = ", ".join(
+            f'CAST("{name}" AS {DuckDBType.to_string(dtype)}) AS "{name}"'
+            for name, dtype in expr.schema().items()
+        )
+        self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables, as to_parquet does
+        query = f"SELECT {columns} FROM ({self.con.compile(expr)})"
+        target = str(path).replace("'", "''")
+        self.con.raw_sql(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd{options})")
+
+    def write(self, expr: ir.Table, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        self._copy(expr, tmp, "")
+        os.replace(tmp, path)
+
+    def save(self, expr: ir.Table, path: Path) -> ir.Table:
+        """Computed once into a temporary table in memory (spilled to disk past the memory
+        limit), written from there; the run's next query reads the table, not the file."""
+        self._saved += 1
+        table = self.con.create_table(f"commutepass_saved_{self._saved}", expr, temp=True, overwrite=True)
+        self.write(table, path)
+        return table
+
+    def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
+        self._copy(expr, folder, ", PARTITION_BY (day), WRITE_PARTITION_COLUMNS true")
+        files: dict[date, Path] = {}
+        for part in folder.glob("day=*"):
+            day = date.fromisoformat(part.name.removeprefix("day="))
+            pieces = sorted(part.glob("*.parquet"))
+            if len(pieces) == 1:
+                files[day] = pieces[0]
+            else:  # DuckDB may split a large partition: one file per day for the lake
+                files[day] = part / "day.parquet"
+                _write_arrow(pa.concat_tables(pq.read_table(p) for p in pieces), files[day])
+        return files
 
 
 class SparkEngine:
@@ -238,6 +304,21 @@ class SparkEngine:
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def write(self, expr: ir.Table, path: Path) -> None:
+        _write_arrow(self.to_arrow(expr), path)
+
+    def save(self, expr: ir.Table, path: Path) -> ir.Table:
+        self.write(expr, path)
+        return self.read([path], pa.schema([]))
+
+    def write_by_day(self, expr: ir.Table, folder: Path) -> dict[date, Path]:
+        table = self.to_arrow(expr)
+        files: dict[date, Path] = {}
+        for day in pc.unique(table["day"]).to_pylist():
+            files[day] = folder / f"{day.isoformat()}.parquet"
+            _write_arrow(table.filter(pc.equal(table["day"], pa.scalar(day, pa.date32()))), files[day])
+        return files
 
 
 def engine_named(name: str) -> Engine:
@@ -319,51 +400,124 @@ to the ring area, days with an entry, and the sum and sum of squares of the firs
 sums, so moving a day on subtracts the dropped day and adds the new."""
 
 
-def _minute(i: int) -> str:
-    """The first entry minute on window day ``i`` (0 = the window's first day); null: no entry."""
-    return f"minute_{i}"
+MINUTE_BITS = 12
+"""The first entry minute of each window day is kept packed, ``MINUTES_PER_WORD`` days to an
+integer column: window day ``i`` holds its minute + 1 (0: no entry that day) in the bits from
+``MINUTE_BITS * (i % MINUTES_PER_WORD)`` of word ``i // MINUTES_PER_WORD``. A handful of columns
+instead of one a day, so the state is narrow to build, move on, write and read; moving the window
+on shifts every word by one day."""
+MINUTES_PER_WORD = 5
+_SLOT = 2**MINUTE_BITS - 1
 
+
+def _word(k: int) -> str:
+    """The packed first entry minutes of window days ``MINUTES_PER_WORD * k`` onwards."""
+    return f"minutes_{k}"
+
+
+def _words(window: int) -> int:
+    return -(-window // MINUTES_PER_WORD)
+
+
+def _packed_minute(words: list[ir.IntegerValue], i: int) -> ir.IntegerValue:
+    """The first entry minute + 1 on window day ``i`` (0: no entry)."""
+    word, slot = divmod(i, MINUTES_PER_WORD)
+    return (words[word] >> (MINUTE_BITS * slot)) & _SLOT
+
+
+ENTRY_DAYS = "entry_mask"
+"""The window days on which the person entered Beijing, as one number: window day ``i`` (0 = the
+window's first) adds 2**i. Every count over days of a kind (workdays, first workdays of the week,
+…) is then ``bit_count(entry_mask & kind)``, a few integer operations instead of a sum of one
+condition per day; moving the window on is a halving."""
 
 EXIT_DAYS = "exit_days"
-"""The window days on which the person left Beijing, as one number: window day ``i`` (0 = the
-window's first) adds 2**i. Moving the window on is a halving; plain integer arithmetic, so every
-engine computes it alike."""
+"""The window days on which the person left Beijing, as one number (as ``entry_mask``). Plain
+integer arithmetic, so every engine computes it alike; a window of up to 62 days fits in it."""
 
 
-def _exit_on(mask: ir.IntegerValue, i: int, days: int = 1) -> ir.IntegerValue:
-    """The exits on window days i … i+days-1 of ``mask`` (0: none)."""
-    return (mask // (2**i)) % (2**days)
+@ibis.udf.scalar.builtin  # type: ignore[untyped-decorator]
+def bit_count(x: int) -> int:  # type: ignore[empty-body]
+    """The number of 1 bits of an integer (DuckDB's and Spark SQL's ``bit_count``)."""
+
+
+def _ones(x: ir.IntegerValue) -> ir.IntegerValue:
+    return bit_count(x).cast("int64")
+
+
+def _highest_day(mask: ir.IntegerValue) -> ir.IntegerValue:
+    """The highest window day set in ``mask`` (-1: none): every bit below the highest is set by
+    or-ing the mask with itself shifted, then counted."""
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask = mask | (mask >> shift)
+    return _ones(mask) - 1
+
+
+def _days_before_lowest(mask: ir.IntegerValue) -> ir.IntegerValue:
+    """The bits below the lowest window day set in ``mask`` (all bits set when none is)."""
+    return (mask & -mask) - 1
+
+
+def _bits(days: list[dict[str, Any]], test: Any) -> int:
+    """The window days for which ``test(day)`` holds, as a mask."""
+    return sum(2**i for i, d in enumerate(days) if test(d))
+
+
+def _int(value: int) -> ir.IntegerValue:
+    return ibis.literal(value, type="int64")
 
 
 def state_from_activity(activity: ir.Table, as_of: date, window: int) -> ir.Table:
     """The rolling per-person state of the window ending on ``as_of``, built from the window's
-    daily activity: one row per person with the window's sums, one first-entry minute per window
-    day, and the latest ring county entered from (``home_county``) with its day (``home_no``)."""
+    daily activity: one row per person with the window's sums, the days entered and left as
+    masks, one first-entry minute per window day, and the latest ring county entered from
+    (``home_county``) with its day (``home_no``)."""
     first = as_of - timedelta(days=window - 1)
     s = activity.filter(
         activity.day.between(ibis.literal(first, type="date"), ibis.literal(as_of, type="date"))
     )
-    slots = pa.table(
-        {
-            "day": pa.array(list(_window_days(as_of, window)), pa.date32()),
-            "day_no": pa.array(range(window), pa.int32()),
-            "bit": pa.array([2**i for i in range(window)], pa.int64()),
-        }
-    )
-    s = s.join(ibis.memtable(slots), "day")
+    s = s.mutate(day_no=s.day.delta(ibis.literal(first, type="date"), unit="day").cast("int32"))
+    s = s.mutate(bit=_int(1) << s.day_no)
     minute = s.first_entry_min.cast("int64")
-    return s.group_by("person_id").aggregate(
-        **{_minute(i): s.first_entry_min.max(where=s.day_no == i).cast("int16") for i in range(window)},
-        **{EXIT_DAYS: (s.exited.cast("int64") * s.bit).sum().fill_null(0)},
-        days=s.count(),
-        passages=s.passages.sum().cast("int64"),
-        ring_days=s.ring_passages.count(),
-        ring=s.ring_passages.sum().fill_null(0).cast("int64"),
-        entry_days=minute.notnull().cast("int64").sum(),
-        minute_sum=minute.sum().fill_null(0),
+    packed = (minute + 1) << (MINUTE_BITS * (s.day_no % MINUTES_PER_WORD))
+    # the small sums packed into two: days, entry days and ring days (each at most the window,
+    # under 256) and the sum of the first entry minutes (under 2**17) in one; passages and ring
+    # passages in the other (32 bits each) — fewer aggregates over the window's activity
+    flag = _int(1)
+    counts = (
+        flag
+        + (s.first_entry_min.notnull().cast("int64") << 8)
+        + (s.ring_passages.notnull().cast("int64") << 16)
+        + (minute.fill_null(0) << 24)
+    )
+    volume = s.passages.cast("int64") + (s.ring_passages.fill_null(0).cast("int64") << 32)
+    state = s.group_by("person_id").aggregate(
+        **{
+            _word(k): packed.sum(where=s.day_no // MINUTES_PER_WORD == k).fill_null(0).cast("int64")
+            for k in range(_words(window))
+        },
+        **{ENTRY_DAYS: s.bit.sum(where=s.first_entry_min.notnull()).fill_null(0).cast("int64")},
+        **{EXIT_DAYS: s.bit.sum(where=s.exited == 1).fill_null(0).cast("int64")},
+        counts=counts.sum().cast("int64"),
+        volume=volume.sum().cast("int64"),
         minute_sumsq=(minute * minute).sum().fill_null(0),
         home_county=s.entry_county.argmax(s.day_no, where=s.entry_county.notnull()),
         home_no=s.day_no.max(where=s.entry_county.notnull()),
+    )
+    return state.select(
+        "person_id",
+        *[_word(k) for k in range(_words(window))],
+        ENTRY_DAYS,
+        EXIT_DAYS,
+        days=state.counts & 255,
+        passages=state.volume & (2**32 - 1),
+        ring_days=(state.counts >> 16) & 255,
+        ring=state.volume >> 32,
+        entry_days=(state.counts >> 8) & 255,
+        minute_sum=state.counts >> 24,
+        minute_sumsq=state.minute_sumsq,
+        home_county=state.home_county,
+        home_no=state.home_no,
     )
 
 
@@ -382,22 +536,33 @@ def _sums(day: ir.Table) -> dict[str, ir.IntegerValue]:
 
 def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, window: int) -> ir.Table:
     """The state one day later: the window's first day (``dropped``, its daily activity) is taken
-    out of the sums, every minute moves one day back, and the new day's activity is added; people
-    left without travel in the window drop out."""
+    out of the sums, every minute moves one day back (the masks halve), and the new day's
+    activity is added; people left without travel in the window drop out."""
     gone = dropped.select(gone_id=dropped.person_id, **{f"gone_{k}": v for k, v in _sums(dropped).items()})
     j = previous.join(gone, previous.person_id == gone.gone_id, how="left")
     old = j.select(
         "person_id",
-        *[j[_minute(i + 1)].name(_minute(i)) for i in range(window - 1)],
-        **{EXIT_DAYS: j[EXIT_DAYS] // 2},
+        **{
+            _word(k): (j[_word(k)] >> MINUTE_BITS)
+            + (
+                (j[_word(k + 1)] & _SLOT) << (MINUTE_BITS * (MINUTES_PER_WORD - 1))
+                if k + 1 < _words(window)
+                else _int(0)
+            )
+            for k in range(_words(window))
+        },
+        **{mask: j[mask] // 2 for mask in (ENTRY_DAYS, EXIT_DAYS)},
         **{k: j[k] - j[f"gone_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=j.home_county,
         home_no=j.home_no - 1,
     )
+    last = 2 ** (window - 1)
     new = new_day.select(
         new_id=new_day.person_id,
-        **{_minute(window - 1): new_day.first_entry_min.cast("int16")},
-        new_exit_days=new_day.exited.cast("int64") * (2 ** (window - 1)),
+        new_minute=(new_day.first_entry_min.cast("int64") + 1).fill_null(0)
+        << (MINUTE_BITS * ((window - 1) % MINUTES_PER_WORD)),
+        new_entry_mask=new_day.first_entry_min.notnull().cast("int64") * last,
+        new_exit_days=new_day.exited.cast("int64") * last,
         **{f"new_{k}": v for k, v in _sums(new_day).items()},
         new_county=new_day.entry_county,
     )
@@ -405,7 +570,12 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
     kept_home = j.home_no >= 0
     state = j.select(
         person_id=j.person_id.fill_null(j.new_id),
-        **{_minute(i): j[_minute(i)] for i in range(window)},
+        **{
+            _word(k): j[_word(k)].fill_null(0)
+            + (j.new_minute.fill_null(0) if k == (window - 1) // MINUTES_PER_WORD else _int(0))
+            for k in range(_words(window))
+        },
+        **{ENTRY_DAYS: j[ENTRY_DAYS].fill_null(0) + j.new_entry_mask.fill_null(0)},
         **{EXIT_DAYS: j[EXIT_DAYS].fill_null(0) + j.new_exit_days.fill_null(0)},
         **{k: j[k].fill_null(0) + j[f"new_{k}"].fill_null(0) for k in STATE_COLUMNS},
         home_county=ibis.ifelse(
@@ -422,54 +592,89 @@ def state_next_day(previous: ir.Table, dropped: ir.Table, new_day: ir.Table, win
 
 def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules, cal: pa.Table) -> ir.Table:
     """Per-person features over the window and the rule that decides (``outcome``), from the
-    rolling state: a projection, one row per person, no grouping."""
+    rolling state: a projection, one row per person, no grouping. The days of each kind (by the
+    window's calendar) are constant masks; a count is the 1 bits of the days entered and'ed with
+    one of them."""
     window = rules.window_days
     total_workdays = int(pc.sum(cal["workday"]).as_py() or 0)
     days = cal.to_pylist()
     f = state
-    minutes = [f[_minute(i)] for i in range(window)]
-    entered = [m.notnull().cast("int64") for m in minutes]
+    words = [f[_word(k)] for k in range(_words(window))]
+    entered = f[ENTRY_DAYS]
     exit_days = f[EXIT_DAYS]
+    none_entered = entered == 0
 
-    def count(*flags: str) -> ir.IntegerValue:
+    def count(flag: str) -> ir.IntegerValue:
+        return _ones(entered & _bits(days, lambda d: d[flag]))
+
+    def weeks_with(mask: ir.IntegerValue, key: str = "work_week") -> ir.IntegerValue:
+        """Weeks (by ``key``) with a day of ``mask`` in them."""
+        weeks = sorted({d[key] for d in days})
         return sum(
-            (e for e, d in zip(entered, days, strict=True) if any(d[flag] for flag in flags)),
-            ibis.literal(0, type="int64"),
-        )
-
-    def first_where(values: list[Any]) -> ir.IntegerValue:
-        return ibis.cases(
-            *[(m.notnull(), ibis.literal(v, type="int64")) for m, v in zip(minutes, values, strict=True)],
-            else_=ibis.null("int64"),
-        )
-
-    def active(key: str) -> ir.IntegerValue:
-        """Weeks (by ``key``) with an entry on any of their days."""
-        by_week = [
-            [e for e, d in zip(entered, days, strict=True) if d[key] == w]
-            for w in sorted({d[key] for d in days})
-        ]
-        return sum(
-            (flags[0] if len(flags) == 1 else ibis.greatest(*flags) for flags in by_week),
-            ibis.literal(0, type="int64"),
-        )
+            ((mask & _bits(days, lambda d, w=w: d[key] == w)) != 0).cast("int64") for w in weeks
+        ) + _int(0)
 
     # calendar weeks (Monday–Sunday) for shift work; working weeks (runs of workdays with the day
     # off before them) for the weekly rhythms
-    active_weeks = active("week")
-    active_work_weeks = active("work_week")
-    first_no = first_where([d["day_no"] for d in days])
-    last_no = ibis.cases(
-        *[(minutes[i].notnull(), ibis.literal(i, type="int64")) for i in reversed(range(window))],
-        else_=ibis.null("int64"),
+    before_first = _days_before_lowest(entered)
+    first_no = ibis.ifelse(none_entered, ibis.null("int64"), _ones(before_first))
+    last_no = ibis.ifelse(none_entered, ibis.null("int64"), _highest_day(entered))
+    wd_before_first = ibis.ifelse(
+        none_entered, ibis.null("int64"), _ones(before_first & _bits(days, lambda d: d["workday"]))
     )
-    wd_before_first = first_where([d["wd_before"] for d in days])
-    entry_days = f.entry_days
-    workdays_since_first = total_workdays - wd_before_first
-    joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
     # the weekly rhythms: back for the working week (the day off before it, or its first
     # workday) or back home to Beijing at its end (its last workday, or the day off after it)
     kinds = [(kind, count(flag), sum(1 for d in days if d[flag])) for kind, flag in RHYTHM_FLAGS]
+    # Returns at commuting time: an entry at the start of the working week — on the day off before
+    # it (any time), or on its first workday before office hours — or at its end — on its last
+    # workday after office hours, or on the day off after it. A business trip arrives in office
+    # hours; a commuter comes back before work or after it.
+    office_start, office_end = rules.weekly_office_start_hour * 60, rules.weekly_office_end_hour * 60
+
+    def at_time(edge: Any, in_time: Any) -> ir.IntegerValue:
+        """The entries on ``edge`` days: any time on a day off, ``in_time`` on a workday."""
+        mask = entered & _bits(days, lambda d: edge(d) and not d["workday"])
+        for i, d in enumerate(days):
+            if edge(d) and d["workday"]:
+                mask = mask + ibis.ifelse(in_time(_packed_minute(words, i)), _int(2**i), _int(0))
+        return mask
+
+    # (packed minutes are minute + 1, 0 when no entry)
+    start_returns = at_time(lambda d: d["eve"] or d["first_wd"], lambda m: m.between(1, office_start))
+    end_returns = at_time(lambda d: d["last_wd"] or d["after"], lambda m: m > office_end)
+
+    # ... and for a return at the start, whether the person then stayed through the working week:
+    # no exit before its last workday in the window (a business trip leaves after a day or two)
+    last_of_week = {
+        w: max((i for i, d in enumerate(days) if d["work_week"] == w and d["workday"]), default=-1)
+        for w in {d["work_week"] for d in days}
+    }
+    stays = _int(0)
+    for i, d in enumerate(days):
+        if not (d["eve"] or d["first_wd"]):
+            continue
+        until = last_of_week[d["work_week"]]
+        if until <= i:
+            stays = stays + 2**i
+        else:
+            leaving = sum(2**k for k in range(i, until))
+            stays = stays + ibis.ifelse((exit_days & leaving) == 0, _int(2**i), _int(0))
+    stayed_starts = start_returns & stays
+    # the masks and days above as columns: each is used several times below
+    f = f.mutate(
+        _start=start_returns,
+        _end=end_returns,
+        _stayed=stayed_starts,
+        _first_no=first_no,
+        _last_no=last_no,
+        _wd_before_first=wd_before_first,
+        # the last crossing: the last entry or the last exit (every passage is one or the other)
+        _last_seen=_highest_day(entered | exit_days),
+        **{f"_{kind}": n for kind, n, _d in kinds},
+    )
+    start_returns, end_returns, stayed_starts = f._start, f._end, f._stayed
+    first_no, last_no, wd_before_first = f._first_no, f._last_no, f._wd_before_first
+    kinds = [(kind, f[f"_{kind}"], d) for kind, _n, d in kinds]
     best = kinds[0][1]
     for _kind, n, _days in kinds[1:]:
         best = ibis.greatest(best, n)
@@ -479,56 +684,15 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
     rhythm_days = ibis.cases(
         *[(n == best, ibis.literal(d, type="int64")) for _k, n, d in kinds], else_=ibis.null("int64")
     )
-    # Returns at commuting time: an entry at the start of the working week — on the day off before
-    # it (any time), or on its first workday before office hours — or at its end — on its last
-    # workday after office hours, or on the day off after it. A business trip arrives in office
-    # hours; a commuter comes back before work or after it.
-    office_start, office_end = rules.weekly_office_start_hour * 60, rules.weekly_office_end_hour * 60
-
-    never = ibis.literal(False)
-
-    def at_time(i: int, edge: bool, in_time: ir.BooleanValue) -> ir.BooleanValue:
-        """An entry on day ``i`` if ``edge``: any time on a day off, else ``in_time``."""
-        if not edge:
-            return never
-        return minutes[i].notnull() if not days[i]["workday"] else in_time.fill_null(False)
-
-    def at_start(i: int) -> ir.BooleanValue:
-        d = days[i]
-        return at_time(i, bool(d["eve"] or d["first_wd"]), minutes[i] < office_start)
-
-    def at_end(i: int) -> ir.BooleanValue:
-        d = days[i]
-        return at_time(i, bool(d["last_wd"] or d["after"]), minutes[i] >= office_end)
-
-    # ... and for a return at the start, whether the person then stayed through the working week:
-    # no exit before its last workday in the window (a business trip leaves after a day or two)
-    last_of_week = {
-        w: max((i for i, d in enumerate(days) if d["work_week"] == w and d["workday"]), default=-1)
-        for w in {d["work_week"] for d in days}
-    }
-
-    def stayed(i: int) -> ir.BooleanValue:
-        until = last_of_week[days[i]["work_week"]]
-        if until <= i:
-            return ibis.literal(True)
-        return _exit_on(exit_days, i, until - i) == 0
-
-    start_returns = [at_start(i) for i in range(window)]
-    end_returns = [at_end(i) for i in range(window)]
-    stayed_starts = [start_returns[i] & stayed(i) for i in range(window)]
-
-    def n_true(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
-        return sum((x.cast("int64") for x in flags), ibis.literal(0, type="int64"))
-
-    def weeks_with(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
-        per_week = [
-            [x.cast("int64") for x, d in zip(flags, days, strict=True) if d["work_week"] == w]
-            for w in sorted({d["work_week"] for d in days})
-        ]
-        return sum(
-            (x[0] if len(x) == 1 else ibis.greatest(*x) for x in per_week), ibis.literal(0, type="int64")
-        )
+    entry_days, last_seen = f.entry_days, f._last_seen
+    workdays_since_first = total_workdays - wd_before_first
+    joiner = (entry_days > 0) & (workdays_since_first >= rules.new_joiner_min_workdays)
+    entered = f[ENTRY_DAYS]
+    words = [f[_word(k)] for k in range(_words(window))]
+    minutes = [
+        ibis.ifelse(m == 0, ibis.null("int64"), m - 1)
+        for m in (_packed_minute(words, i) for i in range(window))
+    ]
 
     # working weeks the window holds with at least weekly_full_week_min_workdays workdays in it:
     # around a long holiday there are fewer, and the weekly rule asks for fewer weeks of returns
@@ -537,21 +701,15 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         workdays_by_week[d["work_week"]] = workdays_by_week.get(d["work_week"], 0) + int(d["workday"])
     full_weeks = sum(1 for n in workdays_by_week.values() if n >= rules.weekly_full_week_min_workdays)
     short_window = full_weeks <= rules.weekly_min_weeks
-    # the last crossing: the last entry or the last exit (every passage is one or the other)
-    last_exit = ibis.cases(
-        *[(_exit_on(exit_days, i) == 1, ibis.literal(i, type="int64")) for i in reversed(range(window))],
-        else_=ibis.literal(-1, type="int64"),
-    )
-    last_seen = ibis.greatest(last_no.fill_null(-1), last_exit)
     f = f.select(
         "person_id",
         passages=f.passages,
         ring_passages=ibis.ifelse(f.ring_days > 0, f.ring, ibis.null("int64")),
         entry_days=entry_days,
         entry_workdays=count("workday"),
-        active_weeks=active_work_weeks,
-        active_calendar_weeks=active_weeks,
-        edge_entries=ibis.greatest(n_true(start_returns), n_true(end_returns)),
+        active_weeks=weeks_with(entered),
+        active_calendar_weeks=weeks_with(entered, "week"),
+        edge_entries=ibis.greatest(_ones(start_returns), _ones(end_returns)),
         rhythm=ibis.ifelse(entry_days > 0, rhythm, ibis.null("string")),
         rhythm_entries=ibis.ifelse(entry_days > 0, best, ibis.null("int64")),
         rhythm_days=ibis.ifelse(entry_days > 0, rhythm_days, ibis.null("int64")),
@@ -559,9 +717,9 @@ def features_and_rules(state: ir.Table, as_of: date, rules: IdentificationRules,
         span_workdays=ibis.ifelse(joiner, workdays_since_first, total_workdays),
         days_since_last_entry=(window - 1) - last_no,
         days_since_last_passage=(window - 1) - last_seen,
-        stayed_starts=n_true(stayed_starts),
+        stayed_starts=_ones(stayed_starts),
         stayed_start_weeks=weeks_with(stayed_starts),
-        end_returns=n_true(end_returns),
+        end_returns=_ones(end_returns),
         end_return_weeks=weeks_with(end_returns),
         home_county=f.home_county,
         # the usual entry time and its spread, in whole numbers so that engines agree exactly
@@ -634,7 +792,7 @@ def refresh_activity(
 ) -> list[date]:
     """Build the daily activity of every window day whose travel files changed, ``batch_days``
     days per query (one query per day is slow on Spark; all days at once holds too much in
-    memory at Beijing scale); return the days built."""
+    memory at Beijing scale), the engine writing one file per day; return the days built."""
     stale = [d for d in _window_days(as_of, window_days) if not lake.activity_is_current(ring, d)]
     folder = lake.activity_dir(ring)
     folder.mkdir(parents=True, exist_ok=True)
@@ -642,14 +800,17 @@ def refresh_activity(
         days = stale[start : start + batch_days]
         sources = {day: lake.sources_of(day) for day in days}
         files = [p for day in days for p in lake.travel_files(day)]
-        table = engine.to_arrow(daily_activity(engine.read(files, TRAVEL_SCHEMA), ring)).cast(ACTIVITY_SCHEMA)
+        scratch = folder / f".build-{days[0].isoformat()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        written = engine.write_by_day(daily_activity(engine.read(files, TRAVEL_SCHEMA), ring), scratch)
         for day in days:
-            part = table.filter(pc.equal(table["day"], pa.scalar(day, pa.date32())))
-            tmp = folder / f".{day.isoformat()}.tmp"
-            pq.write_table(part, tmp, compression="zstd")
             target = lake.activity_file(ring, day)
-            os.replace(tmp, target)
+            if day in written:
+                os.replace(written[day], target)
+            else:  # nobody travelled that day
+                _write_arrow(ACTIVITY_SCHEMA.empty_table(), target)
             target.with_suffix(".sources").write_text(sources[day])
+        shutil.rmtree(scratch, ignore_errors=True)
     return stale
 
 
@@ -670,15 +831,16 @@ def _read_stamp(path: Path) -> dict[str, list[int]] | None:
     return value
 
 
-def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: RingArea) -> Path:
+def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: RingArea) -> ir.Table:
     """The rolling state of the window ending on ``as_of``, kept up to date: reused when its
     daily activity is unchanged; moved on from the previous day's state when that one's days are
-    unchanged (only the new day's activity is read); else built from the window's activity."""
+    unchanged (only the new day's activity is read); else built from the window's activity.
+    Returns the state as a table of the engine."""
     days = list(_window_days(as_of, window))
     stamp = _stamp(lake, ring, days)
     target = lake.state_file(ring, window, as_of)
     if _read_stamp(target) == stamp:
-        return target
+        return engine.read([target], pa.schema([]))
     previous = lake.state_file(ring, window, as_of - timedelta(days=1))
     before = _read_stamp(previous)
     dropped = as_of - timedelta(days=window)
@@ -694,21 +856,15 @@ def refresh_state(lake: Lake, engine: Engine, as_of: date, window: int, ring: Ri
         expr = state_from_activity(
             engine.read([lake.activity_file(ring, d) for d in days], ACTIVITY_SCHEMA), as_of, window
         )
-    table = engine.to_arrow(expr)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, target)
+    state = engine.save(expr, target)
     target.with_suffix(".sources").write_text(json.dumps(stamp))
-    return target
+    return state
 
 
 def run_job(lake: Lake, engine: Engine, as_of: date, rules: IdentificationRules, ring: RingArea) -> JobRun:
     built = refresh_activity(lake, engine, as_of, rules.window_days, ring)
     state = refresh_state(lake, engine, as_of, rules.window_days, ring)
-    expr = features_and_rules(
-        engine.read([state], pa.schema([])), as_of, rules, calendar_table(as_of, rules.window_days)
-    )
+    expr = features_and_rules(state, as_of, rules, calendar_table(as_of, rules.window_days))
     result = engine.to_arrow(expr.order_by("person_id"))
     return JobRun(engine.name, as_of, rules.window_days, built, result)
 
