@@ -126,10 +126,11 @@ class SwipeWriter:
         if self._conn is None:
             self._conn = self.app.engine.connect()
         try:
-            with self._conn.begin():
-                yield self._conn
+            transaction = self._conn.begin()
+            yield self._conn
+            transaction.commit()
             self._used = time.monotonic()
-        except Exception:
+        except Exception:  # the error as it happened (not a rollback's on a broken connection)
             conn, self._conn = self._conn, None
             with contextlib.suppress(Exception):  # already broken: nothing to give back
                 conn.invalidate()
