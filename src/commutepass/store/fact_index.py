@@ -166,7 +166,8 @@ class _Ids:
 
     def where(self, column: Any) -> Any:
         """The rows above ``high`` or in a gap."""
-        return or_(column > self.high, *(column.between(lo, hi) for lo, hi, _seen in self.gaps[:200]))
+        # every gap, always: ``settle`` may drop a gap only after it was read again
+        return or_(column > self.high, *(column.between(lo, hi) for lo, hi, _seen in self.gaps))
 
 
 @dataclass(slots=True)
