@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, insert, select, text
@@ -223,29 +224,23 @@ def test_a_row_committed_after_a_higher_id_is_still_read(
     with app.engine.connect() as conn:
         person_id = FactReader(conn).person_id(key)
     assert person_id is not None
-    row = {"person_id": person_id, "positive": True}
+
+    def positive(lab: str, sampled: str, reported: str) -> Any:
+        return insert(nat_results).values(
+            person_id=person_id,
+            positive=True,
+            lab=lab,
+            sampled_at=to_utc(at(sampled)),
+            reported_at=to_utc(at(reported)),
+            recorded_at=datetime.now(UTC),
+        )
+
     slow = app.engine.connect()
     slow_tx = slow.begin()
     # the slow transaction takes the lower id and commits last
-    slow.execute(
-        insert(nat_results).values(
-            **row,
-            lab="late",
-            sampled_at=to_utc(at("2021-11-20T08:00")),
-            reported_at=to_utc(at("2021-11-20T09:00")),
-            recorded_at=datetime.now(UTC),
-        )
-    )
+    slow.execute(positive("late", "2021-11-20T08:00", "2021-11-20T09:00"))
     with app.transaction() as conn:
-        conn.execute(
-            insert(nat_results).values(
-                **row,
-                lab="fast",
-                sampled_at=to_utc(at("2021-11-20T10:00")),
-                reported_at=to_utc(at("2021-11-20T11:00")),
-                recorded_at=datetime.now(UTC),
-            )
-        )
+        conn.execute(positive("fast", "2021-11-20T10:00", "2021-11-20T11:00"))
     when = to_utc(at("2021-11-21T18:00"))
     policy = app.policies.in_force(when)
     index.note_person(key, person_id)
