@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.exc import OperationalError
 
 from commutepass.checks.service import CheckRequest, check, check_batch
 from commutepass.checks.writer import SwipeWriter
@@ -27,6 +28,7 @@ from commutepass.kit.context import App
 from commutepass.kit.sessions import cli_user
 from commutepass.loads.service import load_file
 from commutepass.oversight.repository import delete_before
+from commutepass.store import fact_index
 from commutepass.store import repositories as repo
 from commutepass.store.fact_index import NOTED, FactIndex, _Ids
 from commutepass.store.facts import FactReader
@@ -378,4 +380,81 @@ def test_a_fact_written_by_this_process_is_read_at_the_next_question(
     refreshed = index._refreshed
     index.person_facts(key, resident.birth_date, when, policy)
     assert index._refreshed == refreshed
+    index.close()
+
+
+def test_a_connection_lost_mid_transaction_raises_the_stores_own_error(app: App) -> None:
+    """The index watches every commit and rollback of the engine; a connection the store dropped
+    in the middle of a transaction is left alone, so the caller sees the store's own error (a
+    503 to a client), not SQLAlchemy's PendingRollbackError from reconnecting inside a rollback
+    (a 500; the PostgreSQL outage test caught one). On PostgreSQL the backend is really
+    terminated; SQLite has no server to lose, so its connection is invalidated as a disconnect
+    would."""
+    index = FactIndex(app.engine)
+    postgres = app.engine.dialect.name == "postgresql"
+    try:
+        with pytest.raises(OperationalError if postgres else _Lost), app.transaction() as conn:
+            conn.execute(  # a fact written: the index marks the connection
+                text(
+                    "INSERT INTO fact_changes (kind, row_id, recorded_at) VALUES ('test', NULL, '2021-11-20')"
+                )
+            )
+            if postgres:
+                pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                with app.engine.connect() as other:
+                    other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                conn.execute(text("SELECT 1"))  # the store is gone: OperationalError
+            else:
+                conn.invalidate()
+                raise _Lost
+        # the next transaction runs on a fresh connection and the index still answers
+        with app.engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        index.close()
+
+
+class _Lost(Exception):
+    """The error a disconnect raised (SQLite's stand-in)."""
+
+
+def test_a_refresh_the_store_fails_in_the_middle_of_leaves_the_index_as_it_was(
+    app: App, region_people: list[dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New NAT results and a reviewer's correction, then a refresh that loses the store after
+    reading them but before the checks: nothing of it is applied, so the next refresh adds each
+    row once (the store's answer, not a NAT result twice), and the commit made here still makes
+    the next question read what changed."""
+    index = FactIndex(app.engine, refresh_seconds=3600.0)
+    assert index.load(to_utc(at(MOMENTS[0])) - timedelta(days=62))
+    nat_file = tmp_path / "more-nat.csv"
+    with nat_file.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id_number", "sampled_at", "reported_at", "result", "lab"])
+        for row in region_people[:20]:
+            writer.writerow([row["id_number"], "2021-11-20T08:00", "2021-11-20T20:00", "negative", "L3"])
+    assert load_file(app, "nat", nat_file).added == 20
+    first = parse_resident_id(region_people[0]["id_number"])
+    with app.transaction() as conn:
+        person_id = repo.ensure_people(conn, [app.person_row(first)])[app.vault.key(first)]
+        add_override(conn, person_id, "popup", "fi-reviewer-2")
+    real = fact_index._rows
+    read: list[Any] = []
+
+    def lost_at_the_checks(conn: Connection, columns: tuple[Any, ...], where: Any) -> list[Any]:
+        if columns is fact_index._CHECK_COLUMNS:
+            raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+        rows = real(conn, columns, where)
+        read.extend(rows)
+        return rows
+
+    monkeypatch.setattr(fact_index, "_rows", lost_at_the_checks)
+    with pytest.raises(OperationalError):
+        index.refresh()
+    assert len(read) >= 21, "the NAT results and the correction were read before the store went away"
+    monkeypatch.setattr(fact_index, "_rows", real)
+    refreshed = index._refreshed
+    seen = compare(app, index, region_people)  # the first question reads what changed first
+    assert index._refreshed > refreshed
+    assert seen["nats"] and seen["override"], seen
     index.close()

@@ -233,16 +233,25 @@ class FactIndex:
 
     # --- this process's own writes: read at the next question, not a second later --------------
 
+    # An invalidated connection (the store went away mid-transaction) is left alone: reading its
+    # ``info`` would try to reconnect and, inside the transaction being rolled back, raise
+    # SQLAlchemy's PendingRollbackError in place of the store's own error (a 500 instead of a
+    # 503); its marks went with the broken DBAPI connection anyway.
+
     def _saw_statement(self, conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        if _WRITES_FACTS.match(statement) and not conn.info.get(NOTED):
+        if _WRITES_FACTS.match(statement) and not conn.invalidated and not conn.info.get(NOTED):
             conn.info["facts_written"] = True
 
     def _saw_commit(self, conn: Connection) -> None:
+        if conn.invalidated:
+            return
         conn.info.pop(NOTED, None)
         if conn.info.pop("facts_written", False):
             self._dirty = True
 
     def _saw_rollback(self, conn: Connection) -> None:
+        if conn.invalidated:
+            return
         conn.info.pop(NOTED, None)
         conn.info.pop("facts_written", None)
 
@@ -434,28 +443,51 @@ class FactIndex:
                 return False
             # read at or below the highs: rows above them are the first refresh's
             self._read_entries(
-                conn, state, and_(_live_entry(floor), commuter_entries.c.id <= highs["entries"])
+                state,
+                _rows(
+                    conn, _ENTRY_COLUMNS, and_(_live_entry(floor), commuter_entries.c.id <= highs["entries"])
+                ),
             )
             self._read_nats(
-                conn, state, and_(nat_results.c.reported_at > floor, nat_results.c.id <= highs["nats"])
+                state,
+                _rows(
+                    conn,
+                    _NAT_COLUMNS,
+                    and_(nat_results.c.reported_at > floor, nat_results.c.id <= highs["nats"]),
+                ),
             )
             self._read_visits(
-                conn, state, and_(itinerary.c.day >= floor_day, itinerary.c.load_id <= highs["loads"])
+                state,
+                _rows(
+                    conn,
+                    _VISIT_COLUMNS,
+                    and_(itinerary.c.day >= floor_day, itinerary.c.load_id <= highs["loads"]),
+                ),
             )
             self._read_overrides(
-                conn, state, and_(overrides.c.valid_to > floor, overrides.c.id <= highs["overrides"])
+                state,
+                _rows(
+                    conn,
+                    _OVERRIDE_COLUMNS,
+                    and_(overrides.c.valid_to > floor, overrides.c.id <= highs["overrides"]),
+                ),
             )
             self._read_travel(
-                conn,
                 state,
-                and_(
-                    travel.c.direction == "enter",
-                    travel.c.event_time >= floor,
-                    travel.c.id <= highs["travel"],
+                _rows(
+                    conn,
+                    _TRAVEL_COLUMNS,
+                    and_(
+                        travel.c.direction == "enter",
+                        travel.c.event_time >= floor,
+                        travel.c.id <= highs["travel"],
+                    ),
                 ),
                 late=False,
             )
-            self._read_checks(conn, state, and_(checks.c.at >= floor, checks.c.id <= highs["checks"]))
+            self._read_checks(
+                state, _rows(conn, _CHECK_COLUMNS, and_(checks.c.at >= floor, checks.c.id <= highs["checks"]))
+            )
             for person_id, last in conn.execute(
                 select(travel.c.person_id, func.max(travel.c.event_time))
                 .where(
@@ -487,8 +519,15 @@ class FactIndex:
 
     def _refresh(self, state: _State) -> None:
         """Read what the store gained since the last read (the caller is the one busy thread)."""
+        dirty, self._dirty = self._dirty, False
         self._refreshed = time.monotonic()
-        self._dirty = False
+        try:
+            self._read_and_apply(state)
+        except BaseException:  # nothing applied: a fact this process wrote is still to be read
+            self._dirty = self._dirty or dirty
+            raise
+
+    def _read_and_apply(self, state: _State) -> None:
         self._seen, self._filled = {}, {}
         with self.engine.connect() as conn:
             oldest_open = self._oldest_open(conn) if self._postgres else None
@@ -498,37 +537,40 @@ class FactIndex:
             if any(kind == "purge" for _id, kind, _row in changes):
                 state.purged = True  # the next question reloads
                 return
-            with self._apply:
-                ended = [
-                    row_id for _id, kind, row_id in changes if kind == "entry_end" and row_id is not None
-                ]
-                self._read_entries(
-                    conn, state, state.ids["entries"].where(commuter_entries.c.id), track="entries"
-                )
-                if ended:
-                    c = commuter_entries.c
-                    for entry_id, valid_to, ended_at in conn.execute(
-                        select(c.id, c.valid_to, c.ended_at).where(c.id.in_(ended))
-                    ):
-                        entry = state.entries.get(entry_id)
-                        if entry is not None:
-                            entry.valid_to = valid_to
-                            entry.ended_at = ended_at
-                self._read_nats(conn, state, state.ids["nats"].where(nat_results.c.id), track="nats")
-                self._read_overrides(
-                    conn, state, state.ids["overrides"].where(overrides.c.id), track="overrides"
-                )
-                self._read_travel(
-                    conn, state, state.ids["travel"].where(travel.c.id), late=True, track="travel"
-                )
-                self._read_checks(conn, state, state.ids["checks"].where(checks.c.id), track="checks")
-                new_loads = [row[0] for row in self._new(conn, state, "loads", loads)]
-                if new_loads:
-                    self._read_visits(conn, state, itinerary.c.load_id.in_(new_loads))
-                for person_id, key in self._new(conn, state, "people", people, people.c.person_key):
-                    state.keys[key] = person_id
-            self._last_read = self._db_time(conn)
-            seen_at = self._last_read if self._postgres else None
+            ended = [row_id for _id, kind, row_id in changes if kind == "entry_end" and row_id is not None]
+            c = commuter_entries.c
+            # every read first, then applied together: a refresh the store fails in the middle
+            # of leaves the state as it was (its rows are read again next time, not added twice)
+            got_entries = _rows(conn, _ENTRY_COLUMNS, state.ids["entries"].where(c.id))
+            got_ended = (
+                list(conn.execute(select(c.id, c.valid_to, c.ended_at).where(c.id.in_(ended))))
+                if ended
+                else []
+            )
+            got_nats = _rows(conn, _NAT_COLUMNS, state.ids["nats"].where(nat_results.c.id))
+            got_overrides = _rows(conn, _OVERRIDE_COLUMNS, state.ids["overrides"].where(overrides.c.id))
+            got_travel = _rows(conn, _TRAVEL_COLUMNS, state.ids["travel"].where(travel.c.id))
+            got_checks = _rows(conn, _CHECK_COLUMNS, state.ids["checks"].where(checks.c.id))
+            new_loads = [row[0] for row in self._new(conn, state, "loads", loads)]
+            got_visits = _rows(conn, _VISIT_COLUMNS, itinerary.c.load_id.in_(new_loads)) if new_loads else []
+            got_people = self._new(conn, state, "people", people, people.c.person_key)
+            last_read = self._db_time(conn)
+        with self._apply:
+            self._read_entries(state, got_entries, track="entries")
+            for entry_id, valid_to, ended_at in got_ended:
+                entry = state.entries.get(entry_id)
+                if entry is not None:
+                    entry.valid_to = valid_to
+                    entry.ended_at = ended_at
+            self._read_nats(state, got_nats, track="nats")
+            self._read_overrides(state, got_overrides, track="overrides")
+            self._read_travel(state, got_travel, late=True, track="travel")
+            self._read_checks(state, got_checks, track="checks")
+            self._read_visits(state, got_visits)
+            for person_id, key in got_people:
+                state.keys[key] = person_id
+            self._last_read = last_read
+            seen_at = last_read if self._postgres else None
             for name, ids in state.ids.items():
                 ids.settle(oldest_open)
                 ids.saw(self._seen.get(name, ()), seen_at)
@@ -549,16 +591,11 @@ class FactIndex:
         self._track(state, name, [r[0] for r in rows])
         return [tuple(r) for r in rows]
 
-    def _read_entries(self, conn: Connection, state: _State, where: Any, track: str | None = None) -> None:
-        c = commuter_entries.c
+    # Each ``_read_*`` applies rows fetched by ``_rows`` with its table's columns, in order.
+
+    def _read_entries(self, state: _State, rows: list[Any], track: str | None = None) -> None:
         ids: list[int] = []
-        columns = (
-            *(c.id, c.person_id, c.commuter_class, c.source, c.valid_from, c.valid_to, c.ended_at),
-            *(c.home_county, c.evidence, c.recorded_at),
-        )
-        for row_id, person_id, cls, source, start, end, ended, home, evidence, recorded in _raw(
-            conn, columns, where
-        ):
+        for row_id, person_id, cls, source, start, end, ended, home, evidence, recorded in rows:
             ids.append(row_id)
             if row_id in state.entries:
                 continue
@@ -577,13 +614,10 @@ class FactIndex:
             state.person(person_id).entries.append(entry)
         self._track(state, track, ids)
 
-    def _read_nats(self, conn: Connection, state: _State, where: Any, track: str | None = None) -> None:
-        c = nat_results.c
+    def _read_nats(self, state: _State, rows: list[Any], track: str | None = None) -> None:
         ids: list[int] = []
         floor = state.floor
-        for row_id, person_id, sampled, reported, positive, lab, recorded in _raw(
-            conn, (c.id, c.person_id, c.sampled_at, c.reported_at, c.positive, c.lab, c.recorded_at), where
-        ):
+        for row_id, person_id, sampled, reported, positive, lab, recorded in rows:
             ids.append(row_id)
             reported = _t(reported)
             if reported > floor:
@@ -593,24 +627,16 @@ class FactIndex:
                 )
         self._track(state, track, ids)
 
-    def _read_visits(self, conn: Connection, state: _State, where: Any) -> None:
-        c = itinerary.c
+    def _read_visits(self, state: _State, rows: list[Any]) -> None:
         floor_day = state.floor.date()
-        for person_id, day, county, recorded in _raw(
-            conn, (c.person_id, c.day, c.county, c.recorded_at), where
-        ):
+        for person_id, day, county, recorded in rows:
             day = date.fromisoformat(day) if isinstance(day, str) else day
             if day >= floor_day:
                 insort(state.person(person_id).visits, (day, county, _t(recorded)))
 
-    def _read_overrides(self, conn: Connection, state: _State, where: Any, track: str | None = None) -> None:
-        c = overrides.c
+    def _read_overrides(self, state: _State, rows: list[Any], track: str | None = None) -> None:
         ids: list[int] = []
-        for row_id, person_id, field_, start, end, reason, appeal, recorded in _raw(
-            conn,
-            (c.id, c.person_id, c.field, c.valid_from, c.valid_to, c.reason, c.appeal_id, c.recorded_at),
-            where,
-        ):
+        for row_id, person_id, field_, start, end, reason, appeal, recorded in rows:
             ids.append(row_id)
             insort(
                 state.person(person_id).overrides,
@@ -618,17 +644,12 @@ class FactIndex:
             )
         self._track(state, track, ids)
 
-    def _read_travel(
-        self, conn: Connection, state: _State, where: Any, *, late: bool, track: str | None = None
-    ) -> None:
+    def _read_travel(self, state: _State, rows: list[Any], *, late: bool, track: str | None = None) -> None:
         """Entries by travel records; ``late``: a refresh, where a row from before the window
         counts too (the load reads those as each person's last one before it)."""
-        c = travel.c
         ids: list[int] = []
         floor = state.floor
-        for row_id, person_id, direction, event_time, recorded in _raw(
-            conn, (c.id, c.person_id, c.direction, c.event_time, c.recorded_at), where
-        ):
+        for row_id, person_id, direction, event_time, recorded in rows:
             ids.append(row_id)
             if direction == "enter":
                 event_time = _t(event_time)
@@ -636,12 +657,9 @@ class FactIndex:
                     insort(state.person(person_id).travel_in, (event_time, _t(recorded)))
         self._track(state, track, ids)
 
-    def _read_checks(self, conn: Connection, state: _State, where: Any, track: str | None = None) -> None:
-        c = checks.c
+    def _read_checks(self, state: _State, rows: list[Any], track: str | None = None) -> None:
         ids: list[int] = []
-        for row_id, person_id, entered, at, recorded in _raw(
-            conn, (c.id, c.person_id, c.entered, c.at, c.recorded_at), where
-        ):
+        for row_id, person_id, entered, at, recorded in rows:
             ids.append(row_id)
             if entered and person_id is not None:
                 insort(state.person(person_id).checks_in, (_t(at), _t(recorded)))
@@ -711,10 +729,24 @@ def _last_before(
     return None
 
 
-def _raw(conn: Connection, columns: tuple[Any, ...], where: Any) -> Any:
+def _rows(conn: Connection, columns: tuple[Any, ...], where: Any) -> list[Any]:
     """Rows of these columns as the driver gives them (no per-value type processing: a load
     reads millions; ``_t`` turns the times into aware UTC datetimes)."""
-    return conn.execute(select(*(type_coerce(col, NullType()) for col in columns)).where(where))
+    return list(conn.execute(select(*(type_coerce(col, NullType()) for col in columns)).where(where)))
+
+
+_e, _n, _v, _o, _tr, _c = commuter_entries.c, nat_results.c, itinerary.c, overrides.c, travel.c, checks.c
+_ENTRY_COLUMNS = (
+    *(_e.id, _e.person_id, _e.commuter_class, _e.source, _e.valid_from, _e.valid_to, _e.ended_at),
+    *(_e.home_county, _e.evidence, _e.recorded_at),
+)
+_NAT_COLUMNS = (_n.id, _n.person_id, _n.sampled_at, _n.reported_at, _n.positive, _n.lab, _n.recorded_at)
+_VISIT_COLUMNS = (_v.person_id, _v.day, _v.county, _v.recorded_at)
+_OVERRIDE_COLUMNS = (
+    *(_o.id, _o.person_id, _o.field, _o.valid_from, _o.valid_to, _o.reason, _o.appeal_id, _o.recorded_at),
+)
+_TRAVEL_COLUMNS = (_tr.id, _tr.person_id, _tr.direction, _tr.event_time, _tr.recorded_at)
+_CHECK_COLUMNS = (_c.id, _c.person_id, _c.entered, _c.at, _c.recorded_at)
 
 
 def _t(value: Any) -> datetime:
