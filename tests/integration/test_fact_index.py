@@ -383,41 +383,6 @@ def test_a_fact_written_by_this_process_is_read_at_the_next_question(
     index.close()
 
 
-def test_a_connection_lost_mid_transaction_raises_the_stores_own_error(app: App) -> None:
-    """The index watches every commit and rollback of the engine; a connection the store dropped
-    in the middle of a transaction is left alone, so the caller sees the store's own error (a
-    503 to a client), not SQLAlchemy's PendingRollbackError from reconnecting inside a rollback
-    (a 500; the PostgreSQL outage test caught one). On PostgreSQL the backend is really
-    terminated; SQLite has no server to lose, so its connection is invalidated as a disconnect
-    would."""
-    index = FactIndex(app.engine)
-    postgres = app.engine.dialect.name == "postgresql"
-    try:
-        with pytest.raises(OperationalError if postgres else _Lost), app.transaction() as conn:
-            conn.execute(  # a fact written: the index marks the connection
-                text(
-                    "INSERT INTO fact_changes (kind, row_id, recorded_at) VALUES ('test', NULL, '2021-11-20')"
-                )
-            )
-            if postgres:
-                pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
-                with app.engine.connect() as other:
-                    other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-                conn.execute(text("SELECT 1"))  # the store is gone: OperationalError
-            else:
-                conn.invalidate()
-                raise _Lost
-        # the next transaction runs on a fresh connection and the index still answers
-        with app.engine.connect() as conn:
-            assert conn.execute(text("SELECT 1")).scalar_one() == 1
-    finally:
-        index.close()
-
-
-class _Lost(Exception):
-    """The error a disconnect raised (SQLite's stand-in)."""
-
-
 def test_a_refresh_the_store_fails_in_the_middle_of_leaves_the_index_as_it_was(
     app: App, region_people: list[dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from commutepass.store.facts import DriverStyle
+from commutepass.store.facts import DriverStyle, on_driver
 from commutepass.store.repositories import _insert
 from commutepass.store.tables import alert_events, alerts, checks, flow_minutes
 
@@ -60,11 +60,7 @@ def count(conn: Connection, swipes: Iterable[tuple[dict[str, Any], str]]) -> Non
         (site, lane, style.time(datetime.fromtimestamp(minute * 60, UTC)), c[0], c[1], c[2], c[3])
         for (site, lane, minute), c in sorted(per_key.items())
     ]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(_UPSERT_SQL[style.placeholder], values)
-    finally:
-        cursor.close()
+    on_driver(conn, _UPSERT_SQL[style.placeholder], values, many=True)
 
 
 def minutes(conn: Connection, since: datetime, until: datetime, site: str | None = None) -> list[Any]:

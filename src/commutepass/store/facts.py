@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from commutepass.domain.clock import local_date
 from commutepass.domain.facts import Membership, NatResult, Override, PersonFacts, Source, Visit
@@ -128,6 +129,38 @@ def _read_date(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+def on_driver(conn: Connection, sql: str, params: Any, *, many: bool = False, raw: Any = None) -> list[Any]:
+    """Run one statement on the driver's own cursor (the hot paths skip SQLAlchemy's statement
+    handling, a fixed cost per statement) and return its rows (none for ``many``: an
+    executemany). A driver error comes out as SQLAlchemy's wrapper of it, as from any other
+    statement: the store lost mid-statement is an ``OperationalError`` (503 to a client, not
+    the driver's own class, a 500), and the connection is invalidated as SQLAlchemy would.
+    ``raw``: the driver connection, when the caller keeps it (``conn.connection.driver_connection``)."""
+    driver = raw if raw is not None else conn.connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, params)
+            return []
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    except conn.dialect.loaded_dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, conn.connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=conn.dialect,
+        ) from exc
+    finally:
+        cursor.close()
+
+
 _SQLITE_STYLE = DriverStyle(sqlite_time, date.isoformat, int, "?")
 _PG_STYLE = DriverStyle(pg_time, lambda d: d, bool, "%s")
 
@@ -141,6 +174,7 @@ class FactReader:
     an entry ended later than ``known_at`` is still open as known then."""
 
     def __init__(self, conn: Connection) -> None:
+        self._conn = conn
         self._raw = conn.connection.driver_connection
         style = DriverStyle.of(conn)
         self._time = style.time
@@ -151,12 +185,7 @@ class FactReader:
         self._risk_on = (style.flag(True), style.flag(False))
 
     def _all(self, name: str, *params: Any) -> list[Any]:
-        cursor = self._raw.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._sql[name], params)
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+        return on_driver(self._conn, self._sql[name], params, raw=self._raw)
 
     def person_id(self, key: str) -> int | None:
         rows = self._all("person", key)
@@ -232,12 +261,7 @@ class FactReader:
             *(t, k, self._true, t, k),
             *(t, t, k),
         )
-        cursor = self._raw.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._one, params)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = on_driver(self._conn, self._one, params, raw=self._raw)
         person_id: int | None = None
         membership = None
         nats: list[NatResult] = []
