@@ -214,8 +214,6 @@ class FactIndex:
         self._state: _State | None = None
         self._refreshed = 0.0
         self._retry_at = 0.0
-        self._seen: dict[str, list[int]] = {}
-        self._filled: dict[str, list[int]] = {}
         self.loads = 0
         """How many times the index was loaded (a purge or a move of the window reloads)."""
         self._dirty = False
@@ -528,7 +526,6 @@ class FactIndex:
             raise
 
     def _read_and_apply(self, state: _State) -> None:
-        self._seen, self._filled = {}, {}
         with self.engine.connect() as conn:
             oldest_open = self._oldest_open(conn) if self._postgres else None
             changes = self._new(
@@ -551,52 +548,54 @@ class FactIndex:
             got_overrides = _rows(conn, _OVERRIDE_COLUMNS, state.ids["overrides"].where(overrides.c.id))
             got_travel = _rows(conn, _TRAVEL_COLUMNS, state.ids["travel"].where(travel.c.id))
             got_checks = _rows(conn, _CHECK_COLUMNS, state.ids["checks"].where(checks.c.id))
-            new_loads = [row[0] for row in self._new(conn, state, "loads", loads)]
+            got_loads = self._new(conn, state, "loads", loads)
+            new_loads = [row[0] for row in got_loads]
             got_visits = _rows(conn, _VISIT_COLUMNS, itinerary.c.load_id.in_(new_loads)) if new_loads else []
             got_people = self._new(conn, state, "people", people, people.c.person_key)
             last_read = self._db_time(conn)
+        read = {  # each table's rows read (the row id first), for its id tracker
+            "changes": changes,
+            "entries": got_entries,
+            "nats": got_nats,
+            "overrides": got_overrides,
+            "travel": got_travel,
+            "checks": got_checks,
+            "loads": got_loads,
+            "people": got_people,
+        }
         with self._apply:
-            self._read_entries(state, got_entries, track="entries")
+            self._read_entries(state, got_entries)
             for entry_id, valid_to, ended_at in got_ended:
                 entry = state.entries.get(entry_id)
                 if entry is not None:
                     entry.valid_to = valid_to
                     entry.ended_at = ended_at
-            self._read_nats(state, got_nats, track="nats")
-            self._read_overrides(state, got_overrides, track="overrides")
-            self._read_travel(state, got_travel, late=True, track="travel")
-            self._read_checks(state, got_checks, track="checks")
+            self._read_nats(state, got_nats)
+            self._read_overrides(state, got_overrides)
+            self._read_travel(state, got_travel, late=True)
+            self._read_checks(state, got_checks)
             self._read_visits(state, got_visits)
             for person_id, key in got_people:
                 state.keys[key] = person_id
             self._last_read = last_read
             seen_at = last_read if self._postgres else None
             for name, ids in state.ids.items():
+                got = [row[0] for row in read.get(name, ())]
+                filled = [i for i in got if i <= ids.high]
                 ids.settle(oldest_open)
-                ids.saw(self._seen.get(name, ()), seen_at)
-                ids.fill(self._filled.get(name, ()))
+                ids.saw(got, seen_at)
+                ids.fill(filled)
 
     _last_read: datetime = _FAR_FUTURE
 
-    def _track(self, state: _State, name: str | None, ids: list[int]) -> None:
-        if name is None or not ids:
-            return
-        tracker = state.ids[name]
-        # applied to the tracker once the refresh's reads are done
-        self._seen.setdefault(name, []).extend(i for i in ids if i > tracker.high)
-        self._filled.setdefault(name, []).extend(i for i in ids if i <= tracker.high)
-
     def _new(self, conn: Connection, state: _State, name: str, table: Any, *columns: Any) -> list[Any]:
-        rows = list(conn.execute(select(table.c.id, *columns).where(state.ids[name].where(table.c.id))))
-        self._track(state, name, [r[0] for r in rows])
+        rows = conn.execute(select(table.c.id, *columns).where(state.ids[name].where(table.c.id)))
         return [tuple(r) for r in rows]
 
     # Each ``_read_*`` applies rows fetched by ``_rows`` with its table's columns, in order.
 
-    def _read_entries(self, state: _State, rows: list[Any], track: str | None = None) -> None:
-        ids: list[int] = []
+    def _read_entries(self, state: _State, rows: list[Any]) -> None:
         for row_id, person_id, cls, source, start, end, ended, home, evidence, recorded in rows:
-            ids.append(row_id)
             if row_id in state.entries:
                 continue
             entry = _Entry(
@@ -612,20 +611,16 @@ class FactIndex:
             )
             state.entries[row_id] = entry
             state.person(person_id).entries.append(entry)
-        self._track(state, track, ids)
 
-    def _read_nats(self, state: _State, rows: list[Any], track: str | None = None) -> None:
-        ids: list[int] = []
+    def _read_nats(self, state: _State, rows: list[Any]) -> None:
         floor = state.floor
         for row_id, person_id, sampled, reported, positive, lab, recorded in rows:
-            ids.append(row_id)
             reported = _t(reported)
             if reported > floor:
                 insort(
                     state.person(person_id).nats,
                     (reported, row_id, _t(sampled), bool(positive), lab, _t(recorded)),
                 )
-        self._track(state, track, ids)
 
     def _read_visits(self, state: _State, rows: list[Any]) -> None:
         floor_day = state.floor.date()
@@ -634,36 +629,27 @@ class FactIndex:
             if day >= floor_day:
                 insort(state.person(person_id).visits, (day, county, _t(recorded)))
 
-    def _read_overrides(self, state: _State, rows: list[Any], track: str | None = None) -> None:
-        ids: list[int] = []
+    def _read_overrides(self, state: _State, rows: list[Any]) -> None:
         for row_id, person_id, field_, start, end, reason, appeal, recorded in rows:
-            ids.append(row_id)
             insort(
                 state.person(person_id).overrides,
                 (row_id, field_, _t(start), _t(end), reason, appeal, _t(recorded)),
             )
-        self._track(state, track, ids)
 
-    def _read_travel(self, state: _State, rows: list[Any], *, late: bool, track: str | None = None) -> None:
+    def _read_travel(self, state: _State, rows: list[Any], *, late: bool) -> None:
         """Entries by travel records; ``late``: a refresh, where a row from before the window
         counts too (the load reads those as each person's last one before it)."""
-        ids: list[int] = []
         floor = state.floor
-        for row_id, person_id, direction, event_time, recorded in rows:
-            ids.append(row_id)
+        for _row_id, person_id, direction, event_time, recorded in rows:
             if direction == "enter":
                 event_time = _t(event_time)
                 if late or event_time >= floor:
                     insort(state.person(person_id).travel_in, (event_time, _t(recorded)))
-        self._track(state, track, ids)
 
-    def _read_checks(self, state: _State, rows: list[Any], track: str | None = None) -> None:
-        ids: list[int] = []
-        for row_id, person_id, entered, at, recorded in rows:
-            ids.append(row_id)
+    def _read_checks(self, state: _State, rows: list[Any]) -> None:
+        for _row_id, person_id, entered, at, recorded in rows:
             if entered and person_id is not None:
                 insort(state.person(person_id).checks_in, (_t(at), _t(recorded)))
-        self._track(state, track, ids)
 
     def _settled(self, conn: Connection, since: datetime) -> bool:
         """PostgreSQL: wait until every writing transaction open at ``since`` has ended (a row id
