@@ -108,3 +108,43 @@ def _person_id(app: App, number: str) -> int:
     key = app.vault.key(parse_resident_id(number))
     with app.engine.connect() as conn:
         return int(conn.execute(sa.select(people.c.id).where(people.c.person_key == key)).scalar_one())
+
+
+def test_audit_entries_kept_while_the_store_fails_logged_once_then_appended(
+    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While appending audit entries fails (the store away), the writer keeps them and tries
+    again each flush, logging the first failure with its traceback and then a line every
+    ``AUDIT_FAILING_LOG_SECONDS`` (not twice a second); once the store answers they are
+    appended, each once, and the recovery is logged."""
+    from commutepass.checks import writer as writer_module
+
+    real = audit.append
+    failures = [0]
+
+    def away(conn: sa.Connection, app_: App, entries: list[audit.Prepared]) -> None:
+        if failures[0] < 6:
+            failures[0] += 1
+            raise sa.exc.OperationalError("INSERT INTO audit_log", {}, Exception("connection refused"))
+        real(conn, app_, entries)
+
+    monkeypatch.setattr(writer_module.audit, "append", away)
+    monkeypatch.setattr(writer_module, "AUDIT_FLUSH_SECONDS", 0.05)
+    caplog.set_level("INFO", logger=writer_module.__name__)
+    writer = SwipeWriter(app)
+    numbers = [make_id("120114", serial=n) for n in range(3)]
+    try:
+        for number in numbers:
+            _check(app, decide.CheckRequest(number, at("2021-11-20T07:00"), "武清站", Mode.RAIL), writer)
+        deadline = time.monotonic() + 10
+        while audit.verify(app).entries < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        writer.close()
+    assert failures[0] == 6
+    assert audit.verify(app).entries == 3 and audit.verify(app).ok
+    failed = [r for r in caplog.records if "not yet appended" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].exc_info is not None
+    assert not [r for r in caplog.records if "still not appended" in r.getMessage()]  # under 30 s
+    recovered = [r for r in caplog.records if "appended after" in r.getMessage()]
+    assert len(recovered) == 1 and "3 checks" in recovered[0].getMessage()

@@ -49,6 +49,9 @@ class PendingSwipe:
 
 AUDIT_FLUSH_SECONDS = 0.5
 AUDIT_FLUSH_ENTRIES = 1000
+AUDIT_FAILING_LOG_SECONDS = 30.0
+"""While appending audit entries keeps failing (the store is away), a log line this often, not
+twice a second."""
 HELD_IDLE_SECONDS = 5.0
 """The writer's connection is held between group commits unless it was idle this long."""
 
@@ -60,6 +63,9 @@ class SwipeWriter:
         self._queue: queue.Queue[PendingSwipe | None] = queue.Queue()
         self._backlog: list[audit.Prepared] = []
         self._flushed = time.monotonic()
+        self._audit_failing: float | None = None
+        """Since when appending audit entries has failed (None: it has not)."""
+        self._audit_logged = 0.0
         self._conn: Connection | None = None
         """The writer thread's own connection (``_transaction``)."""
         self._used = 0.0
@@ -161,9 +167,27 @@ class SwipeWriter:
         try:
             with self._transaction() as conn:
                 audit.append(conn, self.app, self._backlog)
-        except Exception:  # the store is unavailable: keep the entries and try again next time
-            logger.exception("audit entries of %d checks not yet appended", len(self._backlog))
+        except Exception as exc:  # the store is unavailable: keep the entries and try again next time
+            now = time.monotonic()
+            if self._audit_failing is None:  # the first failure with its traceback, then one line
+                logger.exception("audit entries of %d checks not yet appended", len(self._backlog))
+                self._audit_failing = self._audit_logged = now
+            elif now - self._audit_logged >= AUDIT_FAILING_LOG_SECONDS:  # a line now and then
+                logger.error(
+                    "audit entries of %d checks still not appended after %.0f s: %s",
+                    len(self._backlog),
+                    now - self._audit_failing,
+                    type(exc).__name__,
+                )
+                self._audit_logged = now
             return
+        if self._audit_failing is not None:
+            logger.warning(
+                "audit entries of %d checks appended after %.0f s of failures",
+                len(self._backlog),
+                time.monotonic() - self._audit_failing,
+            )
+            self._audit_failing = None
         self._backlog = []
 
 
