@@ -530,3 +530,26 @@ def test_answers_match_the_declared_response_schemas(client: TestClient) -> None
         assert status.status_code == 200, status.text
         StatusOut.model_validate(status.json())
     assert seen == {"allow_report", "refuse", "allow"}
+
+
+def test_a_store_too_busy_to_give_a_connection_is_a_503_with_retry_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every pooled connection busy past the pool's timeout (SQLAlchemy's ``TimeoutError``) is
+    answered as the store being away: 503, ``Retry-After``, a problem in both languages; not a 500."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from commutepass.checks import service
+
+    def busy(*_args: Any, **_kwargs: Any) -> None:
+        raise PoolTimeout(
+            "QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 10.00"
+        )
+
+    monkeypatch.setattr(service, "status_for", busy)
+    answer = client.post("/v1/status", json={"id_number": COMMUTER, "at": "2021-11-25T07:00"})
+    assert answer.status_code == 503, answer.text
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert answer.headers["content-type"].split(";")[0] == PROBLEM
+    body = answer.json()
+    assert body["title"] == "Store unavailable" and "请稍后重试" in body["detail_zh"]

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -58,9 +59,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
     async def _store_down(_request: Request, exc: Exception) -> JSONResponse:
-        # the database is unreachable (stopped, restarting, network): nothing was half-written
-        # (the transaction rolled back); the client retries, with its Idempotency-Key where it has one
+        # the database is unreachable (stopped, restarting, network) or every pooled connection
+        # stayed busy past the pool's timeout: nothing was half-written (the transaction rolled
+        # back); the client retries, with its Idempotency-Key where it has one
         response = problem(
             503,
             "Store unavailable",
