@@ -178,3 +178,36 @@ def test_the_scheduled_job_makes_the_messages_and_sends_each_once(app: App, tmp_
         assert COMMUTER not in json.dumps(receiver.accepted, ensure_ascii=False)
         with app.engine.connect() as conn:
             assert all(row.sent_at is not None for row in conn.execute(select(outbox)).all())
+
+
+def test_a_positive_result_takes_the_badge_and_is_told_once(app: App, tmp_path: Path) -> None:
+    """A member whose result comes back positive loses the badge at once (their negative still
+    had days to run): the next refresh tells them the badge went and why, dated the report, once."""
+    users = _setup(app, tmp_path)
+    positive = write_csv(
+        tmp_path / "positive.csv",
+        ["id_number", "sampled_at", "reported_at", "result", "lab"],
+        [(COMMUTER, "2021-11-24T18:00", "2021-11-25T09:00", "positive", "lab-b")],
+    )
+    assert load_file(app, "nat", positive).added == 1
+    assert inbox.refresh(app, now=at("2021-11-25T09:05")) == {"badge_lapsed": 1}
+    assert inbox.refresh(app, now=at("2021-11-25T09:10")) == {}  # told once
+    told = inbox.inbox(app, users["commuter"])["messages"][0]
+    assert told["kind"] == "badge_lapsed" and told["codes"][:1] == ["INBOX_BADGE_LAPSED"]
+    assert "NAT_POSITIVE" in told["codes"]
+    assert told["at"].startswith("2021-11-25T09:00")
+    assert _kinds(app, users["quiet"]) == ["entry_added"]  # the other member's badge stands
+
+
+def test_the_scans_take_a_citys_members_in_chunks(app: App) -> None:
+    """The badge scan asks about every member; a city's members are more than one statement may
+    carry (PostgreSQL: 65,535 parameters; SQLite: as built), so each read goes in chunks."""
+    from commutepass.notifications import repository as repo
+
+    ids = range(1, 70_001)
+    now = datetime(2021, 11, 25, tzinfo=UTC)
+    with app.engine.connect() as conn:
+        assert repo.latest_negative_reports(conn, ids, now) == {}
+        assert repo.last_entries(conn, ids, now) == {}
+        assert repo.travelled_to_risk_counties(conn, date(2021, 11, 11), date(2021, 11, 25), ids) == set()
+        assert repo.positive_reports(conn, ids, now - timedelta(days=2), now) == set()

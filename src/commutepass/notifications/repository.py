@@ -27,6 +27,17 @@ def _only(column: Any, person_ids: Iterable[int] | None) -> Any:
     return column.in_(list(person_ids)) if person_ids is not None else true()
 
 
+CHUNK = 5000
+"""Person ids per ``IN (...)`` list: a city's members are far more than a statement may carry
+(PostgreSQL takes at most 65,535 parameters; SQLite's limit depends on how it was built)."""
+
+
+def _chunks(person_ids: Iterable[int]) -> Iterable[list[int]]:
+    ids = list(person_ids)
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
 def add_message(
     conn: Connection, person_id: int, key: str, kind: str, at: datetime, now: datetime, body: dict[str, Any]
 ) -> int | None:
@@ -148,10 +159,8 @@ def members(conn: Connection, at: datetime, person_ids: Iterable[int] | None) ->
 
 def latest_negative_reports(conn: Connection, person_ids: Iterable[int], at: datetime) -> dict[int, datetime]:
     """The newest negative result's report time per person, reported by ``at``."""
-    ids = list(person_ids)
     found: dict[int, datetime] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for chunk in _chunks(person_ids):
         rows = conn.execute(
             select(nat_results.c.person_id, func.max(nat_results.c.reported_at))
             .where(
@@ -166,28 +175,48 @@ def latest_negative_reports(conn: Connection, person_ids: Iterable[int], at: dat
 
 
 def travelled_to_risk_counties(
-    conn: Connection, first_day: date, last_day: date, person_ids: Iterable[int] | None
+    conn: Connection, first_day: date, last_day: date, person_ids: Iterable[int]
 ) -> set[int]:
-    """People with a trip-card day in the window in a county that has any risk period."""
-    query = (
-        select(itinerary.c.person_id)
-        .where(
-            itinerary.c.day >= first_day,
-            itinerary.c.day <= last_day,
-            itinerary.c.county.in_(select(risk_periods.c.county)),
-            _only(itinerary.c.person_id, person_ids),
+    """Among ``person_ids``, those with a trip-card day in the window in a county that has any
+    risk period."""
+    found: set[int] = set()
+    for chunk in _chunks(person_ids):
+        query = (
+            select(itinerary.c.person_id)
+            .where(
+                itinerary.c.person_id.in_(chunk),
+                itinerary.c.day >= first_day,
+                itinerary.c.day <= last_day,
+                itinerary.c.county.in_(select(risk_periods.c.county)),
+            )
+            .distinct()
         )
-        .distinct()
-    )
-    return {int(p) for p in conn.execute(query).scalars()}
+        found.update(int(p) for p in conn.execute(query).scalars())
+    return found
+
+
+def positive_reports(conn: Connection, person_ids: Iterable[int], since: datetime, at: datetime) -> set[int]:
+    """Among ``person_ids``, those with a positive result reported in ``(since, at]``."""
+    found: set[int] = set()
+    for chunk in _chunks(person_ids):
+        rows = conn.execute(
+            select(nat_results.c.person_id)
+            .where(
+                nat_results.c.person_id.in_(chunk),
+                nat_results.c.positive.is_(True),
+                nat_results.c.reported_at > since,
+                nat_results.c.reported_at <= at,
+            )
+            .distinct()
+        ).scalars()
+        found.update(int(p) for p in rows)
+    return found
 
 
 def last_entries(conn: Connection, person_ids: Iterable[int], at: datetime) -> dict[int, datetime]:
     """The last recorded entry into Beijing per person, by ``at``."""
-    ids = list(person_ids)
     found: dict[int, datetime] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for chunk in _chunks(person_ids):
         rows = conn.execute(
             select(travel.c.person_id, func.max(travel.c.event_time))
             .where(travel.c.person_id.in_(chunk), travel.c.direction == "enter", travel.c.event_time <= at)

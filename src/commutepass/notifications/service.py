@@ -155,8 +155,9 @@ def _why(status: Status) -> list[Reason]:
 
 def _badges(t: _Teller, person_ids: Iterable[int] | None, reminders_off: set[int]) -> None:
     """Reminders before the NAT lapses, and the badge lapsed and why, for the database's members
-    whose NAT lapses within the reminder window or lapsed lately, or who travelled to a county
-    with a risk period: the others' badges cannot be changing now."""
+    whose NAT lapses within the reminder window or lapsed lately, whose last entry lapsed lately,
+    who had a positive result reported lately, or who travelled to a county with a risk period:
+    the others' badges cannot be changing now."""
     now, policy = t.now, t.policy
     members = repo.members(t.conn, now, person_ids)
     if not members:
@@ -175,10 +176,12 @@ def _badges(t: _Teller, person_ids: Iterable[int] | None, reminders_off: set[int
         for p, last in repo.last_entries(t.conn, members, now).items()
         if now - horizon <= last + lapse <= now
     }
+    # a positive result takes the badge at once (whatever the negative before it)
+    candidates |= repo.positive_reports(t.conn, members, now - horizon, now)
     if policy.risk.enabled:
         today = local_date(now)
         first = today - timedelta(days=policy.risk.lookback_days - 1)
-        candidates |= repo.travelled_to_risk_counties(t.conn, first, today, members) & set(members)
+        candidates |= repo.travelled_to_risk_counties(t.conn, first, today, members)
     reader = FactReader(t.conn)
     risk = t.app.risk_map()
     for person_id in sorted(candidates):
@@ -214,6 +217,8 @@ def _badges(t: _Teller, person_ids: Iterable[int] | None, reminders_off: set[int
             for r in why:
                 if r.code == "BADGE_NAT_EXPIRED":
                     lapsed_at = dict(r.params).get("ended", now)  # type: ignore[assignment]
+                elif r.code == "NAT_POSITIVE":  # lost when the positive result was reported
+                    lapsed_at = dict(r.params).get("reported", now)  # type: ignore[assignment]
             digest = hashlib.sha256(
                 json.dumps([[r.code, r.values] for r in why], sort_keys=True).encode()
             ).hexdigest()[:24]
