@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, event, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from commutepass.checks.service import CheckRequest, check, check_batch
@@ -422,4 +422,39 @@ def test_a_refresh_the_store_fails_in_the_middle_of_leaves_the_index_as_it_was(
     seen = compare(app, index, region_people)  # the first question reads what changed first
     assert index._refreshed > refreshed
     assert seen["nats"] and seen["override"], seen
+    index.close()
+
+
+def test_a_refresh_between_the_commit_event_and_the_commit_does_not_lose_the_change(
+    app: App, region_people: list[dict[str, str]]
+) -> None:
+    """SQLAlchemy announces a commit before it happens. Another thread's refresh in between
+    (here: run from a listener after the index's own) reads the store before the row is there;
+    once the transaction is over, the next question must still read it."""
+    index = FactIndex(app.engine, refresh_seconds=3600.0)
+    assert index.load(to_utc(at(MOMENTS[0])) - timedelta(days=62))
+    row = region_people[6]
+    resident = parse_resident_id(row["id_number"])
+    key = app.vault.key(resident)
+    when = to_utc(at(MOMENTS[1]))
+    policy = app.policies.in_force(when)
+    with app.engine.connect() as conn:
+        person_id = FactReader(conn).person_id(key)
+    assert person_id is not None
+    index.note_person(key, person_id)
+    refreshed_inside: list[float] = []
+
+    def refresh_before_the_commit(_conn: Connection) -> None:
+        index.refresh()
+        refreshed_inside.append(index._refreshed)
+
+    event.listen(app.engine, "commit", refresh_before_the_commit)
+    try:
+        with app.transaction() as conn:
+            add_override(conn, person_id, "popup", "fi-reviewer-3")
+    finally:
+        event.remove(app.engine, "commit", refresh_before_the_commit)
+    assert refreshed_inside, "the listener ran between the announcement and the commit"
+    after = index.person_facts(key, resident.birth_date, when, policy)
+    assert after is not None and [o.field for o in after[1].overrides] == ["popup"]
     index.close()

@@ -79,6 +79,8 @@ LOAD_WAIT_SECONDS = 30.0
 NOTED = "fact_index_noted"
 """Set in a connection's ``info`` for one transaction by a writer that notes its checks itself
 (``note_checks``): its commit does not make the index read the store again (cleared at its end)."""
+_COMMITTED = "facts_committed"
+"""A connection's mark: it committed facts (set at the commit's announcement, read after it)."""
 _WRITES_FACTS = re.compile(
     r"\s*(INSERT INTO|UPDATE|DELETE FROM) (commuter_entries|nat_results|overrides|itinerary|travel|checks"
     r"|fact_changes|people)\b",
@@ -220,6 +222,8 @@ class FactIndex:
         event.listen(engine, "after_cursor_execute", self._saw_statement)
         event.listen(engine, "commit", self._saw_commit)
         event.listen(engine, "rollback", self._saw_rollback)
+        event.listen(engine, "begin", self._saw_begin)
+        event.listen(engine, "checkin", self._saw_checkin)
 
     def close(self) -> None:
         """Stop watching this process's writes (the index is no longer asked); once is enough."""
@@ -228,6 +232,8 @@ class FactIndex:
         event.remove(self.engine, "after_cursor_execute", self._saw_statement)
         event.remove(self.engine, "commit", self._saw_commit)
         event.remove(self.engine, "rollback", self._saw_rollback)
+        event.remove(self.engine, "begin", self._saw_begin)
+        event.remove(self.engine, "checkin", self._saw_checkin)
 
     # --- this process's own writes: read at the next question, not a second later --------------
 
@@ -240,11 +246,25 @@ class FactIndex:
         if _WRITES_FACTS.match(statement) and not conn.invalidated and not conn.info.get(NOTED):
             conn.info["facts_written"] = True
 
+    # SQLAlchemy announces a commit before it happens: a refresh by another thread in between
+    # reads the store without the new rows and clears the mark. So the mark is set again once
+    # the commit is surely over: when the connection goes back to the pool (``with`` blocks, before
+    # control returns to the caller), or begins its next transaction (a connection held on).
+
     def _saw_commit(self, conn: Connection) -> None:
         if conn.invalidated:
             return
         conn.info.pop(NOTED, None)
         if conn.info.pop("facts_written", False):
+            self._dirty = True
+            conn.info[_COMMITTED] = True
+
+    def _saw_begin(self, conn: Connection) -> None:
+        if not conn.invalidated and conn.info.pop(_COMMITTED, False):
+            self._dirty = True
+
+    def _saw_checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_COMMITTED, False):
             self._dirty = True
 
     def _saw_rollback(self, conn: Connection) -> None:
