@@ -547,7 +547,18 @@ class FactIndex:
 
     def _read_and_apply(self, state: _State) -> None:
         with self.engine.connect() as conn:
-            oldest_open = self._oldest_open(conn) if self._postgres else None
+            oldest_open = None
+            if self._postgres:
+                # the oldest open transaction first, then every read in one snapshot taken after
+                # it (a gap is dropped only once what could fill it committed before that
+                # snapshot); one snapshot, so a transaction's rows come all or none (a new
+                # person's row never without their facts, read by another statement)
+                oldest_open = self._oldest_open(conn)
+                conn.commit()
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            # the people first: on SQLite, where each read is its own snapshot, a person's row
+            # read means their facts committed with it are read too (commits only add)
+            got_people = self._new(conn, state, "people", people, people.c.person_key)
             changes = self._new(
                 conn, state, "changes", fact_changes, fact_changes.c.kind, fact_changes.c.row_id
             )
@@ -571,8 +582,8 @@ class FactIndex:
             got_loads = self._new(conn, state, "loads", loads)
             new_loads = [row[0] for row in got_loads]
             got_visits = _rows(conn, _VISIT_COLUMNS, itinerary.c.load_id.in_(new_loads)) if new_loads else []
-            got_people = self._new(conn, state, "people", people, people.c.person_key)
             last_read = self._db_time(conn)
+            conn.rollback()  # read only
         read = {  # each table's rows read (the row id first), for its id tracker
             "changes": changes,
             "entries": got_entries,
@@ -697,6 +708,8 @@ class FactIndex:
         """When the oldest transaction that may write a row began, among those open now (other
         than this one): holding a transaction id (it wrote), or running a statement (it may be
         about to: an id is taken just before the transaction gets its own)."""
+        # the activity view is kept for the rest of a transaction once read: read it afresh
+        conn.execute(text("SELECT pg_stat_clear_snapshot()"))
         value = conn.execute(
             text(
                 "SELECT min(xact_start) FROM pg_stat_activity WHERE xact_start IS NOT NULL "
