@@ -22,8 +22,8 @@ from commutepass.commuters.service import identify
 from commutepass.domain.clock import to_utc
 from commutepass.domain.decisions import Mode
 from commutepass.domain.facts import Source
-from commutepass.domain.identity import parse_resident_id
-from commutepass.domain.policy import CommuterClass
+from commutepass.domain.identity import ResidentId, parse_resident_id
+from commutepass.domain.policy import CommuterClass, Policy
 from commutepass.kit.context import App
 from commutepass.kit.sessions import cli_user
 from commutepass.loads.service import load_file
@@ -346,23 +346,28 @@ def test_a_server_index_loads_in_the_background_and_moves_its_window(
     assert expected_later[1].last_entry_at is not None  # the entry before the new window is kept
 
 
+def _one_person(app: App, row: dict[str, str]) -> tuple[FactIndex, ResidentId, str, int, datetime, Policy]:
+    """An index loaded, refreshed only when due (an hour) or when this process wrote facts, and
+    one person of the region it knows: their ID, key, row id, the moment asked and its policy."""
+    index = FactIndex(app.engine, refresh_seconds=3600.0)
+    assert index.load(to_utc(at(MOMENTS[0])) - timedelta(days=62))
+    resident = parse_resident_id(row["id_number"])
+    key = app.vault.key(resident)
+    when = to_utc(at(MOMENTS[1]))
+    with app.engine.connect() as conn:
+        person_id = FactReader(conn).person_id(key)
+    assert person_id is not None
+    index.note_person(key, person_id)
+    return index, resident, key, person_id, when, app.policies.in_force(when)
+
+
 def test_a_fact_written_by_this_process_is_read_at_the_next_question(
     app: App, region_people: list[dict[str, str]], tmp_path: Path
 ) -> None:
     """A reviewer's correction or a NAT load committed in this process reaches the next question
     here at once (no refresh is due: the interval is an hour); the server's own swipes do not make
     it read the store (they are noted)."""
-    index = FactIndex(app.engine, refresh_seconds=3600.0)
-    assert index.load(to_utc(at(MOMENTS[0])) - timedelta(days=62))
-    row = region_people[5]
-    resident = parse_resident_id(row["id_number"])
-    key = app.vault.key(resident)
-    when = to_utc(at(MOMENTS[1]))
-    policy = app.policies.in_force(when)
-    with app.engine.connect() as conn:
-        person_id = FactReader(conn).person_id(key)
-    assert person_id is not None
-    index.note_person(key, person_id)
+    index, resident, key, person_id, when, policy = _one_person(app, region_people[5])
     before = index.person_facts(key, resident.birth_date, when, policy)
     assert before is not None and not before[1].overrides
     with app.transaction() as conn:
@@ -431,17 +436,7 @@ def test_a_refresh_between_the_commit_event_and_the_commit_does_not_lose_the_cha
     """SQLAlchemy announces a commit before it happens. Another thread's refresh in between
     (here: run from a listener after the index's own) reads the store before the row is there;
     once the transaction is over, the next question must still read it."""
-    index = FactIndex(app.engine, refresh_seconds=3600.0)
-    assert index.load(to_utc(at(MOMENTS[0])) - timedelta(days=62))
-    row = region_people[6]
-    resident = parse_resident_id(row["id_number"])
-    key = app.vault.key(resident)
-    when = to_utc(at(MOMENTS[1]))
-    policy = app.policies.in_force(when)
-    with app.engine.connect() as conn:
-        person_id = FactReader(conn).person_id(key)
-    assert person_id is not None
-    index.note_person(key, person_id)
+    index, resident, key, person_id, when, policy = _one_person(app, region_people[6])
     refreshed_inside: list[float] = []
 
     def refresh_before_the_commit(_conn: Connection) -> None:
